@@ -1,0 +1,284 @@
+//! Keys, key patterns, keyspaces and the encoding of substituted values (SPEC §1).
+//!
+//! A key is a list of segments joined by a one-character delimiter. Invalidating a key covers the
+//! key and every key below it. A pattern is a key with `*` segments: an inner `*` matches exactly
+//! one segment, a trailing `*` one or more.
+
+use crate::error::{Error, Result};
+
+/// Longest key or pattern accepted, in bytes.
+pub const MAX_KEY_LEN: usize = 1024;
+/// Most segments in one key or pattern.
+pub const MAX_SEGMENTS: usize = 32;
+
+/// The default delimiter between key segments.
+pub const DEFAULT_DELIMITER: char = ':';
+
+/// Derives the keyspace of a GraphQL type name: snake_case with acronyms kept together
+/// (`BlogPost` → `blog_post`, `HTTPServer` → `http_server`, `APIKey` → `api_key`).
+pub fn keyspace_for_type(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_uppercase() {
+            let prev = i.checked_sub(1).map(|p| chars[p]);
+            let next = chars.get(i + 1).copied();
+            let boundary = match prev {
+                None => false,
+                Some(p) if p == '_' => false,
+                Some(p) if p.is_lowercase() || p.is_ascii_digit() => true,
+                // Inside an acronym: break only before its last capital when a word follows (`HTTPServer`).
+                Some(p) if p.is_uppercase() => next.is_some_and(char::is_lowercase),
+                Some(_) => false,
+            };
+            if boundary {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Encodes a substituted value so it is exactly one literal segment: `%`, the delimiter, `*`, `{`,
+/// `}`, `,` and whitespace become `%XX` (UTF-8 bytes, upper-case hex). Anything else is kept.
+pub fn encode_segment(value: &str, delimiter: char) -> String {
+    let needs =
+        |c: char| c == '%' || c == delimiter || matches!(c, '*' | '{' | '}' | ',') || c.is_whitespace();
+    if !value.chars().any(needs) && !value.is_empty() {
+        return value.to_owned();
+    }
+    if value.is_empty() {
+        // An empty value would make an empty segment, which no key has.
+        return "%00".to_owned();
+    }
+    let mut out = String::with_capacity(value.len() + 8);
+    let mut buf = [0u8; 4];
+    for c in value.chars() {
+        if needs(c) {
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push('%');
+                out.push(char::from_digit(u32::from(b >> 4), 16).unwrap_or('0').to_ascii_uppercase());
+                out.push(char::from_digit(u32::from(b & 0xF), 16).unwrap_or('0').to_ascii_uppercase());
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Whether key `covering` covers key `key`: equal, or `key` lies below it (`user:1` covers
+/// `user:1:posts` but never `user:10`).
+pub fn covers(covering: &str, key: &str, delimiter: char) -> bool {
+    match key.strip_prefix(covering) {
+        Some("") => true,
+        Some(rest) => rest.starts_with(delimiter),
+        None => false,
+    }
+}
+
+/// Checks a concrete key: not empty, no empty segment, no `*` segment, within the limits.
+pub fn validate_key(key: &str, delimiter: char) -> Result<()> {
+    check_shape(key, delimiter)?;
+    if key.split(delimiter).any(|s| s == "*") {
+        return Err(Error::key(key, "a key cannot contain a `*` segment; use a pattern"));
+    }
+    Ok(())
+}
+
+fn check_shape(key: &str, delimiter: char) -> Result<()> {
+    if key.is_empty() {
+        return Err(Error::key(key, "a key cannot be empty"));
+    }
+    if key.len() > MAX_KEY_LEN {
+        return Err(Error::LimitExceeded { what: "key length", limit: MAX_KEY_LEN, actual: key.len() });
+    }
+    let mut n = 0;
+    for seg in key.split(delimiter) {
+        n += 1;
+        if seg.is_empty() {
+            return Err(Error::key(
+                key,
+                format!("empty segment (two `{delimiter}` in a row, or one at an end)"),
+            ));
+        }
+        if seg.contains('*') && seg != "*" {
+            return Err(Error::key(
+                key,
+                "`*` must be a whole segment; wildcards never match part of a segment",
+            ));
+        }
+    }
+    if n > MAX_SEGMENTS {
+        return Err(Error::LimitExceeded { what: "segments in a key", limit: MAX_SEGMENTS, actual: n });
+    }
+    Ok(())
+}
+
+/// One segment of a [`Pattern`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum PatternSegment {
+    /// Matches this exact segment.
+    Literal(String),
+    /// An inner `*`: exactly one segment.
+    One,
+    /// A trailing `*`: one or more segments.
+    Rest,
+}
+
+/// A parsed key pattern such as `post:*:comments` or `feed:follower:*`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Pattern {
+    segments: Vec<PatternSegment>,
+}
+
+impl Pattern {
+    /// Parses a pattern; a key without wildcards is a valid pattern that matches itself.
+    pub fn parse(text: &str, delimiter: char) -> Result<Pattern> {
+        check_shape(text, delimiter)?;
+        let parts: Vec<&str> = text.split(delimiter).collect();
+        let last = parts.len() - 1;
+        let segments = parts
+            .iter()
+            .enumerate()
+            .map(|(i, s)| match *s {
+                "*" if i == last => PatternSegment::Rest,
+                "*" => PatternSegment::One,
+                lit => PatternSegment::Literal(lit.to_owned()),
+            })
+            .collect();
+        Ok(Pattern { segments })
+    }
+
+    pub fn segments(&self) -> &[PatternSegment] {
+        &self.segments
+    }
+
+    /// Whether the pattern has any wildcard.
+    pub fn is_exact(&self) -> bool {
+        self.segments.iter().all(|s| matches!(s, PatternSegment::Literal(_)))
+    }
+
+    /// The literal segments before the first wildcard.
+    pub fn literal_prefix(&self) -> impl Iterator<Item = &str> {
+        self.segments.iter().map_while(|s| match s {
+            PatternSegment::Literal(l) => Some(l.as_str()),
+            _ => None,
+        })
+    }
+
+    /// Whether `key` matches the pattern exactly (not counting keys below a match).
+    pub fn matches(&self, key: &str, delimiter: char) -> bool {
+        let mut parts = key.split(delimiter);
+        for (i, seg) in self.segments.iter().enumerate() {
+            match seg {
+                PatternSegment::Rest => {
+                    debug_assert_eq!(i, self.segments.len() - 1);
+                    return parts.next().is_some();
+                }
+                PatternSegment::One => {
+                    if parts.next().is_none() {
+                        return false;
+                    }
+                }
+                PatternSegment::Literal(l) => {
+                    if parts.next() != Some(l.as_str()) {
+                        return false;
+                    }
+                }
+            }
+        }
+        parts.next().is_none()
+    }
+
+    /// Whether invalidating the pattern removes `key`: the key matches or lies below a match.
+    pub fn covers(&self, key: &str, delimiter: char) -> bool {
+        let mut parts = key.split(delimiter);
+        for seg in &self.segments {
+            match (seg, parts.next()) {
+                (_, None) => return false,
+                (PatternSegment::Rest | PatternSegment::One, Some(_)) => {}
+                (PatternSegment::Literal(l), Some(p)) => {
+                    if l != p {
+                        return false;
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    /// Renders the pattern back to text.
+    pub fn to_string(&self, delimiter: char) -> String {
+        let mut out = String::new();
+        for (i, s) in self.segments.iter().enumerate() {
+            if i > 0 {
+                out.push(delimiter);
+            }
+            match s {
+                PatternSegment::Literal(l) => out.push_str(l),
+                PatternSegment::One | PatternSegment::Rest => out.push('*'),
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keyspaces() {
+        for (t, k) in [
+            ("User", "user"),
+            ("BlogPost", "blog_post"),
+            ("HTTPServer", "http_server"),
+            ("APIKey", "api_key"),
+            ("OAuth2Token", "o_auth2_token"),
+            ("Repository", "repository"),
+            ("PullRequestReviewComment", "pull_request_review_comment"),
+            ("already_snake", "already_snake"),
+            ("ID", "id"),
+        ] {
+            assert_eq!(keyspace_for_type(t), k, "{t}");
+        }
+    }
+
+    #[test]
+    fn encoding_makes_one_segment() {
+        assert_eq!(encode_segment("123", ':'), "123");
+        assert_eq!(encode_segment("1:*", ':'), "1%3A%2A");
+        assert_eq!(encode_segment("a%3Ab", ':'), "a%253Ab");
+        assert_eq!(encode_segment("{id}", ':'), "%7Bid%7D");
+        assert_eq!(encode_segment("a b,c", ':'), "a%20b%2Cc");
+        assert_eq!(encode_segment("", ':'), "%00");
+    }
+
+    #[test]
+    fn hierarchy() {
+        assert!(covers("user:1", "user:1", ':'));
+        assert!(covers("user:1", "user:1:posts", ':'));
+        assert!(!covers("user:1", "user:10", ':'));
+        assert!(!covers("user:1:posts", "user:1", ':'));
+    }
+
+    #[test]
+    fn wildcards() {
+        let p = Pattern::parse("post:*:comments", ':').unwrap();
+        assert!(p.matches("post:9:comments", ':'));
+        assert!(!p.matches("post:9:x:comments", ':'));
+        assert!(!p.matches("post:9:comments:1", ':'));
+        assert!(p.covers("post:9:comments:1", ':'));
+        let t = Pattern::parse("feed:follower:*", ':').unwrap();
+        assert!(t.matches("feed:follower:1", ':'));
+        assert!(t.matches("feed:follower:1:2", ':'));
+        assert!(!t.matches("feed:follower", ':'));
+        assert!(Pattern::parse("user:1*", ':').is_err());
+        assert!(Pattern::parse("user::1", ':').is_err());
+        assert_eq!(t.to_string(':'), "feed:follower:*");
+    }
+}

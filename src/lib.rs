@@ -1,0 +1,17 @@
+//! cascade-edge: schema-derived cache-invalidation cascades and a key-aware LRU.
+//!
+//! The core is pure Rust; `wasm` is the only module that knows about JavaScript.
+#![cfg_attr(not(target_arch = "wasm32"), forbid(unsafe_code))]
+
+mod error;
+mod keys;
+mod lru;
+mod schema;
+mod value;
+
+pub use error::{Error, Result};
+pub use keys::{covers, encode_segment, keyspace_for_type, validate_key, Pattern, PatternSegment};
+pub use keys::{DEFAULT_DELIMITER, MAX_KEY_LEN, MAX_SEGMENTS};
+pub use lru::*;
+pub use schema::{analyze, Cardinality, Entity, Relationship, SchemaModel, SchemaOptions};
+pub use value::{Value, MAX_JSON_DEPTH};

@@ -1,0 +1,1 @@
+//! The LRU cache (SPEC §5).

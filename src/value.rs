@@ -1,0 +1,471 @@
+//! A small JSON value: change data, cached values, precompiled rules.
+//!
+//! Hand-written rather than serde_json to keep the wasm small; the parser is iterative-safe by a
+//! nesting limit so hostile input returns an error instead of exhausting the stack.
+
+use crate::error::{Error, Result};
+use std::fmt::Write as _;
+
+/// Deepest nesting of arrays and objects accepted when parsing JSON.
+pub const MAX_JSON_DEPTH: usize = 128;
+
+/// A JSON value. Object members keep their order; lookups are linear, which is fastest for the
+/// small objects that change data consists of.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Value {
+    #[default]
+    Null,
+    Bool(bool),
+    Number(f64),
+    String(String),
+    Array(Vec<Value>),
+    Object(Vec<(String, Value)>),
+}
+
+impl Value {
+    /// Parses JSON text.
+    pub fn parse(text: &str) -> Result<Value> {
+        let mut p = Parser { s: text.as_bytes(), i: 0, text };
+        p.ws();
+        let v = p.value(0)?;
+        p.ws();
+        if p.i != p.s.len() {
+            return Err(p.err("unexpected text after the JSON value"));
+        }
+        Ok(v)
+    }
+
+    /// Serializes to compact JSON text.
+    pub fn to_json(&self) -> String {
+        let mut out = String::new();
+        self.write_json(&mut out);
+        out
+    }
+
+    /// Appends compact JSON text to `out`.
+    pub fn write_json(&self, out: &mut String) {
+        match self {
+            Value::Null => out.push_str("null"),
+            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Value::Number(n) => write_number(*n, out),
+            Value::String(s) => write_string(s, out),
+            Value::Array(items) => {
+                out.push('[');
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    v.write_json(out);
+                }
+                out.push(']');
+            }
+            Value::Object(members) => {
+                out.push('{');
+                for (i, (k, v)) in members.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write_string(k, out);
+                    out.push(':');
+                    v.write_json(out);
+                }
+                out.push('}');
+            }
+        }
+    }
+
+    /// The member `key` of an object.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        match self {
+            Value::Object(members) => members.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// The value at a dotted path (`author.id`), treating a missing member or `null` as absent.
+    pub fn get_path(&self, path: &str) -> Option<&Value> {
+        let mut cur = self;
+        for part in path.split('.') {
+            cur = cur.get(part)?;
+        }
+        (!cur.is_null()).then_some(cur)
+    }
+
+    /// Removes the member at a dotted path from this value and from every element of arrays on the
+    /// way (`posts.title` removes `title` from each post). Returns whether anything was removed.
+    pub fn remove_path(&mut self, path: &str) -> bool {
+        match path.split_once('.') {
+            None => match self {
+                Value::Object(members) => {
+                    let before = members.len();
+                    members.retain(|(k, _)| k != path);
+                    members.len() != before
+                }
+                Value::Array(items) => items.iter_mut().fold(false, |acc, v| v.remove_path(path) | acc),
+                _ => false,
+            },
+            Some((head, rest)) => match self {
+                Value::Object(members) => members
+                    .iter_mut()
+                    .filter(|(k, _)| k == head)
+                    .fold(false, |acc, (_, v)| v.remove_path(rest) | acc),
+                Value::Array(items) => items.iter_mut().fold(false, |acc, v| v.remove_path(path) | acc),
+                _ => false,
+            },
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Number(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    pub fn as_array(&self) -> Option<&[Value]> {
+        match self {
+            Value::Array(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    pub fn as_object(&self) -> Option<&[(String, Value)]> {
+        match self {
+            Value::Object(members) => Some(members),
+            _ => None,
+        }
+    }
+
+    /// The value as an id or key segment: strings as they are, numbers in their shortest
+    /// integer-preserving form (`123`, not `123.0`), booleans as `true`/`false`.
+    pub fn to_scalar_string(&self) -> Option<String> {
+        match self {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => {
+                let mut s = String::new();
+                write_number(*n, &mut s);
+                Some(s)
+            }
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        }
+    }
+
+    /// Rough byte size of the value as JSON text, without serializing it.
+    pub fn approx_size(&self) -> usize {
+        match self {
+            Value::Null | Value::Bool(_) => 5,
+            Value::Number(_) => 8,
+            Value::String(s) => s.len() + 2,
+            Value::Array(items) => 2 + items.iter().map(|v| v.approx_size() + 1).sum::<usize>(),
+            Value::Object(m) => 2 + m.iter().map(|(k, v)| k.len() + 4 + v.approx_size()).sum::<usize>(),
+        }
+    }
+
+    /// Builds an object from `(key, value)` pairs.
+    pub fn object<K: Into<String>>(members: impl IntoIterator<Item = (K, Value)>) -> Value {
+        Value::Object(members.into_iter().map(|(k, v)| (k.into(), v)).collect())
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Value {
+        Value::String(s.to_owned())
+    }
+}
+
+impl From<String> for Value {
+    fn from(s: String) -> Value {
+        Value::String(s)
+    }
+}
+
+impl From<f64> for Value {
+    fn from(n: f64) -> Value {
+        Value::Number(n)
+    }
+}
+
+impl From<i64> for Value {
+    fn from(n: i64) -> Value {
+        Value::Number(n as f64)
+    }
+}
+
+impl From<bool> for Value {
+    fn from(b: bool) -> Value {
+        Value::Bool(b)
+    }
+}
+
+fn write_number(n: f64, out: &mut String) {
+    if !n.is_finite() {
+        out.push_str("null");
+    } else if n.fract() == 0.0 && n.abs() < 1e15 {
+        let _ = write!(out, "{}", n as i64);
+    } else {
+        let _ = write!(out, "{n}");
+    }
+}
+
+/// Writes `s` as a JSON string literal.
+pub fn write_string(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+struct Parser<'a> {
+    s: &'a [u8],
+    i: usize,
+    text: &'a str,
+}
+
+impl Parser<'_> {
+    fn err(&self, msg: &str) -> Error {
+        Error::json(msg, Some(self.i))
+    }
+
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.s.get(self.i) {
+            self.i += 1;
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Value> {
+        if depth > MAX_JSON_DEPTH {
+            return Err(Error::LimitExceeded {
+                what: "JSON nesting depth",
+                limit: MAX_JSON_DEPTH,
+                actual: depth,
+            });
+        }
+        match self.s.get(self.i) {
+            None => Err(self.err("unexpected end of input")),
+            Some(b'{') => {
+                self.i += 1;
+                let mut members = Vec::new();
+                self.ws();
+                if self.s.get(self.i) == Some(&b'}') {
+                    self.i += 1;
+                    return Ok(Value::Object(members));
+                }
+                loop {
+                    self.ws();
+                    if self.s.get(self.i) != Some(&b'"') {
+                        return Err(self.err("expected a string key"));
+                    }
+                    let k = self.string()?;
+                    self.ws();
+                    if self.s.get(self.i) != Some(&b':') {
+                        return Err(self.err("expected `:`"));
+                    }
+                    self.i += 1;
+                    self.ws();
+                    let v = self.value(depth + 1)?;
+                    // Later duplicates win, as in JSON.parse.
+                    if let Some(slot) = members.iter_mut().find(|(mk, _)| *mk == k) {
+                        slot.1 = v;
+                    } else {
+                        members.push((k, v));
+                    }
+                    self.ws();
+                    match self.s.get(self.i) {
+                        Some(b',') => self.i += 1,
+                        Some(b'}') => {
+                            self.i += 1;
+                            return Ok(Value::Object(members));
+                        }
+                        _ => return Err(self.err("expected `,` or `}`")),
+                    }
+                }
+            }
+            Some(b'[') => {
+                self.i += 1;
+                let mut items = Vec::new();
+                self.ws();
+                if self.s.get(self.i) == Some(&b']') {
+                    self.i += 1;
+                    return Ok(Value::Array(items));
+                }
+                loop {
+                    self.ws();
+                    items.push(self.value(depth + 1)?);
+                    self.ws();
+                    match self.s.get(self.i) {
+                        Some(b',') => self.i += 1,
+                        Some(b']') => {
+                            self.i += 1;
+                            return Ok(Value::Array(items));
+                        }
+                        _ => return Err(self.err("expected `,` or `]`")),
+                    }
+                }
+            }
+            Some(b'"') => Ok(Value::String(self.string()?)),
+            Some(b't') => self.literal("true", Value::Bool(true)),
+            Some(b'f') => self.literal("false", Value::Bool(false)),
+            Some(b'n') => self.literal("null", Value::Null),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            Some(_) => Err(self.err("unexpected character")),
+        }
+    }
+
+    fn literal(&mut self, word: &str, v: Value) -> Result<Value> {
+        if self.s[self.i..].starts_with(word.as_bytes()) {
+            self.i += word.len();
+            Ok(v)
+        } else {
+            Err(self.err("unexpected character"))
+        }
+    }
+
+    fn number(&mut self) -> Result<Value> {
+        let start = self.i;
+        if self.s.get(self.i) == Some(&b'-') {
+            self.i += 1;
+        }
+        while let Some(b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-') = self.s.get(self.i) {
+            self.i += 1;
+        }
+        self.text[start..self.i]
+            .parse::<f64>()
+            .map(Value::Number)
+            .map_err(|_| Error::json("invalid number", Some(start)))
+    }
+
+    fn string(&mut self) -> Result<String> {
+        self.i += 1; // opening quote
+        let mut out = String::new();
+        loop {
+            let start = self.i;
+            while let Some(&b) = self.s.get(self.i) {
+                if b == b'"' || b == b'\\' || b < 0x20 {
+                    break;
+                }
+                self.i += 1;
+            }
+            // Only ASCII bytes stop the scan, so these are char boundaries.
+            out.push_str(&self.text[start..self.i]);
+            match self.s.get(self.i) {
+                None => return Err(self.err("unterminated string")),
+                Some(b'"') => {
+                    self.i += 1;
+                    return Ok(out);
+                }
+                Some(b'\\') => {
+                    self.i += 1;
+                    let c = match self.s.get(self.i) {
+                        Some(b'"') => '"',
+                        Some(b'\\') => '\\',
+                        Some(b'/') => '/',
+                        Some(b'b') => '\u{8}',
+                        Some(b'f') => '\u{c}',
+                        Some(b'n') => '\n',
+                        Some(b'r') => '\r',
+                        Some(b't') => '\t',
+                        Some(b'u') => {
+                            let hi = self.hex4()?;
+                            if (0xD800..0xDC00).contains(&hi) && self.s[self.i + 1..].starts_with(b"\\u") {
+                                self.i += 2;
+                                let lo = self.hex4()?;
+                                let cp = 0x10000 + ((hi - 0xD800) << 10) + (lo.wrapping_sub(0xDC00) & 0x3FF);
+                                char::from_u32(cp).unwrap_or('\u{FFFD}')
+                            } else {
+                                // A lone surrogate becomes U+FFFD, as TextEncoder does.
+                                char::from_u32(hi).unwrap_or('\u{FFFD}')
+                            }
+                        }
+                        _ => return Err(self.err("invalid escape")),
+                    };
+                    self.i += 1;
+                    out.push(c);
+                }
+                Some(_) => return Err(self.err("control character in string")),
+            }
+        }
+    }
+
+    /// Reads the four hex digits after `\u`; leaves `i` on the last digit.
+    fn hex4(&mut self) -> Result<u32> {
+        let digits = self.s.get(self.i + 1..self.i + 5).ok_or_else(|| self.err("truncated \\u escape"))?;
+        let mut v = 0;
+        for &d in digits {
+            v = v * 16 + (d as char).to_digit(16).ok_or_else(|| self.err("invalid \\u escape"))?;
+        }
+        self.i += 4;
+        Ok(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips() {
+        let text = r#"{"a":1,"b":[true,false,null],"c":"x\"y\n","d":{"e":-1.5}}"#;
+        assert_eq!(Value::parse(text).unwrap().to_json(), text);
+    }
+
+    #[test]
+    fn unicode_escapes() {
+        assert_eq!(Value::parse(r#""\u00e9\ud83d\ude00""#).unwrap(), Value::from("é😀"));
+        assert_eq!(Value::parse(r#""\ud83d""#).unwrap(), Value::from("\u{FFFD}"));
+    }
+
+    #[test]
+    fn rejects_deep_nesting_without_overflow() {
+        let deep = "[".repeat(10_000) + &"]".repeat(10_000);
+        assert!(matches!(Value::parse(&deep), Err(Error::LimitExceeded { .. })));
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        for bad in ["", "{", "[1,]", "{\"a\" 1}", "tru", "\"abc", "1 2", "\"\\u12\""] {
+            assert!(Value::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn paths() {
+        let mut v =
+            Value::parse(r#"{"author":{"id":7,"name":"a"},"posts":[{"t":1,"x":2},{"t":3}]}"#).unwrap();
+        assert_eq!(v.get_path("author.id"), Some(&Value::Number(7.0)));
+        assert_eq!(v.get_path("author.id").unwrap().to_scalar_string().unwrap(), "7");
+        assert!(v.remove_path("posts.t"));
+        assert!(v.remove_path("author.name"));
+        assert!(!v.remove_path("nope.x"));
+        assert_eq!(v.to_json(), r#"{"author":{"id":7},"posts":[{"x":2},{}]}"#);
+    }
+}
