@@ -25,7 +25,7 @@ pub fn keyspace_for_type(name: &str) -> String {
             let next = chars.get(i + 1).copied();
             let boundary = match prev {
                 None => false,
-                Some(p) if p == '_' => false,
+                Some('_') => false,
                 Some(p) if p.is_lowercase() || p.is_ascii_digit() => true,
                 // Inside an acronym: break only before its last capital when a word follows (`HTTPServer`).
                 Some(p) if p.is_uppercase() => next.is_some_and(char::is_lowercase),
@@ -68,6 +68,34 @@ pub fn encode_segment(value: &str, delimiter: char) -> String {
         }
     }
     out
+}
+
+/// Reverses [`encode_segment`]: `%XX` sequences become their bytes.
+pub fn decode_segment(segment: &str) -> String {
+    if segment == "%00" {
+        return String::new();
+    }
+    if !segment.contains('%') {
+        return segment.to_owned();
+    }
+    let hex = |b: u8| (b as char).to_digit(16);
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            if let (Some(h), Some(l)) =
+                (bytes.get(i + 1).and_then(|&b| hex(b)), bytes.get(i + 2).and_then(|&b| hex(b)))
+            {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Whether key `covering` covers key `key`: equal, or `key` lies below it (`user:1` covers
@@ -256,6 +284,9 @@ mod tests {
         assert_eq!(encode_segment("{id}", ':'), "%7Bid%7D");
         assert_eq!(encode_segment("a b,c", ':'), "a%20b%2Cc");
         assert_eq!(encode_segment("", ':'), "%00");
+        for v in ["1:*", "a%3Ab", "{id}", "é ,x", "", "plain"] {
+            assert_eq!(decode_segment(&encode_segment(v, ':')), v);
+        }
     }
 
     #[test]

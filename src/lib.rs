@@ -3,15 +3,32 @@
 //! The core is pure Rust; `wasm` is the only module that knows about JavaScript.
 #![cfg_attr(not(target_arch = "wasm32"), forbid(unsafe_code))]
 
+mod cascade;
+mod condition;
+mod engine;
 mod error;
+mod graph;
 mod keys;
-mod lru;
+mod mutation;
+mod rules;
 mod schema;
+mod stats;
+mod template;
 mod value;
 
+pub use cascade::{tag_for, CascadeSet, Change, Op, Trace};
+pub use condition::{Condition, Test, MAX_CONDITION_DEPTH};
+pub use engine::{Clock, Engine, EngineOptions, ExternalPredicate, Lint, Logger};
+pub use engine::{DEFAULT_MAX_DEPTH, DEFAULT_MAX_KEYS, MAX_RULES, MAX_TEMPLATES_PER_RULE};
 pub use error::{Error, Result};
-pub use keys::{covers, encode_segment, keyspace_for_type, validate_key, Pattern, PatternSegment};
+pub use graph::{render as render_graph, GraphFormat};
+pub use keys::{
+    covers, decode_segment, encode_segment, keyspace_for_type, validate_key, Pattern, PatternSegment,
+};
 pub use keys::{DEFAULT_DELIMITER, MAX_KEY_LEN, MAX_SEGMENTS};
-pub use lru::*;
+pub use mutation::MAX_RESPONSE_DEPTH;
+pub use rules::{Origin, Rule};
 pub use schema::{analyze, Cardinality, Entity, Relationship, SchemaModel, SchemaOptions};
+pub use stats::EngineStats;
+pub use template::{KeyTemplate, Rendered, MAX_PLACEHOLDERS};
 pub use value::{Value, MAX_JSON_DEPTH};

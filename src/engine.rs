@@ -1,0 +1,995 @@
+//! The cascade engine: entities, rules and the cascade computation (SPEC §2–4, §7).
+
+use crate::cascade::{tag_for, CascadeSet, Change, Op, Trace};
+use crate::condition::{fields_differ, Condition};
+use crate::error::{suggest, Error, Result};
+use crate::keys::{decode_segment, encode_segment, DEFAULT_DELIMITER, MAX_KEY_LEN};
+use crate::rules::{auto_rules, EntityRef, Origin, Rule};
+use crate::schema::{analyze, Cardinality, Entity, Relationship, SchemaModel, SchemaOptions};
+use crate::stats::{EngineStats, StatsAccumulator};
+use crate::template::KeyTemplate;
+use crate::value::Value;
+use hashbrown::{HashMap, HashSet};
+use std::borrow::Cow;
+use std::collections::VecDeque;
+
+/// Most rules an engine holds.
+pub const MAX_RULES: usize = 100_000;
+/// Most templates in one rule.
+pub const MAX_TEMPLATES_PER_RULE: usize = 64;
+/// The default depth budget of a cascade.
+pub const DEFAULT_MAX_DEPTH: u32 = 3;
+/// The default fan-out budget: keys and patterns in one cascade set.
+pub const DEFAULT_MAX_KEYS: usize = 10_000;
+
+/// A sink for log lines.
+pub type Logger = Box<dyn FnMut(&str)>;
+/// A millisecond clock (for timings in `stats`).
+pub type Clock = Box<dyn Fn() -> f64>;
+/// Evaluates an embedder predicate (`Condition::External`) against the change data.
+pub type ExternalPredicate = Box<dyn FnMut(u32, &Value) -> bool>;
+
+/// Options of an engine.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// The delimiter between key segments (`:`).
+    pub delimiter: char,
+    /// How many levels a cascade may go (default 3).
+    pub max_depth: u32,
+    /// How many keys and patterns one cascade set may hold before it is truncated.
+    pub max_keys: usize,
+    /// Log the detected relationships and rules, and each cascade, to the logger.
+    pub verbose: bool,
+    /// Keyspace overrides and key fields for schema analysis.
+    pub schema: SchemaOptions,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            delimiter: DEFAULT_DELIMITER,
+            max_depth: DEFAULT_MAX_DEPTH,
+            max_keys: DEFAULT_MAX_KEYS,
+            verbose: false,
+            schema: SchemaOptions::default(),
+        }
+    }
+}
+
+impl EngineOptions {
+    fn validate(&self) -> Result<()> {
+        if self.delimiter == '*' || self.delimiter == '{' || self.delimiter == '}' || self.delimiter == '%' {
+            return Err(Error::options(format!("`{}` cannot be the delimiter", self.delimiter)));
+        }
+        if self.delimiter.is_alphanumeric() || self.delimiter.is_whitespace() || self.delimiter == '_' {
+            return Err(Error::options("the delimiter must be punctuation such as `:`, `/` or `|`"));
+        }
+        if self.max_depth > 64 {
+            return Err(Error::options("maxDepth must be between 0 and 64"));
+        }
+        if self.max_keys == 0 {
+            return Err(Error::options("maxKeys must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
+/// A finding of [`Engine::lint`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lint {
+    /// The rule the finding is about.
+    pub rule: String,
+    /// `OVER_BROAD`, `NEVER_FIRES`, `COARSE` or `REDUNDANT`.
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// Derives cascade rules from a schema, holds manual rules, and computes cascade sets.
+pub struct Engine {
+    options: EngineOptions,
+    entities: Vec<Entity>,
+    /// Keyspace and type name → entity index.
+    lookup: HashMap<String, usize>,
+    relationships: Vec<Relationship>,
+    rules: Vec<Rule>,
+    rule_index: HashMap<String, usize>,
+    /// Entity index → the indexes of its rules, in firing order.
+    by_entity: Vec<Vec<usize>>,
+    logger: Option<Logger>,
+    clock: Option<Clock>,
+    external: Option<ExternalPredicate>,
+    stats: StatsAccumulator,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("entities", &self.entities.len())
+            .field("relationships", &self.relationships.len())
+            .field("rules", &self.rules.len())
+            .finish()
+    }
+}
+
+/// One entity change waiting to be expanded.
+struct Work<'a> {
+    entity: usize,
+    key: String,
+    /// The encoded id segment (what `{id}` renders to).
+    id_segment: String,
+    data: Option<&'a Value>,
+    before: Option<&'a Value>,
+    op: Op,
+    depth: u32,
+    /// How many more levels may follow from this change.
+    remaining: u32,
+}
+
+impl Engine {
+    /// Parses SDL, detects relationships and derives the auto rules.
+    pub fn from_schema(sdl: &str, options: EngineOptions) -> Result<Engine> {
+        Self::from_schema_with_logger(sdl, options, None)
+    }
+
+    /// As [`Engine::from_schema`], sending verbose setup lines and cascade logs to `logger`.
+    pub fn from_schema_with_logger(
+        sdl: &str,
+        options: EngineOptions,
+        logger: Option<Logger>,
+    ) -> Result<Engine> {
+        options.validate()?;
+        let model = analyze(sdl, &options.schema)?;
+        Self::from_model(model, options, logger)
+    }
+
+    /// Builds an engine from an already analyzed schema.
+    pub fn from_model(model: SchemaModel, options: EngineOptions, logger: Option<Logger>) -> Result<Engine> {
+        options.validate()?;
+        let mut engine = Engine::empty(options, logger);
+        engine.entities = model.entities;
+        engine.relationships = model.relationships;
+        engine.index_entities()?;
+        engine.derive_auto_rules()?;
+        if engine.logging() {
+            let lines: Vec<String> = engine
+                .relationships
+                .iter()
+                .map(|r| {
+                    format!(
+                        "CASCADE: Detected relationship: {} -> {} (field: {})",
+                        r.holder, r.target, r.field
+                    )
+                })
+                .chain(engine.rules.iter().map(|r| format!("CASCADE: Rule: {}", r.id)))
+                .chain(std::iter::once(format!("CASCADE: Created {} CASCADE rules", engine.rules.len())))
+                .collect();
+            for l in lines {
+                engine.log(&l);
+            }
+        }
+        Ok(engine)
+    }
+
+    fn empty(options: EngineOptions, logger: Option<Logger>) -> Engine {
+        Engine {
+            options,
+            entities: Vec::new(),
+            lookup: HashMap::new(),
+            relationships: Vec::new(),
+            rules: Vec::new(),
+            rule_index: HashMap::new(),
+            by_entity: Vec::new(),
+            logger,
+            clock: None,
+            external: None,
+            stats: StatsAccumulator::default(),
+        }
+    }
+
+    fn index_entities(&mut self) -> Result<()> {
+        self.lookup.clear();
+        for (i, e) in self.entities.iter().enumerate() {
+            if let Some(&j) = self.lookup.get(&e.keyspace) {
+                return Err(Error::KeyspaceCollision {
+                    keyspace: e.keyspace.clone(),
+                    first: self.entities[j].type_name.clone(),
+                    second: e.type_name.clone(),
+                });
+            }
+            self.lookup.insert(e.keyspace.clone(), i);
+            self.lookup.entry(e.type_name.clone()).or_insert(i);
+        }
+        Ok(())
+    }
+
+    fn derive_auto_rules(&mut self) -> Result<()> {
+        let mut per_entity: Vec<Vec<(crate::rules::Category, usize, Rule)>> =
+            vec![Vec::new(); self.entities.len()];
+        for (n, rel) in self.relationships.iter().enumerate() {
+            let (Some(&hi), Some(&ti)) = (self.lookup.get(&rel.holder), self.lookup.get(&rel.target)) else {
+                continue;
+            };
+            let entity_ref = |i: usize| EntityRef {
+                keyspace: &self.entities[i].keyspace,
+                key_field: self.entities[i].key_fields.first().map_or("id", String::as_str),
+            };
+            for (category, rule) in auto_rules(rel, &entity_ref(hi), &entity_ref(ti), self.options.delimiter)?
+            {
+                if let Some(&ei) = self.lookup.get(&rule.entity) {
+                    per_entity[ei].push((category, n, rule));
+                }
+            }
+        }
+        for mut group in per_entity {
+            group.sort_by_key(|(c, n, _)| (*c, *n));
+            for (_, _, rule) in group {
+                self.insert_rule(rule);
+            }
+        }
+        self.reindex_rules();
+        Ok(())
+    }
+
+    /// Inserts a rule unless an identical one exists; returns its id.
+    fn insert_rule(&mut self, rule: Rule) -> String {
+        let id = rule.id.clone();
+        if !self.rule_index.contains_key(&id) {
+            self.rule_index.insert(id.clone(), self.rules.len());
+            self.rules.push(rule);
+        }
+        id
+    }
+
+    fn reindex_rules(&mut self) {
+        self.rule_index.clear();
+        self.by_entity = vec![Vec::new(); self.entities.len()];
+        for (i, r) in self.rules.iter().enumerate() {
+            self.rule_index.insert(r.id.clone(), i);
+            if let Some(&e) = self.lookup.get(&r.entity) {
+                self.by_entity[e].push(i);
+            }
+        }
+    }
+
+    /// Sets the logger (replacing any).
+    pub fn set_logger(&mut self, logger: Option<Logger>) {
+        self.logger = logger;
+    }
+
+    /// Sets the clock used for timings in `stats` (none: timings are 0).
+    pub fn set_clock(&mut self, clock: Option<Clock>) {
+        self.clock = clock;
+    }
+
+    /// Sets the evaluator of embedder predicates (`Condition::External`).
+    pub fn set_external_predicate(&mut self, external: Option<ExternalPredicate>) {
+        self.external = external;
+    }
+
+    fn logging(&self) -> bool {
+        self.logger.is_some() || self.options.verbose
+    }
+
+    fn log(&mut self, line: &str) {
+        match &mut self.logger {
+            Some(l) => l(line),
+            #[cfg(not(target_arch = "wasm32"))]
+            None if self.options.verbose => eprintln!("{line}"),
+            None => {}
+        }
+    }
+
+    pub fn options(&self) -> &EngineOptions {
+        &self.options
+    }
+
+    pub fn delimiter(&self) -> char {
+        self.options.delimiter
+    }
+
+    /// The entities, in schema order.
+    pub fn entities(&self) -> &[Entity] {
+        &self.entities
+    }
+
+    /// The detected relationships.
+    pub fn relationships(&self) -> &[Relationship] {
+        &self.relationships
+    }
+
+    /// Every rule, auto rules first (grouped by entity), then manual rules in the order added.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// The entity named by a keyspace or a GraphQL type name.
+    pub fn entity(&self, name: &str) -> Option<&Entity> {
+        self.lookup.get(name).map(|&i| &self.entities[i])
+    }
+
+    fn entity_index(&self, name: &str) -> Result<usize> {
+        self.lookup.get(name).copied().ok_or_else(|| Error::UnknownEntity {
+            entity: name.to_owned(),
+            suggestion: suggest(name, self.lookup.keys().map(String::as_str)),
+        })
+    }
+
+    /// Validates and adds a manual rule given as `{ entity, cascadeTo, when?, onFields?, maxDepth? }`.
+    /// Adding an identical rule again keeps one; returns the rule's id.
+    pub fn add_rule_value(&mut self, v: &Value) -> Result<String> {
+        let rule = self.parse_rule(v, None)?;
+        self.add_rule(rule)
+    }
+
+    /// As [`Engine::add_rule_value`], with the `when` condition held by the embedder.
+    pub fn add_rule_value_with_external(&mut self, v: &Value, external: u32) -> Result<String> {
+        let rule = self.parse_rule(v, Some(Condition::External(external)))?;
+        self.add_rule(rule)
+    }
+
+    fn add_rule(&mut self, rule: Rule) -> Result<String> {
+        if self.rules.len() >= MAX_RULES && !self.rule_index.contains_key(&rule.id) {
+            return Err(Error::LimitExceeded {
+                what: "number of rules",
+                limit: MAX_RULES,
+                actual: self.rules.len() + 1,
+            });
+        }
+        let id = self.insert_rule(rule);
+        self.reindex_rules();
+        Ok(id)
+    }
+
+    fn parse_rule(&self, v: &Value, external: Option<Condition>) -> Result<Rule> {
+        if v.as_object().is_none() {
+            return Err(Error::rule(
+                "a rule must be an object like { entity: \"user\", cascadeTo: [\"user:{id}:feed\"] }",
+            ));
+        }
+        for (k, _) in v.as_object().unwrap_or_default() {
+            if !matches!(k.as_str(), "entity" | "cascadeTo" | "when" | "onFields" | "maxDepth" | "id") {
+                return Err(Error::rule(format!(
+                    "unknown rule property `{k}`; a rule has entity, cascadeTo, when, onFields, maxDepth"
+                )));
+            }
+        }
+        let entity_name = v
+            .get("entity")
+            .and_then(Value::as_str)
+            .ok_or_else(|| Error::rule("`entity` must be a keyspace or type name, such as \"user\""))?;
+        let ei = self.entity_index(entity_name)?;
+        let entity = &self.entities[ei];
+        let sources: Vec<&str> = match v.get("cascadeTo") {
+            Some(Value::String(s)) => vec![s.as_str()],
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|t| t.as_str().ok_or_else(|| Error::rule("`cascadeTo` must contain template strings")))
+                .collect::<Result<_>>()?,
+            _ => {
+                return Err(Error::rule(
+                    "`cascadeTo` must be an array of key templates such as \"user:{id}:posts\"",
+                ))
+            }
+        };
+        if sources.is_empty() {
+            return Err(Error::rule("`cascadeTo` needs at least one template"));
+        }
+        if sources.len() > MAX_TEMPLATES_PER_RULE {
+            return Err(Error::LimitExceeded {
+                what: "templates in a rule",
+                limit: MAX_TEMPLATES_PER_RULE,
+                actual: sources.len(),
+            });
+        }
+        let mut templates: Vec<KeyTemplate> = Vec::with_capacity(sources.len());
+        for s in sources {
+            let t = KeyTemplate::parse(s, self.options.delimiter)?;
+            for p in t.placeholders() {
+                if !self.placeholder_known(entity, p) {
+                    return Err(Error::UnknownPlaceholder {
+                        template: s.to_owned(),
+                        placeholder: p.to_owned(),
+                    });
+                }
+            }
+            if !templates.contains(&t) {
+                templates.push(t);
+            }
+        }
+        let when = match (external, v.get("when")) {
+            (Some(c), _) => Some(c),
+            (None, None | Some(Value::Null)) => None,
+            (None, Some(c)) => Some(Condition::from_value(c)?),
+        };
+        let on_fields = match v.get("onFields") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|f| {
+                    f.as_str()
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned)
+                        .ok_or_else(|| Error::rule("`onFields` must be an array of field names"))
+                })
+                .collect::<Result<_>>()?,
+            Some(_) => return Err(Error::rule("`onFields` must be an array of field names")),
+        };
+        let max_depth = match v.get("maxDepth") {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) if n.fract() == 0.0 && (0.0..=64.0).contains(n) => Some(*n as u32),
+            Some(_) => return Err(Error::rule("`maxDepth` must be a whole number from 0 to 64")),
+        };
+        let keyspace = entity.keyspace.clone();
+        let id = Rule::make_id(&keyspace, &templates, when.as_ref(), &on_fields, max_depth);
+        Ok(Rule {
+            id,
+            entity: keyspace,
+            cascade_to: templates,
+            when,
+            on_fields,
+            max_depth,
+            coarse: false,
+            origin: Origin::Manual,
+        })
+    }
+
+    /// Whether `{name}` can be filled from an entity's data: `id`, a field, a nested path under a
+    /// field, or a foreign key of a field (`author_id`, `authorId` → `author`).
+    fn placeholder_known(&self, entity: &Entity, name: &str) -> bool {
+        if entity.fields.is_empty() {
+            return true; // no field list (rules loaded without one): accept
+        }
+        let head = name.split('.').next().unwrap_or(name);
+        let has = |f: &str| entity.fields.iter().any(|x| x == f);
+        head == "id"
+            || entity.key_fields.iter().any(|k| k == head)
+            || has(head)
+            || head.rsplit_once('_').is_some_and(|(h, _)| has(h) || has(&camel_case(h)))
+            || strip_camel_suffix(head).is_some_and(has)
+    }
+
+    /// Removes the rule with this id.
+    pub fn remove_rule(&mut self, id: &str) -> Result<Rule> {
+        let i = *self.rule_index.get(id).ok_or_else(|| Error::UnknownRule { id: id.to_owned() })?;
+        let rule = self.rules.remove(i);
+        self.reindex_rules();
+        Ok(rule)
+    }
+
+    /// Removes every rule, auto rules included.
+    pub fn clear_rules(&mut self) {
+        self.rules.clear();
+        self.reindex_rules();
+    }
+
+    /// The cascade set of one change.
+    pub fn cascade(&mut self, change: &Change) -> Result<CascadeSet> {
+        self.cascade_batch(std::slice::from_ref(change))
+    }
+
+    /// One deduplicated cascade set for several changes, in the order given.
+    pub fn cascade_batch(&mut self, changes: &[Change]) -> Result<CascadeSet> {
+        let started = self.clock.as_ref().map(|c| c());
+        // Validate everything first: a bad change leaves stats and logs untouched.
+        let mut seeds = Vec::with_capacity(changes.len());
+        for c in changes {
+            let ei = self.entity_index(&c.entity)?;
+            let id_segment = encode_segment(&c.id, self.options.delimiter);
+            let key = format!("{}{}{}", self.entities[ei].keyspace, self.options.delimiter, id_segment);
+            if key.len() > MAX_KEY_LEN {
+                return Err(Error::LimitExceeded {
+                    what: "key length",
+                    limit: MAX_KEY_LEN,
+                    actual: key.len(),
+                });
+            }
+            seeds.push(Work {
+                entity: ei,
+                key,
+                id_segment,
+                data: c.data.as_ref(),
+                before: c.before.as_ref(),
+                op: c.op,
+                depth: 0,
+                remaining: self.options.max_depth,
+            });
+        }
+        let mut run = Run::new(self.options.max_keys, self.options.delimiter);
+        let mut edges: Vec<(usize, String)> = Vec::new();
+        let mut queue: VecDeque<Work<'_>> = VecDeque::new();
+        for seed in seeds {
+            if self.logging() {
+                let line = format!("[CASCADE] {} changed", seed.key);
+                self.log(&line);
+            }
+            run.add(seed.key.clone(), None, None, 0, false);
+            queue.push_back(seed);
+            while let Some(work) = queue.pop_front() {
+                self.expand(&work, &mut run, &mut queue, &mut edges);
+            }
+        }
+        let elapsed = match (started, self.clock.as_ref()) {
+            (Some(s), Some(c)) => (c() - s).max(0.0),
+            _ => 0.0,
+        };
+        let set = run.finish();
+        self.stats.record(
+            changes.len(),
+            set.depth,
+            elapsed,
+            &edges,
+            &self.entities,
+            set.keys.len() + set.patterns.len(),
+        );
+        if self.logging() {
+            let line = format!("[CASCADE] ✓ CASCADE complete in {elapsed:.2}ms");
+            self.log(&line);
+        }
+        Ok(set)
+    }
+
+    fn expand<'a>(
+        &mut self,
+        work: &Work<'a>,
+        run: &mut Run,
+        queue: &mut VecDeque<Work<'a>>,
+        edges: &mut Vec<(usize, String)>,
+    ) {
+        let delimiter = self.options.delimiter;
+        let rule_ids = std::mem::take(&mut self.by_entity[work.entity]);
+        for &ri in &rule_ids {
+            if !run.expanded.insert((ri, work.key.clone())) {
+                continue;
+            }
+            if !self.fires(ri, work) {
+                continue;
+            }
+            let logging = self.logging();
+            if logging {
+                let line = format!("[CASCADE] → Evaluating rule: {}", self.rules[ri].id);
+                self.log(&line);
+            }
+            let rule = &self.rules[ri];
+            let entity = &self.entities[work.entity];
+            let remaining = work.remaining.saturating_sub(1).min(rule.max_depth.unwrap_or(u32::MAX));
+            let global_cut = work.remaining <= 1 && rule.max_depth.is_none_or(|d| d > 0);
+            let mut produced = 0;
+            for t in &rule.cascade_to {
+                let mut r = t.render_with(delimiter, |name| resolve(name, entity, work));
+                if r.key.len() > MAX_KEY_LEN {
+                    r = t.render_with(delimiter, |_| None);
+                }
+                let coarse = r.coarse || rule.coarse;
+                if !run.add(r.key.clone(), Some(&rule.id), Some(&work.key), work.depth + 1, coarse) {
+                    continue;
+                }
+                produced += 1;
+                edges.push((work.entity, r.key.clone()));
+                if r.is_pattern {
+                    continue;
+                }
+                let Some((ks, id_segment)) = r.key.split_once(delimiter) else { continue };
+                if id_segment.contains(delimiter) {
+                    continue;
+                }
+                let Some(&ei) = self.lookup.get(ks).filter(|&&ei| self.entities[ei].keyspace == ks) else {
+                    continue;
+                };
+                if remaining == 0 {
+                    if global_cut && !self.by_entity_len(ei, work.entity, &rule_ids) {
+                        run.truncated = true;
+                    }
+                    continue;
+                }
+                queue.push_back(Work {
+                    entity: ei,
+                    key: r.key.clone(),
+                    id_segment: id_segment.to_owned(),
+                    data: None,
+                    before: None,
+                    op: Op::Update,
+                    depth: work.depth + 1,
+                    remaining,
+                });
+            }
+            if logging {
+                let line = format!("[CASCADE] → Matched {produced} keys");
+                self.log(&line);
+            }
+        }
+        self.by_entity[work.entity] = rule_ids;
+    }
+
+    /// Whether entity `ei` has no rules (the taken-out list stands in for `current`).
+    fn by_entity_len(&self, ei: usize, current: usize, taken: &[usize]) -> bool {
+        if ei == current {
+            taken.is_empty()
+        } else {
+            self.by_entity[ei].is_empty()
+        }
+    }
+
+    fn fires(&mut self, ri: usize, work: &Work<'_>) -> bool {
+        let rule = &self.rules[ri];
+        if work.op == Op::Update && !rule.on_fields.is_empty() {
+            if let (Some(before), Some(after)) = (work.before, work.data) {
+                if !fields_differ(&rule.on_fields, before, after) {
+                    return false;
+                }
+            }
+        }
+        let Some(cond) = &rule.when else { return true };
+        // Without data (an entity reached by the cascade) a condition cannot be checked; firing
+        // purges more than needed, which is safe, where not firing could leave stale data.
+        let Some(data) = work.data else { return true };
+        match &mut self.external {
+            Some(ext) => cond.eval(data, work.before, ext.as_mut()),
+            None => cond.eval(data, work.before, &mut |_, _| true),
+        }
+    }
+
+    /// The cascade set for invalidating `key`, when `key` is an entity key (`user:123`); `None`
+    /// for any other key.
+    pub fn cascade_key(&mut self, key: &str) -> Option<CascadeSet> {
+        let (ks, id) = key.split_once(self.options.delimiter)?;
+        if id.contains(self.options.delimiter) || id == "*" {
+            return None;
+        }
+        let ei = *self.lookup.get(ks)?;
+        if self.entities[ei].keyspace != ks {
+            return None;
+        }
+        let change = Change::new(ks, decode_segment(id));
+        self.cascade(&change).ok()
+    }
+
+    /// Counters and timings since the engine was made.
+    pub fn stats(&self) -> EngineStats {
+        self.stats.snapshot()
+    }
+
+    /// Counts keys purged through a backend (reported by the purge helpers).
+    pub fn record_purge(&mut self, backend: &str, keys: u64) {
+        self.stats.record_purge(backend, keys);
+    }
+
+    /// Over-broad, never-firing, coarse and redundant rules.
+    pub fn lint(&self) -> Vec<Lint> {
+        let mut out = Vec::new();
+        let d = self.options.delimiter;
+        for r in &self.rules {
+            for t in &r.cascade_to {
+                if t.is_over_broad() {
+                    out.push(Lint {
+                        rule: r.id.clone(),
+                        code: "OVER_BROAD",
+                        message: format!("`{}` purges a whole keyspace or more on every change", t.as_str()),
+                    });
+                }
+            }
+            if r.coarse {
+                out.push(Lint {
+                    rule: r.id.clone(),
+                    code: "COARSE",
+                    message: format!(
+                        "no to-one field points back from `{}`, so every list of this kind is purged; add an inverse field or a manual rule",
+                        r.entity
+                    ),
+                });
+            }
+            if let Some(e) = self.entity(&r.entity) {
+                if !e.fields.is_empty() {
+                    let unknown: Vec<&str> = r
+                        .on_fields
+                        .iter()
+                        .map(String::as_str)
+                        .chain(r.when.iter().flat_map(|c| c.fields()))
+                        .filter(|f| !self.placeholder_known(e, f))
+                        .collect();
+                    for f in unknown {
+                        out.push(Lint {
+                            rule: r.id.clone(),
+                            code: "NEVER_FIRES",
+                            message: format!(
+                                "`{f}` is not a field of `{}`, so the rule's condition never sees it change",
+                                e.type_name
+                            ),
+                        });
+                    }
+                }
+            }
+            for (i, a) in r.cascade_to.iter().enumerate() {
+                for (j, b) in r.cascade_to.iter().enumerate() {
+                    if i != j
+                        && crate::keys::covers(&a.widest(d), &b.widest(d), d)
+                        && a.placeholders().count() == 0
+                    {
+                        out.push(Lint {
+                            rule: r.id.clone(),
+                            code: "REDUNDANT",
+                            message: format!("`{}` already covers `{}`", a.as_str(), b.as_str()),
+                        });
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The engine's entities, relationships and rules as JSON, loadable without the schema.
+    pub fn to_value(&self) -> Result<Value> {
+        if let Some(r) = self.rules.iter().find(|r| r.when.as_ref().is_some_and(Condition::has_external)) {
+            return Err(Error::rule(format!(
+                "rule `{}` has a JS function as its condition, which cannot be saved; use the declarative `when` form",
+                r.id
+            )));
+        }
+        let strings = |v: &[String]| Value::Array(v.iter().map(|s| Value::from(s.as_str())).collect());
+        let entities = self
+            .entities
+            .iter()
+            .map(|e| {
+                Value::object([
+                    ("type", Value::from(e.type_name.as_str())),
+                    ("keyspace", Value::from(e.keyspace.as_str())),
+                    ("keyFields", strings(&e.key_fields)),
+                    ("fields", strings(&e.fields)),
+                ])
+            })
+            .collect();
+        let relationships = self
+            .relationships
+            .iter()
+            .map(|r| {
+                Value::object([
+                    ("holder", Value::from(r.holder.as_str())),
+                    ("field", Value::from(r.field.as_str())),
+                    ("target", Value::from(r.target.as_str())),
+                    (
+                        "cardinality",
+                        Value::from(if r.cardinality == Cardinality::One { "one" } else { "many" }),
+                    ),
+                    ("via", strings(&r.via)),
+                    ("inverse", strings(&r.inverse)),
+                ])
+            })
+            .collect();
+        Ok(Value::object([
+            ("format", Value::from("cascade-edge/rules")),
+            ("version", Value::Number(1.0)),
+            ("delimiter", Value::from(self.options.delimiter.to_string())),
+            ("maxDepth", Value::Number(f64::from(self.options.max_depth))),
+            ("maxKeys", Value::Number(self.options.max_keys as f64)),
+            ("entities", Value::Array(entities)),
+            ("relationships", Value::Array(relationships)),
+            ("rules", Value::Array(self.rules.iter().map(Rule::to_value).collect())),
+        ]))
+    }
+
+    /// Loads an engine saved with [`Engine::to_value`]; no schema is parsed.
+    pub fn from_value(v: &Value, logger: Option<Logger>) -> Result<Engine> {
+        let bad = |what: &str| Error::json(format!("precompiled rules: {what}"), None);
+        if v.get("format").and_then(Value::as_str) != Some("cascade-edge/rules") {
+            return Err(bad(
+                "not a cascade-edge rules document (missing \"format\": \"cascade-edge/rules\")",
+            ));
+        }
+        if v.get("version").and_then(Value::as_f64) != Some(1.0) {
+            return Err(bad("unsupported version; this build reads version 1"));
+        }
+        let mut delim = v.get("delimiter").and_then(Value::as_str).unwrap_or(":").chars();
+        let delimiter = match (delim.next(), delim.next()) {
+            (Some(c), None) => c,
+            _ => return Err(bad("`delimiter` must be one character")),
+        };
+        let num = |k: &str, default: f64| v.get(k).and_then(Value::as_f64).unwrap_or(default);
+        let options = EngineOptions {
+            delimiter,
+            max_depth: num("maxDepth", f64::from(DEFAULT_MAX_DEPTH)).clamp(0.0, 64.0) as u32,
+            max_keys: num("maxKeys", DEFAULT_MAX_KEYS as f64).max(1.0) as usize,
+            verbose: false,
+            schema: SchemaOptions::default(),
+        };
+        options.validate()?;
+        let strings = |o: &Value, k: &str| -> Result<Vec<String>> {
+            match o.get(k) {
+                None => Ok(Vec::new()),
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .map(|s| {
+                        s.as_str().map(str::to_owned).ok_or_else(|| bad(&format!("`{k}` must hold strings")))
+                    })
+                    .collect(),
+                Some(_) => Err(bad(&format!("`{k}` must be an array"))),
+            }
+        };
+        let string = |o: &Value, k: &str| -> Result<String> {
+            o.get(k)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| bad(&format!("`{k}` must be a string")))
+        };
+        let array = |o: &Value, k: &str| -> Result<Vec<Value>> {
+            match o.get(k) {
+                Some(Value::Array(items)) => Ok(items.clone()),
+                _ => Err(bad(&format!("`{k}` must be an array"))),
+            }
+        };
+        let mut engine = Engine::empty(options, logger);
+        for e in array(v, "entities")? {
+            engine.entities.push(Entity {
+                type_name: string(&e, "type")?,
+                keyspace: string(&e, "keyspace")?,
+                key_fields: strings(&e, "keyFields")?,
+                fields: strings(&e, "fields")?,
+            });
+        }
+        engine.index_entities()?;
+        for r in array(v, "relationships")? {
+            let cardinality = match string(&r, "cardinality")?.as_str() {
+                "one" => Cardinality::One,
+                "many" => Cardinality::Many,
+                _ => return Err(bad("`cardinality` must be \"one\" or \"many\"")),
+            };
+            engine.relationships.push(Relationship {
+                holder: string(&r, "holder")?,
+                field: string(&r, "field")?,
+                target: string(&r, "target")?,
+                cardinality,
+                via: strings(&r, "via")?,
+                inverse: strings(&r, "inverse")?,
+            });
+        }
+        for r in array(v, "rules")? {
+            let source = string(&r, "source")?;
+            let mut rule = engine.parse_rule(
+                &Value::Object(
+                    r.as_object()
+                        .unwrap_or_default()
+                        .iter()
+                        .filter(|(k, _)| {
+                            matches!(k.as_str(), "entity" | "cascadeTo" | "when" | "onFields" | "maxDepth")
+                        })
+                        .cloned()
+                        .collect(),
+                ),
+                None,
+            )?;
+            rule.coarse = r.get("coarse").and_then(Value::as_bool).unwrap_or(false);
+            if source == "auto" {
+                let rel = string(&r, "relationship")?;
+                let (holder, field) =
+                    rel.split_once('.').ok_or_else(|| bad("`relationship` must be Holder.field"))?;
+                rule.origin = Origin::Auto { holder: holder.to_owned(), field: field.to_owned() };
+            }
+            engine.insert_rule(rule);
+        }
+        engine.reindex_rules();
+        Ok(engine)
+    }
+
+    /// The entity changes in a GraphQL response (see [`crate::mutation`]).
+    pub fn changes_from_mutation(&self, response: &Value) -> Result<Vec<Change>> {
+        crate::mutation::changes_from_response(self, response)
+    }
+}
+
+/// Fills a placeholder from the work item: `{id}` (and the entity's key field) is the encoded id;
+/// other names are looked up in the data, trying `a_b`, then `aB`, then `a.b`.
+fn resolve<'v>(name: &str, entity: &Entity, work: &'v Work<'_>) -> Option<(Cow<'v, str>, bool)> {
+    if name == "id" || (entity.key_fields.len() == 1 && entity.key_fields[0] == name) {
+        return Some((Cow::Borrowed(work.id_segment.as_str()), true));
+    }
+    let data = work.data?;
+    lookup_field(data, name).and_then(Value::to_scalar_string).map(|s| (Cow::Owned(s), false))
+}
+
+/// Looks up a placeholder's value: the path itself, then the camelCase spelling, then the
+/// foreign key as a nested object (`author_id` → `authorId` → `author.id`).
+pub(crate) fn lookup_field<'v>(data: &'v Value, name: &str) -> Option<&'v Value> {
+    if let Some(v) = data.get_path(name) {
+        return Some(v);
+    }
+    let (head, tail) = name.rsplit_once('_')?;
+    if head.contains('.') {
+        return None;
+    }
+    data.get(&camel_case(name))
+        .filter(|v| !v.is_null())
+        .or_else(|| data.get(head)?.get(tail).filter(|v| !v.is_null()))
+}
+
+fn camel_case(snake: &str) -> String {
+    let mut out = String::with_capacity(snake.len());
+    let mut upper = false;
+    for c in snake.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `authorId` → `author`.
+fn strip_camel_suffix(name: &str) -> Option<&str> {
+    let at = name.rfind(|c: char| c.is_uppercase())?;
+    (at > 0).then(|| &name[..at])
+}
+
+/// The state of one cascade computation.
+struct Run {
+    max_keys: usize,
+    delimiter: char,
+    seen: HashSet<String>,
+    expanded: HashSet<(usize, String)>,
+    trace: Vec<Trace>,
+    keyspace_wildcards: HashSet<String>,
+    truncated: bool,
+}
+
+impl Run {
+    fn new(max_keys: usize, delimiter: char) -> Run {
+        Run {
+            max_keys,
+            delimiter,
+            seen: HashSet::new(),
+            expanded: HashSet::new(),
+            trace: Vec::new(),
+            keyspace_wildcards: HashSet::new(),
+            truncated: false,
+        }
+    }
+
+    /// Adds a key unless present; returns whether it was new. Past the fan-out budget, a key is
+    /// replaced by its whole keyspace (`user:*`) so nothing is lost, and the set is truncated.
+    fn add(&mut self, key: String, rule: Option<&str>, from: Option<&str>, depth: u32, coarse: bool) -> bool {
+        if self.seen.contains(&key) {
+            return false;
+        }
+        if self.trace.len() >= self.max_keys && rule.is_some() {
+            self.truncated = true;
+            let ks = key.split(self.delimiter).next().unwrap_or(&key).to_owned();
+            if self.keyspace_wildcards.insert(ks.clone()) {
+                let wide = if ks == "*" { ks } else { format!("{ks}{}*", self.delimiter) };
+                self.seen.insert(wide.clone());
+                self.trace.push(Trace {
+                    key: wide,
+                    rule: rule.map(str::to_owned),
+                    from: from.map(str::to_owned),
+                    depth,
+                    coarse: true,
+                });
+            }
+            return false;
+        }
+        self.seen.insert(key.clone());
+        self.trace.push(Trace {
+            key,
+            rule: rule.map(str::to_owned),
+            from: from.map(str::to_owned),
+            depth,
+            coarse,
+        });
+        true
+    }
+
+    fn finish(self) -> CascadeSet {
+        let mut set = CascadeSet { truncated: self.truncated, ..CascadeSet::default() };
+        for t in &self.trace {
+            if t.key.split(self.delimiter).any(|s| s == "*") {
+                set.patterns.push(t.key.clone());
+            } else {
+                set.keys.push(t.key.clone());
+            }
+            set.depth = set.depth.max(t.depth);
+        }
+        set.tags = set.keys.iter().chain(&set.patterns).map(|k| tag_for(k)).collect();
+        set.trace = self.trace;
+        set
+    }
+}

@@ -1,0 +1,111 @@
+//! Entity changes found in a GraphQL response (SPEC §4, `changesFromMutation`).
+
+use crate::cascade::{Change, Op};
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::value::Value;
+use hashbrown::HashMap;
+
+/// Deepest nesting walked in a response.
+pub const MAX_RESPONSE_DEPTH: usize = 64;
+
+/// Walks `data` (or the response itself when it has no `data`), and returns one change per entity
+/// object (`__typename` of an entity type plus its key fields), in document order, deduplicated.
+/// The op comes from the top-level field name: `create…`/`add…` → create, `delete…`/`remove…` →
+/// delete, otherwise update; entities nested below the first one in a field are updates.
+pub(crate) fn changes_from_response(engine: &Engine, response: &Value) -> Result<Vec<Change>> {
+    let root = match response.get("data") {
+        Some(d @ Value::Object(_)) => d,
+        Some(Value::Null) => return Ok(Vec::new()),
+        Some(_) => return Err(Error::change("the response's `data` must be an object")),
+        None if response.as_object().is_some() => response,
+        None => return Err(Error::change("a GraphQL response must be an object with `data`")),
+    };
+    let mut out: Vec<Change> = Vec::new();
+    let mut index: HashMap<(String, String), usize> = HashMap::new();
+    for (field, value) in root.as_object().unwrap_or_default() {
+        let op = op_for_field(field);
+        walk(engine, value, op, 0, &mut out, &mut index)?;
+    }
+    Ok(out)
+}
+
+fn op_for_field(field: &str) -> Op {
+    let lower = field.to_ascii_lowercase();
+    let starts = |ps: &[&str]| ps.iter().any(|p| lower.starts_with(p));
+    if starts(&["delete", "remove", "destroy", "archive"]) {
+        Op::Delete
+    } else if starts(&["create", "add", "insert", "new"]) {
+        Op::Create
+    } else {
+        Op::Update
+    }
+}
+
+fn walk(
+    engine: &Engine,
+    v: &Value,
+    op: Op,
+    depth: usize,
+    out: &mut Vec<Change>,
+    index: &mut HashMap<(String, String), usize>,
+) -> Result<()> {
+    if depth > MAX_RESPONSE_DEPTH {
+        return Err(Error::LimitExceeded {
+            what: "response nesting depth",
+            limit: MAX_RESPONSE_DEPTH,
+            actual: depth,
+        });
+    }
+    match v {
+        Value::Array(items) => {
+            for item in items {
+                walk(engine, item, op, depth + 1, out, index)?;
+            }
+        }
+        Value::Object(members) => {
+            let mut child_op = op;
+            if let Some(entity) = v.get("__typename").and_then(Value::as_str).and_then(|t| engine.entity(t)) {
+                let id = if entity.key_fields.is_empty() {
+                    None
+                } else {
+                    entity
+                        .key_fields
+                        .iter()
+                        .map(|k| v.get(k).and_then(Value::to_scalar_string))
+                        .collect::<Option<Vec<_>>>()
+                        .map(|parts| parts.join(","))
+                };
+                if let Some(id) = id {
+                    let key = (entity.keyspace.clone(), id.clone());
+                    match index.get(&key) {
+                        Some(&i) => {
+                            // A deletion anywhere in the response wins over an update.
+                            if op == Op::Delete {
+                                out[i].op = Op::Delete;
+                            }
+                        }
+                        None => {
+                            index.insert(key, out.len());
+                            out.push(Change {
+                                entity: entity.keyspace.clone(),
+                                id,
+                                op,
+                                data: Some(v.clone()),
+                                before: None,
+                            });
+                        }
+                    }
+                    child_op = Op::Update;
+                }
+            }
+            for (k, child) in members {
+                if k != "__typename" {
+                    walk(engine, child, child_op, depth + 1, out, index)?;
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}

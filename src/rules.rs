@@ -1,0 +1,167 @@
+//! Cascade rules: derived from relationships (auto) or written by hand (manual) (SPEC §2–3).
+
+use crate::condition::Condition;
+use crate::error::Result;
+use crate::schema::{Cardinality, Relationship};
+use crate::template::KeyTemplate;
+use crate::value::Value;
+
+/// Where a rule comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// Derived from the relationship `holder.field` of the schema.
+    Auto { holder: String, field: String },
+    /// Added with `add_rule`.
+    Manual,
+}
+
+/// A cascade rule: when an entity of keyspace `entity` changes, purge `cascade_to`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    /// A readable id that is unique per distinct rule: `user -> post:author:{id}`.
+    pub id: String,
+    /// The keyspace whose changes fire the rule.
+    pub entity: String,
+    pub cascade_to: Vec<KeyTemplate>,
+    pub when: Option<Condition>,
+    /// The rule fires only when one of these fields changed (when `before` is known).
+    pub on_fields: Vec<String>,
+    /// How many levels the cascade may continue from keys this rule produced.
+    pub max_depth: Option<u32>,
+    /// Keys from this rule are always wider than the change (a to-many field with no inverse).
+    pub coarse: bool,
+    pub origin: Origin,
+}
+
+impl Rule {
+    /// Builds the canonical id from the rule's content, so identical rules share an id.
+    pub(crate) fn make_id(
+        entity: &str,
+        templates: &[KeyTemplate],
+        when: Option<&Condition>,
+        on_fields: &[String],
+        max_depth: Option<u32>,
+    ) -> String {
+        let mut id = format!("{entity} -> ");
+        for (i, t) in templates.iter().enumerate() {
+            if i > 0 {
+                id.push_str(", ");
+            }
+            id.push_str(t.as_str());
+        }
+        if let Some(c) = when {
+            id.push_str(" when ");
+            id.push_str(&c.to_value().to_json());
+        }
+        if !on_fields.is_empty() {
+            id.push_str(" on ");
+            id.push_str(&on_fields.join(","));
+        }
+        if let Some(d) = max_depth {
+            id.push_str(&format!(" depth {d}"));
+        }
+        id
+    }
+
+    /// The rule as a JSON value (the shape `engine.rules()` returns).
+    pub fn to_value(&self) -> Value {
+        let mut m = vec![
+            ("id".to_owned(), Value::from(self.id.as_str())),
+            ("entity".to_owned(), Value::from(self.entity.as_str())),
+            (
+                "cascadeTo".to_owned(),
+                Value::Array(self.cascade_to.iter().map(|t| Value::from(t.as_str())).collect()),
+            ),
+        ];
+        if let Some(c) = &self.when {
+            m.push(("when".to_owned(), c.to_value()));
+        }
+        if !self.on_fields.is_empty() {
+            m.push((
+                "onFields".to_owned(),
+                Value::Array(self.on_fields.iter().map(|f| Value::from(f.as_str())).collect()),
+            ));
+        }
+        if let Some(d) = self.max_depth {
+            m.push(("maxDepth".to_owned(), Value::Number(f64::from(d))));
+        }
+        m.push(("coarse".to_owned(), Value::Bool(self.coarse)));
+        match &self.origin {
+            Origin::Auto { holder, field } => {
+                m.push(("source".to_owned(), Value::from("auto")));
+                m.push(("relationship".to_owned(), Value::from(format!("{holder}.{field}"))));
+            }
+            Origin::Manual => m.push(("source".to_owned(), Value::from("manual"))),
+        }
+        Value::Object(m)
+    }
+}
+
+/// What an auto rule needs to know about an entity type.
+pub(crate) struct EntityRef<'a> {
+    pub keyspace: &'a str,
+    pub key_field: &'a str,
+}
+
+/// The order in which an entity's auto rules run, so a cascade set lists an entity's own lists
+/// first, then the indexes that point at it, then the lists it belongs to, then the indexes by
+/// its own references (the design document's order).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub(crate) enum Category {
+    HolderMany = 0,
+    TargetOne = 1,
+    TargetMany = 2,
+    HolderOne = 3,
+}
+
+/// The auto rules of one relationship, with the category that orders them.
+pub(crate) fn auto_rules(
+    rel: &Relationship,
+    holder: &EntityRef<'_>,
+    target: &EntityRef<'_>,
+    delimiter: char,
+) -> Result<Vec<(Category, Rule)>> {
+    let h = holder.keyspace;
+    let f = &rel.field;
+    let d = delimiter;
+    let mut out = Vec::new();
+    let mut push = |category, entity: &str, template: String, coarse| -> Result<()> {
+        let t = KeyTemplate::parse(&template, delimiter)?;
+        let id = Rule::make_id(entity, std::slice::from_ref(&t), None, &[], None);
+        out.push((
+            category,
+            Rule {
+                id,
+                entity: entity.to_owned(),
+                cascade_to: vec![t],
+                when: None,
+                on_fields: Vec::new(),
+                max_depth: None,
+                coarse,
+                origin: Origin::Auto { holder: rel.holder.clone(), field: rel.field.clone() },
+            },
+        ));
+        Ok(())
+    };
+    match rel.cardinality {
+        Cardinality::One => {
+            push(Category::TargetOne, target.keyspace, format!("{h}{d}{f}{d}{{id}}"), false)?;
+            push(Category::HolderOne, h, format!("{h}{d}{f}{d}{{{f}_{}}}", target.key_field), false)?;
+        }
+        Cardinality::Many => {
+            if rel.inverse.is_empty() {
+                push(Category::TargetMany, target.keyspace, format!("{h}{d}*{d}{f}"), true)?;
+            }
+            for inv in &rel.inverse {
+                push(
+                    Category::TargetMany,
+                    target.keyspace,
+                    format!("{h}{d}{{{inv}_{}}}{d}{f}", holder.key_field),
+                    false,
+                )?;
+            }
+            push(Category::HolderMany, h, format!("{h}{d}{{id}}{d}{f}"), false)?;
+        }
+    }
+    Ok(out)
+}

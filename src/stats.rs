@@ -1,0 +1,106 @@
+//! Engine counters and timings (SPEC §7).
+
+use crate::schema::Entity;
+use crate::value::Value;
+use hashbrown::HashMap;
+
+/// A snapshot of an engine's counters.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct EngineStats {
+    /// Entity changes cascaded.
+    pub invalidations: u64,
+    /// Calls of `cascade` / `cascade_batch`.
+    pub cascades: u64,
+    /// Keys and patterns produced, in all.
+    pub keys: u64,
+    /// Mean depth reached per cascade.
+    pub average_depth: f64,
+    /// Mean time per cascade in milliseconds (0 without a clock).
+    pub average_time_ms: f64,
+    /// The most frequent edges (`user -> post`) with their counts, most frequent first (at most 10).
+    pub top_edges: Vec<(String, u64)>,
+    /// Keys purged per backend, as reported by the purge helpers.
+    pub keys_per_backend: Vec<(String, u64)>,
+}
+
+impl EngineStats {
+    /// The snapshot as JSON, in the shape the JS API returns.
+    pub fn to_value(&self) -> Value {
+        let pairs = |v: &[(String, u64)], name: &str| {
+            Value::Array(
+                v.iter()
+                    .map(|(k, n)| {
+                        Value::object([(name, Value::from(k.as_str())), ("count", Value::Number(*n as f64))])
+                    })
+                    .collect(),
+            )
+        };
+        Value::object([
+            ("invalidations", Value::Number(self.invalidations as f64)),
+            ("cascades", Value::Number(self.cascades as f64)),
+            ("keys", Value::Number(self.keys as f64)),
+            ("averageDepth", Value::Number(self.average_depth)),
+            ("averageTimeMs", Value::Number(self.average_time_ms)),
+            ("topEdges", pairs(&self.top_edges, "edge")),
+            ("keysPerBackend", pairs(&self.keys_per_backend, "backend")),
+        ])
+    }
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct StatsAccumulator {
+    invalidations: u64,
+    cascades: u64,
+    keys: u64,
+    depth_sum: u64,
+    time_sum: f64,
+    edges: HashMap<String, u64>,
+    backends: HashMap<String, u64>,
+}
+
+impl StatsAccumulator {
+    pub(crate) fn record(
+        &mut self,
+        changes: usize,
+        depth: u32,
+        elapsed_ms: f64,
+        edges: &[(usize, String)],
+        entities: &[Entity],
+        keys: usize,
+    ) {
+        self.invalidations += changes as u64;
+        self.cascades += 1;
+        self.keys += keys as u64;
+        self.depth_sum += u64::from(depth);
+        self.time_sum += elapsed_ms;
+        for (from, key) in edges {
+            let Some(e) = entities.get(*from) else { continue };
+            let to = key.split(|c: char| !c.is_alphanumeric() && c != '_' && c != '*').next().unwrap_or(key);
+            let label = format!("{} -> {}", e.keyspace, to);
+            *self.edges.entry(label).or_insert(0) += 1;
+        }
+    }
+
+    pub(crate) fn record_purge(&mut self, backend: &str, keys: u64) {
+        *self.backends.entry(backend.to_owned()).or_insert(0) += keys;
+    }
+
+    pub(crate) fn snapshot(&self) -> EngineStats {
+        let sorted = |m: &HashMap<String, u64>, limit: usize| {
+            let mut v: Vec<(String, u64)> = m.iter().map(|(k, n)| (k.clone(), *n)).collect();
+            v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            v.truncate(limit);
+            v
+        };
+        let n = self.cascades.max(1) as f64;
+        EngineStats {
+            invalidations: self.invalidations,
+            cascades: self.cascades,
+            keys: self.keys,
+            average_depth: if self.cascades == 0 { 0.0 } else { self.depth_sum as f64 / n },
+            average_time_ms: if self.cascades == 0 { 0.0 } else { self.time_sum / n },
+            top_edges: sorted(&self.edges, 10),
+            keys_per_backend: sorted(&self.backends, usize::MAX),
+        }
+    }
+}

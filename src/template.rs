@@ -1,0 +1,283 @@
+//! Key templates such as `post:author:{id}` or `user:{author_id}:posts` (SPEC §1).
+//!
+//! A template is parsed once, when its rule is added. Rendering substitutes each placeholder with
+//! a value of the changed entity's data, encoded so it is exactly one literal segment; a
+//! placeholder without a value turns its whole segment into `*` and marks the key coarse.
+
+use crate::error::{Error, Result};
+use crate::keys::{encode_segment, MAX_KEY_LEN, MAX_SEGMENTS};
+
+/// Most placeholders in one template.
+pub const MAX_PLACEHOLDERS: usize = 16;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Literal(String),
+    Field(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Literal(String),
+    Wildcard,
+    /// A segment with at least one placeholder, possibly mixed with literal text (`page-{n}`).
+    Parts(Vec<Part>),
+}
+
+/// A parsed key template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyTemplate {
+    source: String,
+    segments: Vec<Segment>,
+}
+
+/// A rendered template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// The key or pattern.
+    pub key: String,
+    /// Whether a placeholder had no value and became `*`.
+    pub coarse: bool,
+    /// Whether the result contains a `*` segment.
+    pub is_pattern: bool,
+}
+
+impl KeyTemplate {
+    /// Parses a template with `delimiter` between segments and `{field}` / `{nested.field}`
+    /// placeholders.
+    pub fn parse(source: &str, delimiter: char) -> Result<KeyTemplate> {
+        if source.is_empty() {
+            return Err(Error::template(source, "a template cannot be empty"));
+        }
+        if source.len() > MAX_KEY_LEN {
+            return Err(Error::LimitExceeded {
+                what: "template length",
+                limit: MAX_KEY_LEN,
+                actual: source.len(),
+            });
+        }
+        let mut segments = Vec::new();
+        let mut parts: Vec<Part> = Vec::new();
+        let mut literal = String::new();
+        let mut placeholders = 0;
+        let mut chars = source.char_indices();
+        while let Some((at, c)) = chars.next() {
+            match c {
+                '{' => {
+                    let mut name = String::new();
+                    loop {
+                        match chars.next() {
+                            Some((_, '}')) => break,
+                            Some((_, c)) if c.is_alphanumeric() || c == '_' || c == '.' => name.push(c),
+                            Some((_, c)) => return Err(Error::template(
+                                source,
+                                format!(
+                                    "`{c}` cannot appear in a placeholder; use letters, digits, `_` and `.`"
+                                ),
+                            )),
+                            None => {
+                                return Err(Error::template(
+                                    source,
+                                    format!("the `{{` at byte {at} is never closed"),
+                                ))
+                            }
+                        }
+                    }
+                    if name.is_empty() || name.split('.').any(str::is_empty) {
+                        return Err(Error::template(source, format!("empty placeholder name at byte {at}")));
+                    }
+                    placeholders += 1;
+                    if !literal.is_empty() {
+                        parts.push(Part::Literal(std::mem::take(&mut literal)));
+                    }
+                    parts.push(Part::Field(name));
+                }
+                '}' => return Err(Error::template(source, format!("unmatched `}}` at byte {at}"))),
+                c if c == delimiter => {
+                    segments.push(finish_segment(source, &mut parts, &mut literal)?);
+                }
+                c => literal.push(c),
+            }
+        }
+        segments.push(finish_segment(source, &mut parts, &mut literal)?);
+        if segments.len() > MAX_SEGMENTS {
+            return Err(Error::LimitExceeded {
+                what: "segments in a template",
+                limit: MAX_SEGMENTS,
+                actual: segments.len(),
+            });
+        }
+        if placeholders > MAX_PLACEHOLDERS {
+            return Err(Error::LimitExceeded {
+                what: "placeholders in a template",
+                limit: MAX_PLACEHOLDERS,
+                actual: placeholders,
+            });
+        }
+        Ok(KeyTemplate { source: source.to_owned(), segments })
+    }
+
+    /// The template as written.
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+
+    /// The placeholder names, in order.
+    pub fn placeholders(&self) -> impl Iterator<Item = &str> {
+        self.segments
+            .iter()
+            .flat_map(|s| match s {
+                Segment::Parts(parts) => parts.as_slice(),
+                _ => &[],
+            })
+            .filter_map(|p| match p {
+                Part::Field(f) => Some(f.as_str()),
+                Part::Literal(_) => None,
+            })
+    }
+
+    /// The first segment when it is literal: usually the keyspace the template points into.
+    pub fn first_literal(&self) -> Option<&str> {
+        match self.segments.first() {
+            Some(Segment::Literal(l)) => Some(l),
+            _ => None,
+        }
+    }
+
+    /// Whether every segment is a wildcard or the template is `keyspace:*`: it purges a whole
+    /// keyspace or more.
+    pub fn is_over_broad(&self) -> bool {
+        let wild = self.segments.iter().filter(|s| matches!(s, Segment::Wildcard)).count();
+        wild == self.segments.len()
+            || (self.segments.len() == 2 && matches!(self.segments[1], Segment::Wildcard))
+    }
+
+    /// The template with every placeholder as `*`: the widest set of keys it can render.
+    pub fn widest(&self, delimiter: char) -> String {
+        self.render_with(delimiter, |_| None).key
+    }
+
+    /// Renders the template; `resolve` returns the raw (unencoded) value of a placeholder, or an
+    /// already-encoded segment when the bool is true.
+    pub fn render_with<'a>(
+        &self,
+        delimiter: char,
+        mut resolve: impl FnMut(&str) -> Option<(std::borrow::Cow<'a, str>, bool)>,
+    ) -> Rendered {
+        let mut key = String::with_capacity(self.source.len() + 8);
+        let mut coarse = false;
+        let mut is_pattern = false;
+        for (i, seg) in self.segments.iter().enumerate() {
+            if i > 0 {
+                key.push(delimiter);
+            }
+            match seg {
+                Segment::Literal(l) => key.push_str(l),
+                Segment::Wildcard => {
+                    key.push('*');
+                    is_pattern = true;
+                }
+                Segment::Parts(parts) => {
+                    let start = key.len();
+                    let mut filled = true;
+                    for part in parts {
+                        match part {
+                            Part::Literal(l) => key.push_str(l),
+                            Part::Field(f) => match resolve(f) {
+                                Some((v, true)) => key.push_str(&v),
+                                Some((v, false)) => key.push_str(&encode_segment(&v, delimiter)),
+                                None => {
+                                    filled = false;
+                                    break;
+                                }
+                            },
+                        }
+                    }
+                    if !filled {
+                        key.truncate(start);
+                        key.push('*');
+                        coarse = true;
+                        is_pattern = true;
+                    }
+                }
+            }
+        }
+        Rendered { key, coarse, is_pattern }
+    }
+}
+
+fn finish_segment(source: &str, parts: &mut Vec<Part>, literal: &mut String) -> Result<Segment> {
+    if parts.is_empty() {
+        let lit = std::mem::take(literal);
+        return match lit.as_str() {
+            "" => Err(Error::template(source, "empty segment (two delimiters in a row, or one at an end)")),
+            "*" => Ok(Segment::Wildcard),
+            l if l.contains('*') => Err(Error::template(
+                source,
+                "`*` must be a whole segment; wildcards never match part of a segment",
+            )),
+            _ => Ok(Segment::Literal(lit)),
+        };
+    }
+    if literal.contains('*') {
+        return Err(Error::template(
+            source,
+            "`*` must be a whole segment; wildcards never match part of a segment",
+        ));
+    }
+    if !literal.is_empty() {
+        parts.push(Part::Literal(std::mem::take(literal)));
+    }
+    if parts.iter().any(|p| matches!(p, Part::Literal(l) if l.contains('*'))) {
+        return Err(Error::template(
+            source,
+            "`*` must be a whole segment; wildcards never match part of a segment",
+        ));
+    }
+    Ok(Segment::Parts(std::mem::take(parts)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::borrow::Cow;
+
+    fn render(t: &str, vals: &[(&str, &str)]) -> Rendered {
+        KeyTemplate::parse(t, ':').unwrap().render_with(':', |f| {
+            vals.iter().find(|(k, _)| *k == f).map(|(_, v)| (Cow::Owned(v.to_string()), false))
+        })
+    }
+
+    #[test]
+    fn renders_and_encodes() {
+        assert_eq!(render("post:author:{id}", &[("id", "123")]).key, "post:author:123");
+        let r = render("user:{author_id}:posts", &[("author_id", "1:*")]);
+        assert_eq!((r.key.as_str(), r.coarse, r.is_pattern), ("user:1%3A%2A:posts", false, false));
+        assert_eq!(render("x:{id}", &[("id", "{id}")]).key, "x:%7Bid%7D");
+        assert_eq!(render("page-{n}:x", &[("n", "2")]).key, "page-2:x");
+    }
+
+    #[test]
+    fn missing_values_become_wildcards() {
+        let r = render("user:{author_id}:posts", &[]);
+        assert_eq!((r.key.as_str(), r.coarse, r.is_pattern), ("user:*:posts", true, true));
+        let r = render("a:pre{x}post", &[]);
+        assert_eq!(r.key, "a:*");
+    }
+
+    #[test]
+    fn rejects_bad_syntax() {
+        for bad in ["", "a::b", "a:{", "a:{}", "a:}", "a:{b c}", "a:b*", "a:{x}*", ":a", "a:{x.}"] {
+            assert!(KeyTemplate::parse(bad, ':').is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn placeholders_and_breadth() {
+        let t = KeyTemplate::parse("comment:{post.id}:{author_id}", ':').unwrap();
+        assert_eq!(t.placeholders().collect::<Vec<_>>(), ["post.id", "author_id"]);
+        assert!(KeyTemplate::parse("*", ':').unwrap().is_over_broad());
+        assert!(KeyTemplate::parse("user:*", ':').unwrap().is_over_broad());
+        assert!(!KeyTemplate::parse("user:*:posts", ':').unwrap().is_over_broad());
+    }
+}
