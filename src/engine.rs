@@ -57,6 +57,68 @@ impl Default for EngineOptions {
 }
 
 impl EngineOptions {
+    /// Reads `{ keyspaces?, keyFields?, delimiter?, maxDepth?, maxKeys?, verbose? }`; unknown
+    /// properties are refused so a typo does not silently change nothing.
+    pub fn from_value(v: &Value) -> Result<EngineOptions> {
+        let mut o = EngineOptions::default();
+        let Some(members) = v.as_object() else {
+            return match v {
+                Value::Null => Ok(o),
+                _ => Err(Error::options("options must be an object")),
+            };
+        };
+        for (k, val) in members {
+            if val.is_null() {
+                continue;
+            }
+            match k.as_str() {
+                "delimiter" => {
+                    let mut cs = val.as_str().unwrap_or_default().chars();
+                    o.delimiter = match (cs.next(), cs.next()) {
+                        (Some(c), None) => c,
+                        _ => return Err(Error::options("`delimiter` must be a single character such as \":\"")),
+                    };
+                }
+                "maxDepth" => o.max_depth = whole(val, "maxDepth", 64)? as u32,
+                "maxKeys" => o.max_keys = whole(val, "maxKeys", 10_000_000)? as usize,
+                "verbose" => {
+                    o.verbose = val.as_bool().ok_or_else(|| Error::options("`verbose` must be true or false"))?
+                }
+                "keyspaces" => {
+                    for (t, ks) in val.as_object().ok_or_else(|| Error::options("`keyspaces` must map type names to keyspaces"))? {
+                        let ks = ks.as_str().filter(|s| !s.is_empty()).ok_or_else(|| {
+                            Error::options(format!("the keyspace of `{t}` must be a non-empty string"))
+                        })?;
+                        o.schema.keyspaces.insert(t.clone(), ks.to_owned());
+                    }
+                }
+                "keyFields" => {
+                    for (t, fs) in val.as_object().ok_or_else(|| Error::options("`keyFields` must map type names to field lists"))? {
+                        let fields = match fs {
+                            Value::String(f) => vec![f.clone()],
+                            Value::Array(items) => items
+                                .iter()
+                                .map(|f| f.as_str().map(str::to_owned))
+                                .collect::<Option<Vec<_>>>()
+                                .filter(|v| !v.is_empty())
+                                .ok_or_else(|| Error::options(format!("the key fields of `{t}` must be field names")))?,
+                            _ => return Err(Error::options(format!("the key fields of `{t}` must be field names"))),
+                        };
+                        o.schema.key_fields.insert(t.clone(), fields);
+                    }
+                }
+                "logger" | "clock" => {} // handled by the embedding
+                other => {
+                    return Err(Error::options(format!(
+                        "unknown option `{other}`; options are keyspaces, keyFields, delimiter, maxDepth, maxKeys, verbose, logger"
+                    )))
+                }
+            }
+        }
+        o.validate()?;
+        Ok(o)
+    }
+
     fn validate(&self) -> Result<()> {
         if self.delimiter == '*' || self.delimiter == '{' || self.delimiter == '}' || self.delimiter == '%' {
             return Err(Error::options(format!("`{}` cannot be the delimiter", self.delimiter)));
@@ -123,6 +185,8 @@ struct Work<'a> {
     depth: u32,
     /// How many more levels may follow from this change.
     remaining: u32,
+    /// Whether `remaining` was set by a rule's own `maxDepth` rather than the global budget.
+    limited_by_rule: bool,
 }
 
 impl Engine {
@@ -492,6 +556,7 @@ impl Engine {
                 op: c.op,
                 depth: 0,
                 remaining: self.options.max_depth,
+                limited_by_rule: false,
             });
         }
         let mut run = Run::new(self.options.max_keys, self.options.delimiter);
@@ -535,6 +600,14 @@ impl Engine {
         queue: &mut VecDeque<Work<'a>>,
         edges: &mut Vec<(usize, String)>,
     ) {
+        if work.remaining == 0 {
+            // The budget ran out here; it only counts as truncation when the global depth (not
+            // a rule's own maxDepth) stopped rules that would have fired.
+            if !work.limited_by_rule && !self.by_entity[work.entity].is_empty() {
+                run.truncated = true;
+            }
+            return;
+        }
         let delimiter = self.options.delimiter;
         let rule_ids = std::mem::take(&mut self.by_entity[work.entity]);
         for &ri in &rule_ids {
@@ -551,8 +624,10 @@ impl Engine {
             }
             let rule = &self.rules[ri];
             let entity = &self.entities[work.entity];
-            let remaining = work.remaining.saturating_sub(1).min(rule.max_depth.unwrap_or(u32::MAX));
-            let global_cut = work.remaining <= 1 && rule.max_depth.is_none_or(|d| d > 0);
+            let (remaining, limited_by_rule) = match rule.max_depth {
+                Some(d) if d < work.remaining - 1 => (d, true),
+                _ => (work.remaining - 1, false),
+            };
             let mut produced = 0;
             for t in &rule.cascade_to {
                 let mut r = t.render_with(delimiter, |name| resolve(name, entity, work));
@@ -575,12 +650,6 @@ impl Engine {
                 let Some(&ei) = self.lookup.get(ks).filter(|&&ei| self.entities[ei].keyspace == ks) else {
                     continue;
                 };
-                if remaining == 0 {
-                    if global_cut && !self.by_entity_len(ei, work.entity, &rule_ids) {
-                        run.truncated = true;
-                    }
-                    continue;
-                }
                 queue.push_back(Work {
                     entity: ei,
                     key: r.key.clone(),
@@ -590,6 +659,7 @@ impl Engine {
                     op: Op::Update,
                     depth: work.depth + 1,
                     remaining,
+                    limited_by_rule,
                 });
             }
             if logging {
@@ -598,15 +668,6 @@ impl Engine {
             }
         }
         self.by_entity[work.entity] = rule_ids;
-    }
-
-    /// Whether entity `ei` has no rules (the taken-out list stands in for `current`).
-    fn by_entity_len(&self, ei: usize, current: usize, taken: &[usize]) -> bool {
-        if ei == current {
-            taken.is_empty()
-        } else {
-            self.by_entity[ei].is_empty()
-        }
     }
 
     fn fires(&mut self, ri: usize, work: &Work<'_>) -> bool {
@@ -737,23 +798,7 @@ impl Engine {
                 ])
             })
             .collect();
-        let relationships = self
-            .relationships
-            .iter()
-            .map(|r| {
-                Value::object([
-                    ("holder", Value::from(r.holder.as_str())),
-                    ("field", Value::from(r.field.as_str())),
-                    ("target", Value::from(r.target.as_str())),
-                    (
-                        "cardinality",
-                        Value::from(if r.cardinality == Cardinality::One { "one" } else { "many" }),
-                    ),
-                    ("via", strings(&r.via)),
-                    ("inverse", strings(&r.inverse)),
-                ])
-            })
-            .collect();
+        let relationships = self.relationships.iter().map(relationship_value).collect();
         Ok(Value::object([
             ("format", Value::from("cascade-edge/rules")),
             ("version", Value::Number(1.0)),
@@ -871,6 +916,26 @@ impl Engine {
     /// The entity changes in a GraphQL response (see [`crate::mutation`]).
     pub fn changes_from_mutation(&self, response: &Value) -> Result<Vec<Change>> {
         crate::mutation::changes_from_response(self, response)
+    }
+}
+
+/// A relationship as JSON, in the shape `engine.relationships()` returns.
+pub fn relationship_value(r: &Relationship) -> Value {
+    let strings = |v: &[String]| Value::Array(v.iter().map(|s| Value::from(s.as_str())).collect());
+    Value::object([
+        ("holder", Value::from(r.holder.as_str())),
+        ("field", Value::from(r.field.as_str())),
+        ("target", Value::from(r.target.as_str())),
+        ("cardinality", Value::from(if r.cardinality == Cardinality::One { "one" } else { "many" })),
+        ("via", strings(&r.via)),
+        ("inverse", strings(&r.inverse)),
+    ])
+}
+
+fn whole(v: &Value, name: &str, max: u64) -> Result<u64> {
+    match v.as_f64() {
+        Some(n) if n.fract() == 0.0 && n >= 0.0 && n <= max as f64 => Ok(n as u64),
+        _ => Err(Error::options(format!("`{name}` must be a whole number from 0 to {max}"))),
     }
 }
 
