@@ -374,7 +374,8 @@ impl Engine {
     fn entity_index(&self, name: &str) -> Result<usize> {
         self.lookup.get(name).copied().ok_or_else(|| Error::UnknownEntity {
             entity: name.to_owned(),
-            suggestion: suggest(name, self.lookup.keys().map(String::as_str)),
+            suggestion: suggest(name, self.entities.iter().map(|e| e.keyspace.as_str()))
+                .or_else(|| suggest(name, self.entities.iter().map(|e| e.type_name.as_str()))),
         })
     }
 

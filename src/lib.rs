@@ -28,7 +28,7 @@ pub use keys::{
 pub use keys::{DEFAULT_DELIMITER, MAX_KEY_LEN, MAX_SEGMENTS};
 pub use mutation::MAX_RESPONSE_DEPTH;
 pub use rules::{Origin, Rule};
-pub use schema::{analyze, Cardinality, Entity, Relationship, SchemaModel, SchemaOptions};
+pub use schema::{analyze, Cardinality, Entity, Relationship, SchemaModel, SchemaOptions, MAX_SDL_BYTES};
 pub use stats::EngineStats;
 pub use template::{KeyTemplate, Rendered, MAX_PLACEHOLDERS};
 pub use value::{Value, MAX_JSON_DEPTH};

@@ -69,12 +69,14 @@ impl KeyTemplate {
                         match chars.next() {
                             Some((_, '}')) => break,
                             Some((_, c)) if c.is_alphanumeric() || c == '_' || c == '.' => name.push(c),
-                            Some((_, c)) => return Err(Error::template(
-                                source,
-                                format!(
+                            Some((_, c)) => {
+                                return Err(Error::template(
+                                    source,
+                                    format!(
                                     "`{c}` cannot appear in a placeholder; use letters, digits, `_` and `.`"
                                 ),
-                            )),
+                                ))
+                            }
                             None => {
                                 return Err(Error::template(
                                     source,

@@ -31,13 +31,19 @@ fn user_change_follows_the_design_document() {
             coarse: false,
         }
     );
-    assert_eq!(set.trace[0], Trace { key: "user:123".into(), rule: None, from: None, depth: 0, coarse: false });
+    assert_eq!(
+        set.trace[0],
+        Trace { key: "user:123".into(), rule: None, from: None, depth: 0, coarse: false }
+    );
 }
 
 #[test]
 fn post_change_follows_the_design_document() {
     let set = blog().cascade(&post9("123")).unwrap();
-    assert_eq!(set.keys, ["post:9", "post:9:comments", "comment:post:9", "user:123:posts", "post:author:123"]);
+    assert_eq!(
+        set.keys,
+        ["post:9", "post:9:comments", "comment:post:9", "user:123:posts", "post:author:123"]
+    );
     assert!(set.trace.iter().all(|t| !t.coarse));
 }
 
@@ -45,7 +51,11 @@ fn post_change_follows_the_design_document() {
 fn foreign_keys_are_found_in_three_spellings() {
     for data in [r#"{"author_id":5}"#, r#"{"authorId":"5"}"#, r#"{"author":{"id":5,"name":"x"}}"#] {
         let (k, p) = keys(&mut blog(), &Change::new("Post", "9").with_data(json(data)));
-        assert_eq!(k, ["post:9", "post:9:comments", "comment:post:9", "user:5:posts", "post:author:5"], "{data}");
+        assert_eq!(
+            k,
+            ["post:9", "post:9:comments", "comment:post:9", "user:5:posts", "post:author:5"],
+            "{data}"
+        );
         assert!(p.is_empty());
     }
 }
@@ -62,7 +72,9 @@ fn a_missing_foreign_key_widens_to_a_coarse_pattern() {
 #[test]
 fn substituted_values_are_always_one_literal_segment() {
     let mut e = blog();
-    for (id, key) in [("1:*", "user:1%3A%2A"), ("*", "user:%2A"), ("{id}", "user:%7Bid%7D"), ("a%3Ab", "user:a%253Ab")] {
+    for (id, key) in
+        [("1:*", "user:1%3A%2A"), ("*", "user:%2A"), ("{id}", "user:%7Bid%7D"), ("a%3Ab", "user:a%253Ab")]
+    {
         let set = e.cascade(&Change::new("user", id)).unwrap();
         assert_eq!(set.keys[0], key);
         assert!(set.patterns.is_empty(), "{id}: {:?}", set.patterns);
@@ -83,12 +95,23 @@ fn entity_keys_produced_by_rules_cascade_further_and_cycles_end() {
     let set = e.cascade(&Change::new("user", "2")).unwrap();
     assert_eq!(
         set.keys,
-        ["user:2", "user:2:posts", "post:author:2", "comment:author:2", "post:1", "post:1:comments", "comment:post:1"]
+        [
+            "user:2",
+            "user:2:posts",
+            "post:author:2",
+            "comment:author:2",
+            "post:1",
+            "post:1:comments",
+            "comment:post:1"
+        ]
     );
     // post:1 arrives without data, so its foreign keys are unknown and widen.
     assert_eq!(set.patterns, ["user:*:posts", "post:author:*"]);
     let post1 = set.trace.iter().find(|t| t.key == "post:1").unwrap();
-    assert_eq!((post1.depth, post1.from.as_deref(), post1.rule.as_deref()), (1, Some("user:2"), Some("user -> post:1")));
+    assert_eq!(
+        (post1.depth, post1.from.as_deref(), post1.rule.as_deref()),
+        (1, Some("user:2"), Some("user -> post:1"))
+    );
     assert_eq!(set.depth, 2);
     assert!(!set.truncated);
 }
@@ -155,7 +178,8 @@ fn when_conditions_gate_manual_rules() {
 #[test]
 fn on_fields_fire_only_when_one_of_them_changed() {
     let mut e = blog();
-    e.add_rule_value(&json(r#"{"entity":"post","cascadeTo":["search:posts"],"onFields":["title"]}"#)).unwrap();
+    e.add_rule_value(&json(r#"{"entity":"post","cascadeTo":["search:posts"],"onFields":["title"]}"#))
+        .unwrap();
     let before = json(r#"{"author_id":1,"title":"a","status":"draft"}"#);
     let same_title = Change::new("post", "9").with_data(json(r#"{"author_id":1,"title":"a","status":"x"}"#));
     let new_title = Change::new("post", "9").with_data(json(r#"{"author_id":1,"title":"b"}"#));
@@ -169,7 +193,8 @@ fn on_fields_fire_only_when_one_of_them_changed() {
 #[test]
 fn batches_are_deduplicated_in_order() {
     let mut e = blog();
-    let set = e.cascade_batch(&[Change::new("user", "123"), post9("123"), Change::new("user", "123")]).unwrap();
+    let set =
+        e.cascade_batch(&[Change::new("user", "123"), post9("123"), Change::new("user", "123")]).unwrap();
     assert_eq!(
         set.keys,
         [
@@ -196,7 +221,8 @@ fn unknown_entities_get_a_suggestion_and_leave_stats_alone() {
 
 #[test]
 fn changes_are_read_from_json() {
-    let c = Change::from_value(&json(r#"{"entity":"Post","id":9,"op":"create","after":{"author_id":1}}"#)).unwrap();
+    let c = Change::from_value(&json(r#"{"entity":"Post","id":9,"op":"create","after":{"author_id":1}}"#))
+        .unwrap();
     assert_eq!((c.entity.as_str(), c.id.as_str(), c.op), ("Post", "9", Op::Create));
     assert_eq!(c.data, Some(json(r#"{"author_id":1}"#)));
     for bad in [
