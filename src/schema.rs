@@ -777,7 +777,7 @@ impl<'a> Graph<'a> {
                         && !f.list
                         && f.ty
                             .and_then(|t| table.types.get(t))
-                            .map_or(true, |t| matches!(t.kind, Kind::Scalar | Kind::Enum))
+                            .is_none_or(|t| matches!(t.kind, Kind::Scalar | Kind::Enum))
                 });
                 scalar_id.then(|| vec!["id".to_owned()])
             };
