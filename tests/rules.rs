@@ -1,0 +1,223 @@
+//! Auto rules, manual rules, validation, linting, precompiled JSON (SPEC §2–3).
+
+mod common;
+
+use cascade_edge::{Change, Engine, EngineOptions, Error, GraphFormat, Value};
+use common::{blog, fixture, json};
+
+#[test]
+fn the_blog_schema_gives_these_auto_rules_in_firing_order() {
+    let ids: Vec<String> = blog().rules().iter().map(|r| r.id.clone()).collect();
+    assert_eq!(
+        ids,
+        [
+            "user -> user:{id}:posts",
+            "user -> post:author:{id}",
+            "user -> comment:author:{id}",
+            "post -> post:{id}:comments",
+            "post -> comment:post:{id}",
+            "post -> user:{author_id}:posts",
+            "post -> post:author:{author_id}",
+            "comment -> post:{post_id}:comments",
+            "comment -> comment:author:{author_id}",
+            "comment -> comment:post:{post_id}",
+        ]
+    );
+}
+
+#[test]
+fn verbose_setup_logs_relationships_and_rules() {
+    let lines = std::rc::Rc::new(std::cell::RefCell::new(Vec::<String>::new()));
+    let sink = lines.clone();
+    Engine::from_schema_with_logger(
+        common::BLOG_SDL,
+        EngineOptions { verbose: true, ..EngineOptions::default() },
+        Some(Box::new(move |l: &str| sink.borrow_mut().push(l.to_owned()))),
+    )
+    .unwrap();
+    let lines = lines.borrow();
+    assert_eq!(lines[0], "CASCADE: Detected relationship: User -> Post (field: posts)");
+    assert_eq!(lines[5], "CASCADE: Rule: user -> user:{id}:posts");
+    assert_eq!(lines.last().unwrap(), "CASCADE: Created 10 CASCADE rules");
+}
+
+#[test]
+fn a_to_many_field_without_inverse_gives_a_coarse_rule() {
+    let sdl = "type Tag { id: ID! } type Post { id: ID! tags: [Tag!]! } type Query { posts: [Post] }";
+    let mut e = Engine::from_schema(sdl, EngineOptions::default()).unwrap();
+    let set = e.cascade(&Change::new("tag", "7")).unwrap();
+    assert_eq!(set.keys, ["tag:7"]);
+    assert_eq!(set.patterns, ["post:*:tags"]);
+    assert!(set.trace[1].coarse);
+    assert_eq!(e.lint().iter().filter(|l| l.code == "COARSE").count(), 1);
+}
+
+#[test]
+fn manual_rules_are_validated_with_helpful_errors() {
+    let mut e = blog();
+    let err = |e: &mut Engine, rule: &str| e.add_rule_value(&json(rule)).unwrap_err();
+    assert_eq!(
+        err(&mut e, r#"{"entity":"users","cascadeTo":["x"]}"#).to_string(),
+        "unknown entity `users` — did you mean `user`?"
+    );
+    assert_eq!(
+        err(&mut e, r#"{"entity":"user","cascadeTo":["user:{nope}:x"]}"#),
+        Error::UnknownPlaceholder { template: "user:{nope}:x".into(), placeholder: "nope".into() }
+    );
+    assert_eq!(err(&mut e, r#"{"entity":"user","cascadeTo":["user::x"]}"#).code(), "INVALID_TEMPLATE");
+    assert_eq!(err(&mut e, r#"{"entity":"user","cascadeTo":[]}"#).code(), "INVALID_RULE");
+    assert_eq!(err(&mut e, r#"{"entity":"user","cascadeTo":["a"],"maxDepth":-1}"#).code(), "INVALID_RULE");
+    assert_eq!(err(&mut e, r#"{"entity":"user","cascade_to":["a"]}"#).code(), "INVALID_RULE");
+    assert_eq!(
+        err(&mut e, r#"{"entity":"user","cascadeTo":["a"],"when":{"field":"x"}}"#).code(),
+        "INVALID_RULE"
+    );
+    assert_eq!(e.rules().len(), 10, "failed adds change nothing");
+}
+
+#[test]
+fn placeholders_accept_fields_foreign_keys_and_nested_paths() {
+    let mut e = blog();
+    for t in ["post:{author_id}:x", "post:{authorId}:x", "post:{author.id}:x", "post:{title}:{id}"] {
+        e.add_rule_value(&json(&format!(r#"{{"entity":"post","cascadeTo":["{t}"]}}"#))).unwrap();
+    }
+}
+
+#[test]
+fn identical_rules_are_kept_once_and_can_be_removed() {
+    let mut e = blog();
+    let rule = json(r#"{"entity":"User","cascadeTo":["feed:{id}","feed:{id}"],"onFields":["name"]}"#);
+    let id = e.add_rule_value(&rule).unwrap();
+    assert_eq!(id, "user -> feed:{id} on name");
+    assert_eq!(e.add_rule_value(&rule).unwrap(), id);
+    assert_eq!(e.rules().len(), 11);
+    e.remove_rule(&id).unwrap();
+    assert_eq!(e.rules().len(), 10);
+    assert_eq!(e.remove_rule(&id).unwrap_err().code(), "UNKNOWN_RULE");
+    e.clear_rules();
+    assert_eq!(e.cascade(&Change::new("user", "1")).unwrap().keys, ["user:1"]);
+}
+
+#[test]
+fn the_linter_reports_over_broad_and_never_firing_rules() {
+    let mut e = blog();
+    e.add_rule_value(&json(r#"{"entity":"user","cascadeTo":["*"]}"#)).unwrap();
+    e.add_rule_value(&json(r#"{"entity":"user","cascadeTo":["x:1"],"onFields":["nmae"]}"#)).unwrap();
+    let lints: Vec<(String, &str)> = e.lint().into_iter().map(|l| (l.rule, l.code)).collect();
+    assert_eq!(
+        lints,
+        [("user -> *".to_string(), "OVER_BROAD"), ("user -> x:1 on nmae".to_string(), "NEVER_FIRES")]
+    );
+}
+
+#[test]
+fn precompiled_rules_give_identical_cascade_sets() {
+    let mut e = blog();
+    e.add_rule_value(&json(
+        r#"{"entity":"post","cascadeTo":["feed:{author_id}"],"when":{"any":[{"field":"status","in":["published"]},{"changed":["title"]}]},"maxDepth":1}"#,
+    ))
+    .unwrap();
+    let text = e.to_value().unwrap().to_json();
+    let mut loaded = Engine::from_value(&Value::parse(&text).unwrap(), None).unwrap();
+    assert_eq!(loaded.to_value().unwrap().to_json(), text);
+    let changes = [
+        Change::new("user", "1"),
+        Change::new("post", "9").with_data(json(r#"{"author_id":3,"status":"published"}"#)),
+        Change::new("comment", "4").with_data(json(r#"{"post":{"id":9}}"#)),
+        Change::new("post", "2"),
+    ];
+    for c in &changes {
+        assert_eq!(loaded.cascade(c).unwrap(), e.cascade(c).unwrap());
+    }
+    for bad in [
+        "{}",
+        r#"{"format":"cascade-edge/rules","version":2}"#,
+        r#"{"format":"cascade-edge/rules","version":1}"#,
+    ] {
+        assert!(Engine::from_value(&json(bad), None).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn the_graph_renders_in_four_formats() {
+    let e = blog();
+    let tree = e.graph(GraphFormat::Tree);
+    assert!(tree.starts_with(
+        "user\n├─ user:{id}:posts → user\n├─ post:author:{id} → post\n└─ comment:author:{id} → comment\n"
+    ));
+    let dot = e.graph(GraphFormat::Dot);
+    assert!(dot.contains("  \"user\" -> \"post\" [label=\"post:author:{id}\"];"));
+    let mermaid = e.graph(GraphFormat::Mermaid);
+    assert!(mermaid.contains("  user[user] -->|\"post:author:{id}\"| post[post]"));
+    let graph = Value::parse(&e.graph(GraphFormat::Json)).unwrap();
+    assert_eq!(graph.get("edges").unwrap().as_array().unwrap().len(), 10);
+    assert_eq!(GraphFormat::parse("svg").unwrap_err().code(), "INVALID_OPTIONS");
+}
+
+#[test]
+fn swapi_rules_see_through_connections() {
+    let mut e = Engine::from_schema(&fixture("swapi.graphql"), EngineOptions::default()).unwrap();
+    let set = e.cascade(&Change::new("Film", "1")).unwrap();
+    assert!(set.keys.contains(&"film:1:characterConnection".to_string()), "{:?}", set.keys);
+    assert!(set.patterns.contains(&"person:*:filmConnection".to_string()), "{:?}", set.patterns);
+}
+
+#[test]
+fn github_schema_yields_rules_and_round_trips() {
+    let mut e = Engine::from_schema(&fixture("github.graphql"), EngineOptions::default()).unwrap();
+    assert!(e.rules().len() > 2000, "{}", e.rules().len());
+    let set =
+        e.cascade(&Change::new("Issue", "I_1").with_data(json(r#"{"repository":{"id":"R_1"}}"#))).unwrap();
+    assert!(set.keys.contains(&"repository:R_1:issues".to_string()), "{:?}", set.keys);
+    let text = e.to_value().unwrap().to_json();
+    let mut loaded = Engine::from_value(&Value::parse(&text).unwrap(), None).unwrap();
+    assert_eq!(
+        loaded.cascade(&Change::new("repository", "R_1")).unwrap(),
+        e.cascade(&Change::new("repository", "R_1")).unwrap()
+    );
+}
+
+#[test]
+fn options_are_read_from_json_and_checked() {
+    let o =
+        EngineOptions::from_value(&json(r#"{"delimiter":"/","maxDepth":2,"keyspaces":{"User":"member"}}"#))
+            .unwrap();
+    let mut e = Engine::from_schema(common::BLOG_SDL, o).unwrap();
+    assert_eq!(e.cascade(&Change::new("User", "1")).unwrap().keys[..2], ["member/1", "member/1/posts"]);
+    for bad in [
+        r#"{"delimiter":"::"}"#,
+        r#"{"maxDepth":1.5}"#,
+        r#"{"maxKeys":0}"#,
+        r#"{"delimter":":"}"#,
+        r#"{"delimiter":"*"}"#,
+    ] {
+        assert_eq!(EngineOptions::from_value(&json(bad)).unwrap_err().code(), "INVALID_OPTIONS", "{bad}");
+    }
+}
+
+#[test]
+fn changes_are_found_in_a_mutation_response() {
+    let e = blog();
+    let response = json(
+        r#"{"data":{"createPost":{"post":{"__typename":"Post","id":9,"title":"t",
+            "author":{"__typename":"User","id":"123"},"comments":[{"__typename":"Comment","id":1}]}},
+            "deleteComment":{"__typename":"Comment","id":"5"}}}"#,
+    );
+    let changes = e.changes_from_mutation(&response).unwrap();
+    let summary: Vec<(&str, &str, &str)> =
+        changes.iter().map(|c| (c.entity.as_str(), c.id.as_str(), c.op.as_str())).collect();
+    assert_eq!(
+        summary,
+        [
+            ("post", "9", "create"),
+            ("user", "123", "update"),
+            ("comment", "1", "update"),
+            ("comment", "5", "delete")
+        ]
+    );
+    assert_eq!(changes[0].data.as_ref().unwrap().get("title"), Some(&Value::from("t")));
+    assert!(e.changes_from_mutation(&json(r#"{"data":null,"errors":[]}"#)).unwrap().is_empty());
+    assert_eq!(e.changes_from_mutation(&json("[1]")).unwrap_err().code(), "INVALID_CHANGE");
+    let deep = "{\"a\":".repeat(100) + "1" + &"}".repeat(100);
+    assert!(e.changes_from_mutation(&Value::parse(&deep).unwrap()).is_err());
+}
