@@ -12,6 +12,9 @@ mod value;
 pub use error::{Error, Result};
 pub use keys::{covers, encode_segment, keyspace_for_type, validate_key, Pattern, PatternSegment};
 pub use keys::{DEFAULT_DELIMITER, MAX_KEY_LEN, MAX_SEGMENTS};
-pub use lru::*;
+pub use lru::{
+    FieldRemovable, LruCache, LruOptions, LruStats, ReadToken, RemovalReason, Removed, SetOptions,
+    SetOutcome, FENCE_CAPACITY, MAX_ENTRIES_LIMIT, MAX_PENDING_INVALIDATIONS, MAX_TAGS_PER_ENTRY,
+};
 pub use schema::{analyze, Cardinality, Entity, Relationship, SchemaModel, SchemaOptions};
 pub use value::{Value, MAX_JSON_DEPTH};

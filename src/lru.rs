@@ -1,1 +1,0 @@
-//! The LRU cache (SPEC §5).
