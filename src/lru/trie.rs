@@ -158,10 +158,10 @@ impl Trie {
     }
 
     fn children_of(&self, id: u32) -> impl Iterator<Item = u32> + '_ {
-        std::iter::successors(Some(self.nodes[id as usize].first_child), |&c| {
-            Some(self.nodes[c as usize].next_sibling)
+        let link = |n: u32| (n != NIL).then_some(n);
+        std::iter::successors(link(self.nodes[id as usize].first_child), move |&c| {
+            link(self.nodes[c as usize].next_sibling)
         })
-        .take_while(|&c| c != NIL)
     }
 
     /// Appends `id` and every node below it to `out`.
