@@ -9,12 +9,15 @@ mod engine;
 mod error;
 mod graph;
 mod keys;
+mod lru;
 mod mutation;
 mod rules;
 mod schema;
 mod stats;
 mod template;
 mod value;
+#[cfg(target_arch = "wasm32")]
+mod wasm;
 
 pub use cascade::{tag_for, CascadeSet, Change, Op, Trace};
 pub use condition::{Condition, Test, MAX_CONDITION_DEPTH};
@@ -26,6 +29,10 @@ pub use keys::{
     covers, decode_segment, encode_segment, keyspace_for_type, validate_key, Pattern, PatternSegment,
 };
 pub use keys::{DEFAULT_DELIMITER, MAX_KEY_LEN, MAX_SEGMENTS};
+pub use lru::{
+    FieldRemovable, LruCache, LruOptions, LruStats, ReadToken, RemovalReason, Removed, SetOptions,
+    SetOutcome, FENCE_CAPACITY, MAX_ENTRIES_LIMIT, MAX_PENDING_INVALIDATIONS, MAX_TAGS_PER_ENTRY,
+};
 pub use mutation::MAX_RESPONSE_DEPTH;
 pub use rules::{Origin, Rule};
 pub use schema::{analyze, Cardinality, Entity, Relationship, SchemaModel, SchemaOptions, MAX_SDL_BYTES};

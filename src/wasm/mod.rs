@@ -91,7 +91,11 @@ impl WasmEngine {
 
     /// Loads precompiled rules (JSON text from `toJSON`).
     #[wasm_bindgen(js_name = fromJSON)]
-    pub fn from_json(json: &str, logger: Option<Function>, clock: Option<Function>) -> Result<WasmEngine, JsValue> {
+    pub fn from_json(
+        json: &str,
+        logger: Option<Function>,
+        clock: Option<Function>,
+    ) -> Result<WasmEngine, JsValue> {
         let inner = Engine::from_value(&parse_json(json)?, logger.map(js_logger)).into_js()?;
         Ok(WasmEngine::wrap(inner, clock))
     }
@@ -126,7 +130,10 @@ impl WasmEngine {
                     Value::object([
                         ("type", Value::from(e.type_name.as_str())),
                         ("keyspace", Value::from(e.keyspace.as_str())),
-                        ("keyFields", Value::Array(e.key_fields.iter().map(|f| Value::from(f.as_str())).collect())),
+                        (
+                            "keyFields",
+                            Value::Array(e.key_fields.iter().map(|f| Value::from(f.as_str())).collect()),
+                        ),
                     ])
                 })
                 .collect(),
@@ -177,9 +184,9 @@ impl WasmEngine {
     #[wasm_bindgen(js_name = cascadeBatch)]
     pub fn cascade_batch(&mut self, changes: &str) -> Result<String, JsValue> {
         let v = parse_json(changes)?;
-        let items = v
-            .as_array()
-            .ok_or_else(|| js_error(Error::InvalidChange { message: "cascadeBatch takes an array of changes".into() }))?;
+        let items = v.as_array().ok_or_else(|| {
+            js_error(Error::InvalidChange { message: "cascadeBatch takes an array of changes".into() })
+        })?;
         let changes = items.iter().map(Change::from_value).collect::<crate::Result<Vec<_>>>().into_js()?;
         Ok(self.inner.cascade_batch(&changes).into_js()?.to_value().to_json())
     }
@@ -193,6 +200,13 @@ impl WasmEngine {
 
     pub fn graph(&self, format: &str) -> Result<String, JsValue> {
         Ok(self.inner.graph(GraphFormat::parse(format).into_js()?))
+    }
+
+    /// The rule graph with, per edge, how many keys of `cache` it reaches.
+    #[wasm_bindgen(js_name = graphWithCache)]
+    pub fn graph_with_cache(&self, format: &str, cache: &lru::WasmLru) -> Result<String, JsValue> {
+        let format = GraphFormat::parse(format).into_js()?;
+        Ok(crate::render_graph(&self.inner, format, Some(&|p: &str| cache.count_matching(p) as usize)))
     }
 
     pub fn stats(&self) -> String {
@@ -221,14 +235,15 @@ impl WasmEngine {
         Ok(self.inner.to_value().into_js()?.to_json())
     }
 
+    /// The cascade set (JSON text) of invalidating an entity key such as `user:123`, or
+    /// `undefined` for any other key.
+    #[wasm_bindgen(js_name = cascadeKey)]
+    pub fn cascade_key(&mut self, key: &str) -> Option<String> {
+        self.inner.cascade_key(key).map(|s| s.to_value().to_json())
+    }
+
     #[wasm_bindgen(js_name = recordPurge)]
     pub fn record_purge(&mut self, backend: &str, keys: f64) {
         self.inner.record_purge(backend, keys.max(0.0) as u64);
-    }
-}
-
-impl WasmEngine {
-    pub(crate) fn engine_mut(&mut self) -> &mut Engine {
-        &mut self.inner
     }
 }

@@ -1,0 +1,857 @@
+//! The LRU cache (SPEC §5): string keys, recency, TTL, byte budget, and invalidation that
+//! understands key hierarchy, wildcards and tags.
+//!
+//! Layout: entries live in slots of a `Vec` linked by `u32` recency links, with a free list; a
+//! hash table maps keys to slots; a segment trie ([`trie`]) indexes keys and tags by prefix. A hit
+//! moves two links and allocates nothing. Slots are stable handles for as long as an entry lives,
+//! so a binding can keep values on its side and call the numbers-only [`LruCache::touch`],
+//! [`LruCache::value`] and [`LruCache::delete_slot`]. Every operation that removes entries reports
+//! them as [`Removed`] (slot, key, value, reason) so such a binding can drop its handles; the only
+//! exception is [`LruCache::get`], whose lazy expiry drops the value silently (bindings that mirror
+//! slots use `slot_of` + `touch` instead, which say so by returning `false`).
+
+mod fence;
+mod trie;
+
+pub use fence::{ReadToken, FENCE_CAPACITY};
+
+use crate::error::{Error, Result};
+use crate::keys::{validate_key, Pattern, DEFAULT_DELIMITER, MAX_KEY_LEN};
+use crate::value::Value;
+use fence::{Fence, Target};
+use hashbrown::{DefaultHashBuilder, HashMap, HashSet, HashTable};
+use std::hash::BuildHasher;
+use trie::{Trie, MAX_NODES, NIL};
+
+/// Most tags one entry may carry.
+pub const MAX_TAGS_PER_ENTRY: usize = 256;
+/// Most keys waiting in [`LruCache::invalidate_lazy`] at once.
+pub const MAX_PENDING_INVALIDATIONS: usize = 65_536;
+/// Largest accepted `max_entries`; slot numbers must stay below the `u32` null link.
+pub const MAX_ENTRIES_LIMIT: usize = (u32::MAX - 1) as usize;
+
+/// Options of an [`LruCache`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LruOptions {
+    /// Most entries held; at least 1, capped at [`MAX_ENTRIES_LIMIT`].
+    pub max_entries: usize,
+    /// Most bytes held, counting each entry as its key length plus the `bytes` given to `set`.
+    pub max_bytes: Option<usize>,
+    /// Time to live of entries set without their own `ttl_ms`; `None` means no expiry.
+    pub default_ttl_ms: Option<u64>,
+    /// The key segment delimiter (`:` by default).
+    pub delimiter: char,
+}
+
+impl Default for LruOptions {
+    fn default() -> LruOptions {
+        LruOptions { max_entries: 1000, max_bytes: None, default_ttl_ms: None, delimiter: DEFAULT_DELIMITER }
+    }
+}
+
+/// Per-entry options of [`LruCache::set`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SetOptions {
+    /// Time to live in ms, overriding the cache default; must be at least 1.
+    pub ttl_ms: Option<u64>,
+    /// Entity keys the value contains; invalidating one of them (or an ancestor) removes the entry.
+    pub tags: Vec<String>,
+    /// A token from [`LruCache::begin_read`]: the write is refused if the key or a tag was
+    /// invalidated since.
+    pub token: Option<ReadToken>,
+    /// The caller's measure of the value's size; the entry weighs this plus the key length.
+    pub bytes: usize,
+}
+
+/// Why an entry left the cache (or, for `Replaced`, why its old value did).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RemovalReason {
+    /// Pushed out by `max_entries` or `max_bytes`.
+    Evicted,
+    /// Its time to live had passed.
+    Expired,
+    /// Removed by `delete`.
+    Deleted,
+    /// Removed by an invalidation (key, pattern, tag, batch or lazy flush).
+    Invalidated,
+    /// Its value was overwritten by `set`; the slot stays live and now holds the new value.
+    Replaced,
+    /// Removed by `clear`.
+    Cleared,
+}
+
+impl RemovalReason {
+    /// A stable lower-case name (`"evicted"`, `"expired"`, …) for bindings and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RemovalReason::Evicted => "evicted",
+            RemovalReason::Expired => "expired",
+            RemovalReason::Deleted => "deleted",
+            RemovalReason::Invalidated => "invalidated",
+            RemovalReason::Replaced => "replaced",
+            RemovalReason::Cleared => "cleared",
+        }
+    }
+}
+
+/// An entry that left the cache, with the slot it occupied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Removed<V> {
+    /// The slot the entry occupied; free again unless `reason` is `Replaced`.
+    pub slot: u32,
+    /// The entry's key.
+    pub key: String,
+    /// The entry's value (the old value for `Replaced`).
+    pub value: V,
+    /// Why it was removed.
+    pub reason: RemovalReason,
+}
+
+/// What [`LruCache::set`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SetOutcome<V> {
+    /// The slot now holding the entry.
+    pub slot: u32,
+    /// Entries evicted to make room, then the replaced old value if the key was present.
+    pub removed: Vec<Removed<V>>,
+}
+
+/// Counters of an [`LruCache`], plus its current size.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LruStats {
+    /// `get` (or `touch`) calls that found a live entry.
+    pub hits: u64,
+    /// `get` calls that found nothing or an expired entry, plus `record_miss` calls.
+    pub misses: u64,
+    /// Successful `set` calls.
+    pub sets: u64,
+    /// Entries removed by the entry or byte budget.
+    pub evictions: u64,
+    /// Entries removed because their time to live had passed.
+    pub expirations: u64,
+    /// Entries removed by invalidation, plus entries edited by `invalidate_field`.
+    pub invalidations: u64,
+    /// Entries held now (expired ones not yet noticed included).
+    pub entries: u64,
+    /// Bytes held now.
+    pub bytes: u64,
+}
+
+/// A cached value that can lose one field, for [`LruCache::invalidate_field`].
+pub trait FieldRemovable {
+    /// Removes the field at a dotted path; returns by how many bytes the value shrank, or `None`
+    /// if the path was not there.
+    fn remove_field(&mut self, path: &str) -> Option<usize>;
+}
+
+impl FieldRemovable for Value {
+    fn remove_field(&mut self, path: &str) -> Option<usize> {
+        let before = self.approx_size();
+        self.remove_path(path).then(|| before.saturating_sub(self.approx_size()))
+    }
+}
+
+struct Entry<V> {
+    key: Box<str>,
+    value: V,
+    prev: u32,
+    next: u32,
+    /// Milliseconds on the cache clock; `u64::MAX` means never.
+    expires_at: u64,
+    bytes: usize,
+    /// The trie node of `key`.
+    node: u32,
+    /// (tag node, index of this slot in that node's `tagged` list); tag nodes are distinct.
+    tags: Vec<(u32, u32)>,
+}
+
+/// A bounded LRU cache of string keys, with TTL, hierarchical, wildcard and tag invalidation, and a
+/// stale-write fence.
+pub struct LruCache<V> {
+    options: LruOptions,
+    clock: Box<dyn Fn() -> u64>,
+    slots: Vec<Option<Entry<V>>>,
+    free: Vec<u32>,
+    by_key: HashTable<u32>,
+    hasher: DefaultHashBuilder,
+    /// Most recently used entry, or `NIL`.
+    head: u32,
+    /// Least recently used entry, or `NIL`.
+    tail: u32,
+    len: usize,
+    bytes: usize,
+    trie: Trie,
+    fence: Fence,
+    /// Lazily invalidated keys and when they fall due.
+    pending: HashMap<Box<str>, u64>,
+    stats: LruStats,
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn system_clock() -> Box<dyn Fn() -> u64> {
+    Box::new(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    })
+}
+
+// `SystemTime::now` panics on wasm32-unknown-unknown; the binding injects `Date.now` instead.
+#[cfg(target_arch = "wasm32")]
+fn system_clock() -> Box<dyn Fn() -> u64> {
+    Box::new(|| 0)
+}
+
+impl<V> LruCache<V> {
+    /// A cache on the system clock (on wasm32 a clock stuck at 0: inject one with `with_clock`).
+    pub fn new(options: LruOptions) -> Result<LruCache<V>> {
+        LruCache::with_clock(options, system_clock())
+    }
+
+    /// A cache whose time, in milliseconds, comes from `clock`.
+    pub fn with_clock(mut options: LruOptions, clock: Box<dyn Fn() -> u64>) -> Result<LruCache<V>> {
+        if options.max_entries == 0 {
+            return Err(Error::options("max_entries must be at least 1"));
+        }
+        options.max_entries = options.max_entries.min(MAX_ENTRIES_LIMIT);
+        if options.max_bytes == Some(0) {
+            return Err(Error::options("max_bytes must be at least 1 (omit it for no byte budget)"));
+        }
+        if options.default_ttl_ms == Some(0) {
+            return Err(Error::options("default_ttl_ms must be at least 1 (omit it for no expiry)"));
+        }
+        let d = options.delimiter;
+        if matches!(d, '*' | '{' | '}' | '%' | ',' | '.') || d.is_whitespace() || d.is_alphanumeric() {
+            return Err(Error::options(format!(
+                "delimiter `{d}` is not allowed; use punctuation such as `:` or `/`"
+            )));
+        }
+        Ok(LruCache {
+            options,
+            clock,
+            slots: Vec::new(),
+            free: Vec::new(),
+            by_key: HashTable::new(),
+            hasher: DefaultHashBuilder::default(),
+            head: NIL,
+            tail: NIL,
+            len: 0,
+            bytes: 0,
+            trie: Trie::new(),
+            fence: Fence::new(),
+            pending: HashMap::new(),
+            stats: LruStats::default(),
+        })
+    }
+
+    /// The options in force (with `max_entries` capped).
+    pub fn options(&self) -> &LruOptions {
+        &self.options
+    }
+
+    /// Entries held, including expired ones not yet noticed.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the cache holds no entry.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Bytes held: the sum of key lengths and caller-given value sizes.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Counters and current size.
+    pub fn stats(&self) -> LruStats {
+        LruStats { entries: self.len as u64, bytes: self.bytes as u64, ..self.stats }
+    }
+
+    fn entry(&self, slot: u32) -> Option<&Entry<V>> {
+        self.slots.get(slot as usize)?.as_ref()
+    }
+
+    fn live(&self, slot: u32) -> &Entry<V> {
+        match &self.slots[slot as usize] {
+            Some(e) => e,
+            None => unreachable!("slot {slot} is linked but free"),
+        }
+    }
+
+    fn live_mut(&mut self, slot: u32) -> &mut Entry<V> {
+        match &mut self.slots[slot as usize] {
+            Some(e) => e,
+            None => unreachable!("slot {slot} is linked but free"),
+        }
+    }
+
+    /// The slot of `key`, if present (expired or not: `touch` decides).
+    pub fn slot_of(&self, key: &str) -> Option<u32> {
+        let hash = self.hasher.hash_one(key);
+        let slots = &self.slots;
+        self.by_key.find(hash, |&s| matches!(&slots[s as usize], Some(e) if *e.key == *key)).copied()
+    }
+
+    /// The key in `slot`, if the slot is live.
+    pub fn key(&self, slot: u32) -> Option<&str> {
+        self.entry(slot).map(|e| &*e.key)
+    }
+
+    /// The value in `slot`, if the slot is live (expiry is not checked: `touch` first).
+    pub fn value(&self, slot: u32) -> Option<&V> {
+        self.entry(slot).map(|e| &e.value)
+    }
+
+    fn is_expired(&self, e: &Entry<V>) -> bool {
+        e.expires_at != u64::MAX && (self.clock)() >= e.expires_at
+    }
+
+    /// Uses `slot`: marks it most recent and counts a hit. If its entry has expired, removes it,
+    /// counts a miss and returns `false`; a free slot also returns `false`.
+    pub fn touch(&mut self, slot: u32) -> bool {
+        let Some(e) = self.entry(slot) else { return false };
+        if self.is_expired(e) {
+            self.remove_slot(slot, RemovalReason::Expired);
+            self.stats.misses += 1;
+            return false;
+        }
+        self.stats.hits += 1;
+        if self.head != slot {
+            self.unlink(slot);
+            self.link_front(slot);
+        }
+        true
+    }
+
+    /// Counts a miss found outside the cache (a binding's own key lookup).
+    pub fn record_miss(&mut self) {
+        self.stats.misses += 1;
+    }
+
+    /// The value of `key`, marking it most recent; counts a hit or a miss, and removes the entry
+    /// if it has expired.
+    pub fn get(&mut self, key: &str) -> Option<&V> {
+        match self.slot_of(key) {
+            Some(slot) if self.touch(slot) => self.value(slot),
+            Some(_) => None,
+            None => {
+                self.stats.misses += 1;
+                None
+            }
+        }
+    }
+
+    /// The value of `key` without changing recency or counters; `None` if expired.
+    pub fn peek(&self, key: &str) -> Option<&V> {
+        let e = self.entry(self.slot_of(key)?)?;
+        (!self.is_expired(e)).then_some(&e.value)
+    }
+
+    /// Whether `key` holds a live value, without changing recency or counters.
+    pub fn has(&self, key: &str) -> bool {
+        self.peek(key).is_some()
+    }
+
+    /// Live keys from most to least recently used.
+    pub fn keys(&self) -> impl Iterator<Item = &str> + '_ {
+        let now = (self.clock)();
+        std::iter::successors(self.entry(self.head), move |e| self.entry(e.next))
+            .filter(move |e| e.expires_at == u64::MAX || now < e.expires_at)
+            .map(|e| &*e.key)
+    }
+
+    /// Stores `value` under `key` as the most recent entry, evicting least recent entries to stay
+    /// within budget. Refuses a malformed key or tag, an entry heavier than `max_bytes`, and a
+    /// stale write (see [`SetOptions::token`]); a refused `set` changes nothing.
+    pub fn set(&mut self, key: &str, value: V, options: SetOptions) -> Result<SetOutcome<V>> {
+        let d = self.options.delimiter;
+        validate_key(key, d)?;
+        if options.tags.len() > MAX_TAGS_PER_ENTRY {
+            return Err(Error::LimitExceeded {
+                what: "tags on one entry",
+                limit: MAX_TAGS_PER_ENTRY,
+                actual: options.tags.len(),
+            });
+        }
+        for tag in &options.tags {
+            validate_key(tag, d)?;
+        }
+        let ttl = options.ttl_ms.or(self.options.default_ttl_ms);
+        if ttl == Some(0) {
+            return Err(Error::options("ttl_ms must be at least 1 (omit it for no expiry)"));
+        }
+        let bytes = key.len().saturating_add(options.bytes);
+        if let Some(max) = self.options.max_bytes {
+            if bytes > max {
+                return Err(Error::LimitExceeded {
+                    what: "entry bytes (key plus value)",
+                    limit: max,
+                    actual: bytes,
+                });
+            }
+        }
+        if let Some(token) = options.token {
+            self.fence.check(key, &options.tags, token, d)?;
+        }
+        // Each segment of the key and of each tag may need a node; nodes only come back by pruning.
+        let segments = |k: &str| k.split(d).count();
+        let needed = segments(key) + options.tags.iter().map(|t| segments(t)).sum::<usize>();
+        if self.trie.live_nodes().saturating_add(needed) > MAX_NODES {
+            return Err(Error::LimitExceeded {
+                what: "trie nodes",
+                limit: MAX_NODES,
+                actual: self.trie.live_nodes() + needed,
+            });
+        }
+
+        let expires_at = ttl.map_or(u64::MAX, |t| (self.clock)().saturating_add(t));
+        self.stats.sets += 1;
+        let mut removed = Vec::new();
+        let slot = match self.slot_of(key) {
+            Some(slot) => {
+                self.unlink(slot);
+                let e = self.live_mut(slot);
+                let (old_bytes, old_tags) = (e.bytes, std::mem::take(&mut e.tags));
+                self.bytes -= old_bytes;
+                self.detach_tags(slot, old_tags);
+                self.evict_for(bytes, 0, &mut removed);
+                let e = self.live_mut(slot);
+                let old = std::mem::replace(&mut e.value, value);
+                e.expires_at = expires_at;
+                e.bytes = bytes;
+                removed.push(Removed {
+                    slot,
+                    key: key.to_owned(),
+                    value: old,
+                    reason: RemovalReason::Replaced,
+                });
+                slot
+            }
+            None => {
+                self.evict_for(bytes, 1, &mut removed);
+                let node = self.trie.intern(key, d);
+                let entry = Entry {
+                    key: key.into(),
+                    value,
+                    prev: NIL,
+                    next: NIL,
+                    expires_at,
+                    bytes,
+                    node,
+                    tags: Vec::new(),
+                };
+                let slot = match self.free.pop() {
+                    Some(s) => {
+                        self.slots[s as usize] = Some(entry);
+                        s
+                    }
+                    None => {
+                        // len < max_entries ≤ MAX_ENTRIES_LIMIT here, so the index fits below NIL.
+                        self.slots.push(Some(entry));
+                        (self.slots.len() - 1) as u32
+                    }
+                };
+                self.trie.node_mut(node).entry = slot;
+                let hash = self.hasher.hash_one(key);
+                let (slots, hasher) = (&self.slots, &self.hasher);
+                self.by_key.insert_unique(hash, slot, |&s| match &slots[s as usize] {
+                    Some(e) => hasher.hash_one(&*e.key),
+                    None => 0,
+                });
+                self.len += 1;
+                slot
+            }
+        };
+        self.attach_tags(slot, &options.tags);
+        self.bytes += bytes;
+        self.link_front(slot);
+        Ok(SetOutcome { slot, removed })
+    }
+
+    /// Removes `key`. Not fenced: a read in flight may still write it back (use `invalidate`).
+    pub fn delete(&mut self, key: &str) -> Option<Removed<V>> {
+        let slot = self.slot_of(key)?;
+        Some(self.remove_slot(slot, RemovalReason::Deleted))
+    }
+
+    /// Removes the entry in `slot`, if live. Not fenced, like `delete`.
+    pub fn delete_slot(&mut self, slot: u32) -> Option<Removed<V>> {
+        self.entry(slot)?;
+        Some(self.remove_slot(slot, RemovalReason::Deleted))
+    }
+
+    /// Removes every entry, most recent first, and refuses every read token taken before.
+    /// Scheduled lazy invalidations stay scheduled.
+    pub fn clear(&mut self) -> Vec<Removed<V>> {
+        let mut out = Vec::with_capacity(self.len);
+        let mut cur = self.head;
+        while cur != NIL {
+            let Some(e) = self.slots.get_mut(cur as usize).and_then(Option::take) else { break };
+            out.push(Removed {
+                slot: cur,
+                key: e.key.into(),
+                value: e.value,
+                reason: RemovalReason::Cleared,
+            });
+            cur = e.next;
+        }
+        self.slots.clear();
+        self.free.clear();
+        self.by_key.clear();
+        self.trie = Trie::new();
+        self.head = NIL;
+        self.tail = NIL;
+        self.len = 0;
+        self.bytes = 0;
+        self.fence.refuse_all();
+        out
+    }
+
+    /// Removes every expired entry now (a scan of the whole cache; `get` expires lazily anyway).
+    pub fn prune_expired(&mut self) -> Vec<Removed<V>> {
+        let now = (self.clock)();
+        let mut out = Vec::new();
+        let mut cur = self.tail;
+        while cur != NIL {
+            let e = self.live(cur);
+            let prev = e.prev;
+            if e.expires_at != u64::MAX && now >= e.expires_at {
+                out.push(self.remove_slot(cur, RemovalReason::Expired));
+            }
+            cur = prev;
+        }
+        out
+    }
+
+    /// A token to pass to `set` for what is read now; `key` is not recorded, the fence checks
+    /// the key given to `set`.
+    pub fn begin_read(&self, _key: &str) -> ReadToken {
+        self.fence.token()
+    }
+
+    /// Removes `key`, every key below it (`user:1` removes `user:1:posts`, never `user:10`) and
+    /// every entry tagged with any of those keys; fences the key against stale writes.
+    pub fn invalidate(&mut self, key: &str) -> Result<Vec<Removed<V>>> {
+        self.invalidate_set(&[key], &[])
+    }
+
+    /// Removes every key matching `pattern` (inner `*`: one segment, trailing `*`: one or more),
+    /// the keys below each match and the entries tagged with any of them. Visits only the trie
+    /// nodes under the pattern's literal prefix.
+    pub fn invalidate_pattern(&mut self, pattern: &str) -> Result<Vec<Removed<V>>> {
+        self.invalidate_set(&[], &[pattern])
+    }
+
+    /// `invalidate` for several keys at once; nothing changes unless every key is valid.
+    pub fn invalidate_batch(&mut self, keys: &[&str]) -> Result<Vec<Removed<V>>> {
+        self.invalidate_set(keys, &[])
+    }
+
+    /// Invalidates a whole cascade set of keys and patterns as one step; validates everything
+    /// first, so a bad key or pattern leaves the cache untouched.
+    pub fn invalidate_set(&mut self, keys: &[&str], patterns: &[&str]) -> Result<Vec<Removed<V>>> {
+        let d = self.options.delimiter;
+        let mut targets = Vec::with_capacity(keys.len() + patterns.len());
+        for key in keys {
+            validate_key(key, d)?;
+            targets.push(Target::Key((*key).into()));
+        }
+        for p in patterns {
+            let p = Pattern::parse(p, d)?;
+            targets.push(Target::Pattern(p));
+        }
+        Ok(self.invalidate_targets(targets))
+    }
+
+    fn invalidate_targets(&mut self, targets: Vec<Target>) -> Vec<Removed<V>> {
+        let d = self.options.delimiter;
+        let mut roots = Vec::new();
+        for t in &targets {
+            match t {
+                Target::Key(k) => roots.extend(self.trie.lookup(k, d)),
+                Target::Pattern(p) => self.trie.covered_roots(p, &mut roots),
+            }
+        }
+        let mut nodes = Vec::new();
+        for r in roots {
+            self.trie.subtree(r, &mut nodes);
+        }
+        let (mut direct, mut via_tag) = (Vec::new(), Vec::new());
+        for &n in &nodes {
+            let node = self.trie.node(n);
+            if node.entry != NIL {
+                direct.push(node.entry);
+            }
+            via_tag.extend(node.tagged.iter().map(|&(s, _)| s));
+        }
+
+        let epoch = self.fence.advance();
+        let mut out = Vec::with_capacity(direct.len() + via_tag.len());
+        // Subtrees may overlap (a key and its ancestor) and an entry may be reached through
+        // several tags, so a slot already freed in this pass is skipped; no slot is reused here.
+        for slot in direct {
+            if self.entry(slot).is_some() {
+                out.push(self.remove_slot(slot, RemovalReason::Invalidated));
+            }
+        }
+        for slot in via_tag {
+            if self.entry(slot).is_some() {
+                let r = self.remove_slot(slot, RemovalReason::Invalidated);
+                // A write-back of this key without its tags would be stale too.
+                self.fence.record(epoch, Target::Key(r.key.as_str().into()));
+                out.push(r);
+            }
+        }
+        for t in targets {
+            self.fence.record(epoch, t);
+        }
+        out
+    }
+
+    /// Schedules `invalidate(key)` for `delay_ms` from now on the cache clock; coalesced: a key
+    /// already scheduled keeps its earliest due time, and a key below a scheduled key due no later
+    /// is already covered. [`LruCache::flush_due`] runs what is due.
+    pub fn invalidate_lazy(&mut self, key: &str, delay_ms: u64) -> Result<()> {
+        let d = self.options.delimiter;
+        validate_key(key, d)?;
+        let due = (self.clock)().saturating_add(delay_ms);
+        let covered = key
+            .match_indices(d)
+            .map(|(i, _)| &key[..i])
+            .chain(std::iter::once(key))
+            .any(|prefix| self.pending.get(prefix).is_some_and(|&at| at <= due));
+        if covered {
+            return Ok(());
+        }
+        if let Some(at) = self.pending.get_mut(key) {
+            *at = due;
+            return Ok(());
+        }
+        if self.pending.len() >= MAX_PENDING_INVALIDATIONS {
+            return Err(Error::LimitExceeded {
+                what: "pending lazy invalidations",
+                limit: MAX_PENDING_INVALIDATIONS,
+                actual: self.pending.len() + 1,
+            });
+        }
+        self.pending.insert(key.into(), due);
+        Ok(())
+    }
+
+    /// Runs the lazy invalidations due at `now` (ms on the cache clock) as one batch; a due key
+    /// below another due key runs only through its ancestor.
+    pub fn flush_due(&mut self, now: u64) -> Vec<Removed<V>> {
+        let d = self.options.delimiter;
+        let due: HashSet<Box<str>> = self.pending.extract_if(|_, at| *at <= now).map(|(k, _)| k).collect();
+        let mut keys: Vec<&str> = due
+            .iter()
+            .map(|k| &**k)
+            .filter(|k| !k.match_indices(d).any(|(i, _)| due.contains(&k[..i])))
+            .collect();
+        if keys.is_empty() {
+            return Vec::new();
+        }
+        keys.sort_unstable();
+        let targets = keys.into_iter().map(|k| Target::Key(k.into())).collect();
+        self.invalidate_targets(targets)
+    }
+
+    /// The earliest due time among scheduled lazy invalidations.
+    pub fn next_due(&self) -> Option<u64> {
+        self.pending.values().min().copied()
+    }
+
+    /// How many lazy invalidations are scheduled.
+    pub fn pending_invalidations(&self) -> usize {
+        self.pending.len()
+    }
+
+    fn link_front(&mut self, slot: u32) {
+        let head = self.head;
+        let e = self.live_mut(slot);
+        e.prev = NIL;
+        e.next = head;
+        if head == NIL {
+            self.tail = slot;
+        } else {
+            self.live_mut(head).prev = slot;
+        }
+        self.head = slot;
+    }
+
+    fn unlink(&mut self, slot: u32) {
+        let e = self.live(slot);
+        let (prev, next) = (e.prev, e.next);
+        if prev == NIL {
+            self.head = next;
+        } else {
+            self.live_mut(prev).next = next;
+        }
+        if next == NIL {
+            self.tail = prev;
+        } else {
+            self.live_mut(next).prev = prev;
+        }
+    }
+
+    /// Evicts least recent entries until `entries` more entries and `bytes` more bytes fit.
+    fn evict_for(&mut self, bytes: usize, entries: usize, out: &mut Vec<Removed<V>>) {
+        let max_bytes = self.options.max_bytes.unwrap_or(usize::MAX);
+        while self.tail != NIL
+            && (self.len + entries > self.options.max_entries || self.bytes.saturating_add(bytes) > max_bytes)
+        {
+            let slot = self.tail;
+            let reason = if self.is_expired(self.live(slot)) {
+                RemovalReason::Expired
+            } else {
+                RemovalReason::Evicted
+            };
+            out.push(self.remove_slot(slot, reason));
+        }
+    }
+
+    fn attach_tags(&mut self, slot: u32, tags: &[String]) {
+        let d = self.options.delimiter;
+        let mut attached: Vec<(u32, u32)> = Vec::with_capacity(tags.len());
+        for tag in tags {
+            let node = self.trie.intern(tag, d);
+            if attached.iter().any(|&(n, _)| n == node) {
+                continue;
+            }
+            let tagged = &mut self.trie.node_mut(node).tagged;
+            // Indices fit in u32: a node is tagged at most once per live slot.
+            tagged.push((slot, attached.len() as u32));
+            attached.push((node, (tagged.len() - 1) as u32));
+        }
+        self.live_mut(slot).tags = attached;
+    }
+
+    /// Unhooks `slot` from the tag nodes in `tags` (taken out of its entry) and prunes them.
+    fn detach_tags(&mut self, slot: u32, tags: Vec<(u32, u32)>) {
+        for (node, pos) in tags {
+            let tagged = &mut self.trie.node_mut(node).tagged;
+            let pos = pos as usize;
+            if tagged.get(pos).is_some_and(|&(s, _)| s == slot) {
+                tagged.swap_remove(pos);
+                // The last element moved into `pos`: fix its back-pointer.
+                if let Some(&(moved, ti)) = tagged.get(pos) {
+                    if let Some(Some(e)) = self.slots.get_mut(moved as usize) {
+                        if let Some(t) = e.tags.get_mut(ti as usize) {
+                            t.1 = pos as u32;
+                        }
+                    }
+                }
+            }
+            self.trie.prune(node);
+        }
+    }
+
+    fn remove_slot(&mut self, slot: u32, reason: RemovalReason) -> Removed<V> {
+        self.unlink(slot);
+        let Some(e) = self.slots[slot as usize].take() else {
+            unreachable!("remove_slot on free slot {slot}")
+        };
+        let hash = self.hasher.hash_one(&*e.key);
+        if let Ok(found) = self.by_key.find_entry(hash, |&s| s == slot) {
+            found.remove();
+        }
+        self.trie.node_mut(e.node).entry = NIL;
+        self.trie.prune(e.node);
+        self.detach_tags(slot, e.tags);
+        self.bytes -= e.bytes;
+        self.len -= 1;
+        self.free.push(slot);
+        match reason {
+            RemovalReason::Evicted => self.stats.evictions += 1,
+            RemovalReason::Expired => self.stats.expirations += 1,
+            RemovalReason::Invalidated => self.stats.invalidations += 1,
+            _ => {}
+        }
+        Removed { slot, key: e.key.into(), value: e.value, reason }
+    }
+
+    /// Checks every internal invariant (links, indexes, byte count, trie); for tests.
+    #[doc(hidden)]
+    pub fn check_invariants(&self) -> std::result::Result<(), String> {
+        let mut count = 0;
+        let mut bytes = 0;
+        let (mut prev, mut cur) = (NIL, self.head);
+        while cur != NIL {
+            let e = self.entry(cur).ok_or_else(|| format!("linked slot {cur} is free"))?;
+            if e.prev != prev {
+                return Err(format!("slot {cur}: prev {} != {prev}", e.prev));
+            }
+            if self.slot_of(&e.key) != Some(cur) {
+                return Err(format!("key `{}` does not map to slot {cur}", e.key));
+            }
+            if self.trie.lookup(&e.key, self.options.delimiter) != Some(e.node)
+                || self.trie.node(e.node).entry != cur
+            {
+                return Err(format!("trie node of `{}` is wrong", e.key));
+            }
+            for (i, &(n, pos)) in e.tags.iter().enumerate() {
+                if self.trie.node(n).tagged.get(pos as usize) != Some(&(cur, i as u32)) {
+                    return Err(format!("tag {i} of `{}` has a broken back-pointer", e.key));
+                }
+            }
+            count += 1;
+            bytes += e.bytes;
+            (prev, cur) = (cur, e.next);
+            if count > self.len {
+                return Err("recency list is longer than len (a cycle?)".into());
+            }
+        }
+        if prev != self.tail || count != self.len || bytes != self.bytes || self.by_key.len() != self.len {
+            return Err(format!(
+                "list has {count} entries/{bytes} bytes, len {}, bytes {}, table {}",
+                self.len,
+                self.bytes,
+                self.by_key.len()
+            ));
+        }
+        if self.slots.len() != self.len + self.free.len() || self.len > self.options.max_entries {
+            return Err("slot accounting is off".into());
+        }
+        self.trie.check()
+    }
+}
+
+impl<V: FieldRemovable> LruCache<V> {
+    /// Removes the field at dotted `path` (`author.name`) from the values of the keys that
+    /// `key_or_pattern` names exactly (not the keys below them: those hold other shapes), adjusts
+    /// their byte weight, fences them against stale writes and returns the keys changed.
+    pub fn invalidate_field(&mut self, key_or_pattern: &str, path: &str) -> Result<Vec<String>> {
+        let d = self.options.delimiter;
+        let pattern = Pattern::parse(key_or_pattern, d)?;
+        if path.is_empty() || path.len() > MAX_KEY_LEN || path.split('.').any(str::is_empty) {
+            return Err(Error::options(format!(
+                "field path `{path}` must be dot-separated field names such as `author.name`"
+            )));
+        }
+        let mut nodes = Vec::new();
+        self.trie.matching(&pattern, &mut nodes);
+        let mut changed = Vec::new();
+        for n in nodes {
+            let slot = self.trie.node(n).entry;
+            let Some(Some(e)) = self.slots.get_mut(slot as usize) else { continue };
+            if let Some(shrunk) = e.value.remove_field(path) {
+                // An entry never weighs less than its key.
+                let shrunk = shrunk.min(e.bytes - e.key.len());
+                e.bytes -= shrunk;
+                self.bytes -= shrunk;
+                self.stats.invalidations += 1;
+                changed.push(e.key.to_string());
+            }
+        }
+        let epoch = self.fence.advance();
+        let target = match pattern.is_exact() {
+            true => Target::Key(key_or_pattern.into()),
+            false => Target::Pattern(pattern),
+        };
+        self.fence.record(epoch, target);
+        Ok(changed)
+    }
+}

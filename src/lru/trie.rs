@@ -1,0 +1,241 @@
+//! The segment trie under the LRU: one node per distinct key or tag prefix, so hierarchy, wildcard
+//! and tag lookups visit only the nodes under a pattern's literal prefix, never the whole cache.
+//!
+//! Nodes live in a `Vec` addressed by `u32`; children are found through one hash table keyed by
+//! (parent, segment) and enumerated through an intrusive sibling list. A node lives exactly as
+//! long as it holds an entry, a tag or a child: `prune` frees it as soon as none is left.
+
+use crate::keys::{Pattern, PatternSegment};
+use hashbrown::{DefaultHashBuilder, HashTable};
+use std::hash::BuildHasher;
+
+/// The null link for slots and nodes; never a valid index.
+pub(crate) const NIL: u32 = u32::MAX;
+/// The root stands for the empty prefix; it is never pruned.
+pub(crate) const ROOT: u32 = 0;
+/// Most live trie nodes; keeps node ids below `NIL`.
+pub(crate) const MAX_NODES: usize = (u32::MAX - 1) as usize;
+
+pub(crate) struct Node {
+    seg: Box<str>,
+    parent: u32,
+    first_child: u32,
+    prev_sibling: u32,
+    next_sibling: u32,
+    /// The slot whose key ends at this node, or `NIL`.
+    pub(crate) entry: u32,
+    /// Slots tagged with this node's key, each with the index of this tag in that slot's tag list,
+    /// so that removing one tag is O(1) (`swap_remove` plus one back-pointer fix).
+    pub(crate) tagged: Vec<(u32, u32)>,
+}
+
+impl Node {
+    fn new(seg: Box<str>, parent: u32) -> Node {
+        Node {
+            seg,
+            parent,
+            first_child: NIL,
+            prev_sibling: NIL,
+            next_sibling: NIL,
+            entry: NIL,
+            tagged: Vec::new(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.entry == NIL && self.tagged.is_empty() && self.first_child == NIL
+    }
+}
+
+pub(crate) struct Trie {
+    nodes: Vec<Node>,
+    free: Vec<u32>,
+    children: HashTable<u32>,
+    hasher: DefaultHashBuilder,
+}
+
+impl Trie {
+    pub(crate) fn new() -> Trie {
+        Trie {
+            nodes: vec![Node::new("".into(), NIL)],
+            free: Vec::new(),
+            children: HashTable::new(),
+            hasher: DefaultHashBuilder::default(),
+        }
+    }
+
+    /// Nodes in use, the root included.
+    pub(crate) fn live_nodes(&self) -> usize {
+        self.nodes.len() - self.free.len()
+    }
+
+    pub(crate) fn node(&self, id: u32) -> &Node {
+        &self.nodes[id as usize]
+    }
+
+    pub(crate) fn node_mut(&mut self, id: u32) -> &mut Node {
+        &mut self.nodes[id as usize]
+    }
+
+    fn child(&self, parent: u32, seg: &str) -> Option<u32> {
+        let hash = self.hasher.hash_one((parent, seg));
+        let nodes = &self.nodes;
+        self.children
+            .find(hash, |&c| {
+                let n = &nodes[c as usize];
+                n.parent == parent && *n.seg == *seg
+            })
+            .copied()
+    }
+
+    /// The node of `key`, if some live key or tag has it as a prefix.
+    pub(crate) fn lookup(&self, key: &str, delimiter: char) -> Option<u32> {
+        key.split(delimiter).try_fold(ROOT, |n, seg| self.child(n, seg))
+    }
+
+    /// The node of `key`, created with its missing ancestors. The caller checks `MAX_NODES` first.
+    pub(crate) fn intern(&mut self, key: &str, delimiter: char) -> u32 {
+        let mut n = ROOT;
+        for seg in key.split(delimiter) {
+            n = match self.child(n, seg) {
+                Some(c) => c,
+                None => self.add_child(n, seg),
+            };
+        }
+        n
+    }
+
+    fn add_child(&mut self, parent: u32, seg: &str) -> u32 {
+        let mut node = Node::new(seg.into(), parent);
+        node.next_sibling = self.nodes[parent as usize].first_child;
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.nodes[id as usize] = node;
+                id
+            }
+            None => {
+                // The caller keeps live nodes under MAX_NODES, so the new id is below NIL.
+                self.nodes.push(node);
+                (self.nodes.len() - 1) as u32
+            }
+        };
+        let next = self.nodes[id as usize].next_sibling;
+        if next != NIL {
+            self.nodes[next as usize].prev_sibling = id;
+        }
+        self.nodes[parent as usize].first_child = id;
+        let hash = self.hasher.hash_one((parent, seg));
+        let (nodes, hasher) = (&self.nodes, &self.hasher);
+        self.children.insert_unique(hash, id, |&c| {
+            let n = &nodes[c as usize];
+            hasher.hash_one((n.parent, &*n.seg))
+        });
+        id
+    }
+
+    /// Frees `id` and then each ancestor that no longer holds an entry, a tag or a child.
+    pub(crate) fn prune(&mut self, mut id: u32) {
+        while id != ROOT && self.nodes[id as usize].is_empty() {
+            let node = &self.nodes[id as usize];
+            let (parent, prev, next) = (node.parent, node.prev_sibling, node.next_sibling);
+            let hash = self.hasher.hash_one((parent, &*node.seg));
+            if let Ok(found) = self.children.find_entry(hash, |&c| c == id) {
+                found.remove();
+            }
+            if prev == NIL {
+                self.nodes[parent as usize].first_child = next;
+            } else {
+                self.nodes[prev as usize].next_sibling = next;
+            }
+            if next != NIL {
+                self.nodes[next as usize].prev_sibling = prev;
+            }
+            // Drop the segment's allocation now rather than when the id is reused.
+            self.nodes[id as usize] = Node::new("".into(), NIL);
+            self.free.push(id);
+            id = parent;
+        }
+    }
+
+    fn children_of(&self, id: u32) -> impl Iterator<Item = u32> + '_ {
+        let link = |n: u32| (n != NIL).then_some(n);
+        std::iter::successors(link(self.nodes[id as usize].first_child), move |&c| {
+            link(self.nodes[c as usize].next_sibling)
+        })
+    }
+
+    /// Appends `id` and every node below it to `out`.
+    pub(crate) fn subtree(&self, id: u32, out: &mut Vec<u32>) {
+        let start = out.len();
+        out.push(id);
+        let mut i = start;
+        while i < out.len() {
+            let n = out[i];
+            out.extend(self.children_of(n));
+            i += 1;
+        }
+    }
+
+    /// Appends the nodes whose whole subtree `pattern` covers (a match and everything below it).
+    /// Visits only nodes that can still match: literal segments are one hash lookup each.
+    pub(crate) fn covered_roots(&self, pattern: &Pattern, out: &mut Vec<u32>) {
+        let segs = pattern.segments();
+        let mut stack = vec![(ROOT, 0usize)];
+        while let Some((n, i)) = stack.pop() {
+            match segs.get(i) {
+                None => out.push(n),
+                Some(PatternSegment::Literal(l)) => {
+                    if let Some(c) = self.child(n, l) {
+                        stack.push((c, i + 1));
+                    }
+                }
+                Some(PatternSegment::One) => stack.extend(self.children_of(n).map(|c| (c, i + 1))),
+                // One or more segments: each child's whole subtree matches.
+                Some(PatternSegment::Rest) => out.extend(self.children_of(n)),
+            }
+        }
+    }
+
+    /// Appends the nodes whose key `pattern` matches exactly (not the keys below a match).
+    pub(crate) fn matching(&self, pattern: &Pattern, out: &mut Vec<u32>) {
+        let mut roots = Vec::new();
+        self.covered_roots(pattern, &mut roots);
+        if matches!(pattern.segments().last(), Some(PatternSegment::Rest)) {
+            for r in roots {
+                self.subtree(r, out);
+            }
+        } else {
+            out.extend(roots);
+        }
+    }
+
+    /// Checks the trie's own invariants; for tests.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        let mut seen = 1;
+        let mut stack = vec![ROOT];
+        while let Some(n) = stack.pop() {
+            for c in self.children_of(n) {
+                let node = &self.nodes[c as usize];
+                if node.parent != n {
+                    return Err(format!("node {c} has parent {} but is a child of {n}", node.parent));
+                }
+                if self.child(n, &node.seg) != Some(c) {
+                    return Err(format!("node {c} is missing from the child table"));
+                }
+                if node.is_empty() {
+                    return Err(format!("node {c} is empty but was not pruned"));
+                }
+                seen += 1;
+                stack.push(c);
+            }
+        }
+        if seen != self.live_nodes() || self.children.len() + 1 != seen {
+            return Err(format!(
+                "{seen} reachable nodes, {} live, {} in the child table",
+                self.live_nodes(),
+                self.children.len()
+            ));
+        }
+        Ok(())
+    }
+}

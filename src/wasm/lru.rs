@@ -1,0 +1,215 @@
+//! The LRU behind the JS `LruCache`. Values stay JS values (held as handles, never copied);
+//! keys, recency, TTLs, the trie, tags and the fence live in the core.
+
+use super::{js_error, parse_json, IntoJsResult};
+use crate::{Error, FieldRemovable, LruCache, LruOptions, ReadToken, Removed, SetOptions, Value};
+use js_sys::{Array, Function, Reflect};
+use wasm_bindgen::prelude::*;
+
+/// A cached JS value.
+struct JsEntry(JsValue);
+
+impl FieldRemovable for JsEntry {
+    fn remove_field(&mut self, path: &str) -> Option<usize> {
+        // Byte weights of JS values are the caller's estimate; removing a field keeps it.
+        remove_js_path(&self.0, path, 0).then_some(0)
+    }
+}
+
+/// Deletes the property at a dotted path, through arrays, as `Value::remove_path` does.
+fn remove_js_path(v: &JsValue, path: &str, depth: usize) -> bool {
+    if depth > 64 || !v.is_object() {
+        return false;
+    }
+    if Array::is_array(v) {
+        let arr = Array::from(v);
+        return arr.iter().fold(false, |acc, item| remove_js_path(&item, path, depth + 1) | acc);
+    }
+    let obj = js_sys::Object::from(v.clone());
+    match path.split_once('.') {
+        None => {
+            let key = JsValue::from_str(path);
+            Reflect::has(&obj, &key).unwrap_or(false) && Reflect::delete_property(&obj, &key).unwrap_or(false)
+        }
+        Some((head, rest)) => Reflect::get(&obj, &JsValue::from_str(head))
+            .map(|child| remove_js_path(&child, rest, depth + 1))
+            .unwrap_or(false),
+    }
+}
+
+fn keys_json<V>(removed: &[Removed<V>]) -> String {
+    Value::Array(removed.iter().map(|r| Value::from(r.key.as_str())).collect()).to_json()
+}
+
+fn string_list(json: &str, what: &str) -> Result<Vec<String>, JsValue> {
+    let v = parse_json(json)?;
+    v.as_array()
+        .and_then(|a| a.iter().map(|s| s.as_str().map(str::to_owned)).collect::<Option<Vec<_>>>())
+        .ok_or_else(|| js_error(Error::options(format!("{what} must be an array of strings"))))
+}
+
+fn optional(n: f64) -> Option<u64> {
+    (n.is_finite() && n > 0.0).then_some(n as u64)
+}
+
+#[wasm_bindgen]
+pub struct WasmLru {
+    inner: LruCache<JsEntry>,
+}
+
+#[wasm_bindgen]
+impl WasmLru {
+    /// `max_bytes` and `ttl_ms` of 0 mean none; `clock` returns milliseconds (default `Date.now`).
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        max_entries: f64,
+        max_bytes: f64,
+        ttl_ms: f64,
+        delimiter: &str,
+        clock: Option<Function>,
+    ) -> Result<WasmLru, JsValue> {
+        if !(max_entries.is_finite() && max_entries >= 1.0 && max_entries.fract() == 0.0) {
+            return Err(js_error(Error::options("maxEntries must be a whole number of at least 1")));
+        }
+        let mut chars = delimiter.chars();
+        let delimiter = match (chars.next(), chars.next()) {
+            (Some(c), None) => c,
+            _ => return Err(js_error(Error::options("`delimiter` must be a single character"))),
+        };
+        let options = LruOptions {
+            max_entries: max_entries.min(crate::MAX_ENTRIES_LIMIT as f64) as usize,
+            max_bytes: optional(max_bytes).map(|b| b as usize),
+            default_ttl_ms: optional(ttl_ms),
+            delimiter,
+        };
+        let clock: Box<dyn Fn() -> u64> = match clock {
+            Some(f) => Box::new(move || {
+                f.call0(&JsValue::NULL).ok().and_then(|v| v.as_f64()).map_or(0, |n| n.max(0.0) as u64)
+            }),
+            None => Box::new(|| js_sys::Date::now().max(0.0) as u64),
+        };
+        Ok(WasmLru { inner: LruCache::with_clock(options, clock).into_js()? })
+    }
+
+    pub fn get(&mut self, key: &str) -> JsValue {
+        self.inner.get(key).map_or(JsValue::UNDEFINED, |e| e.0.clone())
+    }
+
+    pub fn peek(&self, key: &str) -> JsValue {
+        self.inner.peek(key).map_or(JsValue::UNDEFINED, |e| e.0.clone())
+    }
+
+    pub fn has(&self, key: &str) -> bool {
+        self.inner.has(key)
+    }
+
+    /// Stores a value; `tags` is a JSON array of entity keys or empty; `token` < 0 means none.
+    /// Returns the keys evicted to make room (JSON text).
+    pub fn set(
+        &mut self,
+        key: &str,
+        value: JsValue,
+        bytes: f64,
+        ttl_ms: f64,
+        tags: &str,
+        token: f64,
+    ) -> Result<String, JsValue> {
+        let tags = if tags.is_empty() { Vec::new() } else { string_list(tags, "tags")? };
+        let options = SetOptions {
+            ttl_ms: optional(ttl_ms),
+            tags,
+            token: (token.is_finite() && token >= 0.0).then(|| ReadToken::from_epoch(token as u64)),
+            bytes: if bytes.is_finite() && bytes > 0.0 { bytes as usize } else { 0 },
+        };
+        let outcome = self.inner.set(key, JsEntry(value), options).into_js()?;
+        let evicted: Vec<_> =
+            outcome.removed.into_iter().filter(|r| r.reason != crate::RemovalReason::Replaced).collect();
+        Ok(keys_json(&evicted))
+    }
+
+    pub fn delete(&mut self, key: &str) -> bool {
+        self.inner.delete(key).is_some()
+    }
+
+    pub fn clear(&mut self) {
+        self.inner.clear();
+    }
+
+    pub fn size(&self) -> f64 {
+        self.inner.len() as f64
+    }
+
+    /// Live keys, most recent first (JSON text).
+    pub fn keys(&self) -> String {
+        Value::Array(self.inner.keys().map(Value::from).collect()).to_json()
+    }
+
+    pub fn invalidate(&mut self, key: &str) -> Result<String, JsValue> {
+        Ok(keys_json(&self.inner.invalidate(key).into_js()?))
+    }
+
+    /// Invalidates a cascade set's keys and patterns (JSON arrays) in one step.
+    #[wasm_bindgen(js_name = invalidateSet)]
+    pub fn invalidate_set(&mut self, keys: &str, patterns: &str) -> Result<String, JsValue> {
+        let keys = string_list(keys, "keys")?;
+        let patterns = string_list(patterns, "patterns")?;
+        let k: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let p: Vec<&str> = patterns.iter().map(String::as_str).collect();
+        Ok(keys_json(&self.inner.invalidate_set(&k, &p).into_js()?))
+    }
+
+    #[wasm_bindgen(js_name = invalidatePattern)]
+    pub fn invalidate_pattern(&mut self, pattern: &str) -> Result<String, JsValue> {
+        Ok(keys_json(&self.inner.invalidate_pattern(pattern).into_js()?))
+    }
+
+    #[wasm_bindgen(js_name = invalidateLazy)]
+    pub fn invalidate_lazy(&mut self, key: &str, delay_ms: f64) -> Result<(), JsValue> {
+        if !(delay_ms.is_finite() && delay_ms >= 0.0) {
+            return Err(js_error(Error::options("delayMs must be a number of milliseconds, 0 or more")));
+        }
+        self.inner.invalidate_lazy(key, delay_ms as u64).into_js()
+    }
+
+    #[wasm_bindgen(js_name = flushDue)]
+    pub fn flush_due(&mut self, now: f64) -> String {
+        keys_json(&self.inner.flush_due(if now.is_finite() { now.max(0.0) as u64 } else { u64::MAX }))
+    }
+
+    #[wasm_bindgen(js_name = invalidateField)]
+    pub fn invalidate_field(&mut self, key_or_pattern: &str, path: &str) -> Result<String, JsValue> {
+        let changed = self.inner.invalidate_field(key_or_pattern, path).into_js()?;
+        Ok(Value::Array(changed.into_iter().map(Value::from).collect()).to_json())
+    }
+
+    #[wasm_bindgen(js_name = beginRead)]
+    pub fn begin_read(&self, key: &str) -> f64 {
+        self.inner.begin_read(key).epoch() as f64
+    }
+
+    /// Counters (JSON text).
+    pub fn stats(&self) -> String {
+        let s = self.inner.stats();
+        Value::object([
+            ("hits", Value::Number(s.hits as f64)),
+            ("misses", Value::Number(s.misses as f64)),
+            ("sets", Value::Number(s.sets as f64)),
+            ("evictions", Value::Number(s.evictions as f64)),
+            ("expirations", Value::Number(s.expirations as f64)),
+            ("invalidations", Value::Number(s.invalidations as f64)),
+            ("entries", Value::Number(s.entries as f64)),
+            ("bytes", Value::Number(s.bytes as f64)),
+        ])
+        .to_json()
+    }
+
+    /// How many cached keys a pattern reaches (for the rule graph).
+    #[wasm_bindgen(js_name = countMatching)]
+    pub fn count_matching(&self, pattern: &str) -> f64 {
+        let d = self.inner.options().delimiter;
+        match crate::Pattern::parse(pattern, d) {
+            Ok(p) => self.inner.keys().filter(|k| p.covers(k, d)).count() as f64,
+            Err(_) => 0.0,
+        }
+    }
+}
