@@ -1,0 +1,339 @@
+// The public JS API of cascade-edge (SPEC §8), shared by every runtime entry.
+// It only converts arguments and results: structured data crosses into wasm as JSON text, and
+// every failure surfaces as an Error with a stable `code`. Nothing here calls into wasm at module
+// top level, since entries initialise the module after importing this file.
+import { WasmEngine, WasmLru, version as wasmVersion } from "./cascade_edge.js";
+
+export { planPurge, purgeKv, purgeCache, purgeCloudflare, purgeFastly, keyCovers } from "./purge.js";
+
+/** The version of the cascade-edge build. */
+export function version() {
+  return wasmVersion();
+}
+
+function codedError(code, message) {
+  const error = new Error(message);
+  error.code = code;
+  return error;
+}
+
+// Errors thrown by wasm already carry `code`; anything else (a JS TypeError from a cyclic object,
+// say) becomes INVALID_ARGUMENT so callers can rely on `code` always being present.
+function call(fn) {
+  try {
+    return fn();
+  } catch (error) {
+    if (error instanceof Error && typeof error.code === "string") throw error;
+    throw codedError("INVALID_ARGUMENT", error instanceof Error ? error.message : String(error));
+  }
+}
+
+function toJson(value, what) {
+  let text;
+  try {
+    text = JSON.stringify(value);
+  } catch (error) {
+    throw codedError("INVALID_ARGUMENT", `${what} cannot be converted to JSON: ${error.message}`);
+  }
+  if (text === undefined) throw codedError("INVALID_ARGUMENT", `${what} must be a JSON value, not ${typeof value}`);
+  return text;
+}
+
+function requireString(value, what) {
+  if (typeof value !== "string") {
+    throw codedError("INVALID_ARGUMENT", `${what} must be a string, not ${value === null ? "null" : typeof value}`);
+  }
+  return value;
+}
+
+const now = () => (typeof performance !== "undefined" ? performance.now() : Date.now());
+
+function loggerFor(options) {
+  if (typeof options.logger === "function") return options.logger;
+  if (options.verbose) return (line) => console.log(line);
+  return undefined;
+}
+
+function engineOptions(options) {
+  if (options === undefined || options === null) return {};
+  if (typeof options !== "object") throw codedError("INVALID_OPTIONS", "options must be an object");
+  if (options.logger !== undefined && typeof options.logger !== "function") {
+    throw codedError("INVALID_OPTIONS", "`logger` must be a function receiving one line of text");
+  }
+  return options;
+}
+
+/** Derives cascade rules from a GraphQL schema and computes what to purge after a change. */
+export class CascadeEngine {
+  #inner;
+
+  /** @internal use `CascadeEngine.fromSchema` or `CascadeEngine.fromJSON`. */
+  constructor(inner) {
+    if (!(inner instanceof WasmEngine)) {
+      throw codedError("INVALID_ARGUMENT", "use CascadeEngine.fromSchema(sdl, options) or CascadeEngine.fromJSON(json)");
+    }
+    this.#inner = inner;
+  }
+
+  /** Parses SDL, detects relationships and derives the auto rules. */
+  static fromSchema(sdl, options) {
+    requireString(sdl, "the schema (SDL text)");
+    const o = engineOptions(options);
+    const { logger: _logger, ...rest } = o;
+    return call(() => new CascadeEngine(WasmEngine.fromSchema(sdl, toJson(rest, "options"), loggerFor(o), now)));
+  }
+
+  /** Loads precompiled rules (`engine.toJSON()`, as an object or JSON text); no schema is parsed. */
+  static fromJSON(json, options) {
+    const o = engineOptions(options);
+    const text = typeof json === "string" ? json : toJson(json, "the precompiled rules");
+    return call(() => new CascadeEngine(WasmEngine.fromJSON(text, loggerFor(o), now)));
+  }
+
+  /** The detected relationships. */
+  relationships() {
+    return JSON.parse(this.#inner.relationships());
+  }
+
+  /** The entity types with their keyspaces and key fields. */
+  entities() {
+    return JSON.parse(this.#inner.entities());
+  }
+
+  /** Every rule: auto rules grouped by entity, then manual rules in the order added. */
+  rules() {
+    return JSON.parse(this.#inner.rules());
+  }
+
+  /** Validates and adds a manual rule; returns its id. Adding an identical rule again keeps one. */
+  addRule(rule) {
+    if (rule === null || typeof rule !== "object") {
+      throw codedError("INVALID_RULE", 'a rule must be an object like { entity: "user", cascadeTo: ["user:{id}:feed"] }');
+    }
+    if (typeof rule.when === "function") {
+      const { when, ...rest } = rule;
+      return call(() => this.#inner.addRuleWithPredicate(toJson(rest, "the rule"), when));
+    }
+    return call(() => this.#inner.addRule(toJson(rule, "the rule")));
+  }
+
+  /** Removes the rule with this id. */
+  removeRule(id) {
+    requireString(id, "the rule id");
+    call(() => this.#inner.removeRule(id));
+  }
+
+  /** Removes every rule, auto rules included. */
+  clearRules() {
+    this.#inner.clearRules();
+  }
+
+  /** The cascade set of one change `{ entity, id, op?, data?, before?, after? }`. */
+  cascade(change) {
+    return JSON.parse(call(() => this.#inner.cascade(toJson(change, "the change"))));
+  }
+
+  /** One deduplicated cascade set for several changes. */
+  cascadeBatch(changes) {
+    if (!Array.isArray(changes)) throw codedError("INVALID_CHANGE", "cascadeBatch takes an array of changes");
+    return JSON.parse(call(() => this.#inner.cascadeBatch(toJson(changes, "the changes"))));
+  }
+
+  /** The entity changes in a GraphQL response (`__typename` plus key fields). */
+  changesFromMutation(response) {
+    return JSON.parse(call(() => this.#inner.changesFromMutation(toJson(response, "the response"))));
+  }
+
+  /** The rule graph as text (`tree`, `dot`, `mermaid`) or an object (`json`). */
+  graph(options = {}) {
+    const format = options?.format ?? "tree";
+    requireString(format, "`format`");
+    const cache = options?.cache;
+    const text = call(() =>
+      cache instanceof LruCache ? this.#inner.graphWithCache(format, cache._inner()) : this.#inner.graph(format),
+    );
+    return format === "json" ? JSON.parse(text) : text;
+  }
+
+  /** Counters and timings. */
+  stats() {
+    return JSON.parse(this.#inner.stats());
+  }
+
+  /** Over-broad, never-firing, coarse and redundant rules. */
+  lint() {
+    return JSON.parse(this.#inner.lint());
+  }
+
+  /** The engine as JSON for `CascadeEngine.fromJSON` (precompiled rules). */
+  toJSON() {
+    return JSON.parse(call(() => this.#inner.toJSON()));
+  }
+
+  /** @internal the cascade set of invalidating an entity key, or undefined. */
+  _cascadeKey(key) {
+    const text = this.#inner.cascadeKey(key);
+    return text === undefined ? undefined : JSON.parse(text);
+  }
+
+  /** @internal counts keys purged through a backend, for `stats().keysPerBackend`. */
+  _recordPurge(backend, count) {
+    this.#inner.recordPurge(backend, count);
+  }
+}
+
+function estimateBytes(value) {
+  if (typeof value === "string") return value.length * 2;
+  try {
+    return (JSON.stringify(value) ?? "").length * 2;
+  } catch {
+    return 0;
+  }
+}
+
+function ms(value, what) {
+  if (value === undefined || value === null) return 0;
+  if (typeof value !== "number" || !(value > 0)) throw codedError("INVALID_OPTIONS", `${what} must be a positive number of milliseconds`);
+  return value;
+}
+
+/** A bounded LRU cache that understands cascade keys: hierarchy, wildcards, tags. */
+export class LruCache {
+  #inner;
+  #engine;
+  #weigh;
+
+  constructor(options = {}) {
+    if (options === null || typeof options !== "object") throw codedError("INVALID_OPTIONS", "options must be an object");
+    const { maxEntries = 1000, maxBytes, ttlMs, engine, delimiter = ":", now: clock, sizeOf } = options;
+    if (engine !== undefined && !(engine instanceof CascadeEngine)) {
+      throw codedError("INVALID_OPTIONS", "`engine` must be a CascadeEngine");
+    }
+    if (maxBytes !== undefined && !(typeof maxBytes === "number" && maxBytes >= 1)) {
+      throw codedError("INVALID_OPTIONS", "`maxBytes` must be a number of at least 1");
+    }
+    if (typeof maxEntries !== "number") throw codedError("INVALID_OPTIONS", "`maxEntries` must be a number");
+    if (clock !== undefined && typeof clock !== "function") throw codedError("INVALID_OPTIONS", "`now` must be a function returning ms");
+    this.#inner = call(() => new WasmLru(maxEntries, maxBytes ?? 0, ms(ttlMs, "`ttlMs`"), requireString(delimiter, "`delimiter`"), clock));
+    this.#engine = engine;
+    // Weighing a value costs a serialisation, so it is only done when a byte budget needs it.
+    this.#weigh = maxBytes === undefined ? () => 0 : typeof sizeOf === "function" ? sizeOf : estimateBytes;
+  }
+
+  /** The value of `key` (marking it most recent), or undefined. */
+  get(key) {
+    return this.#inner.get(requireString(key, "the key"));
+  }
+
+  /** The value of `key` without changing recency or counters. */
+  peek(key) {
+    return this.#inner.peek(requireString(key, "the key"));
+  }
+
+  /** Whether `key` holds a live value. */
+  has(key) {
+    return this.#inner.has(requireString(key, "the key"));
+  }
+
+  /** Stores a value; `tags` are entity keys it contains; `token` (from beginRead) fences stale writes. Returns the evicted keys. */
+  set(key, value, options = {}) {
+    requireString(key, "the key");
+    const { ttlMs, tags, token } = options ?? {};
+    if (tags !== undefined && !(Array.isArray(tags) && tags.every((t) => typeof t === "string"))) {
+      throw codedError("INVALID_OPTIONS", "`tags` must be an array of entity keys");
+    }
+    if (token !== undefined && typeof token !== "number") throw codedError("INVALID_OPTIONS", "`token` must come from beginRead()");
+    const tagText = tags && tags.length > 0 ? JSON.stringify(tags) : "";
+    const evicted = call(() => this.#inner.set(key, value, this.#weigh(value), ms(ttlMs, "`ttlMs`"), tagText, token ?? -1));
+    return JSON.parse(evicted);
+  }
+
+  /** Removes `key` only (not the keys below it); returns whether it was there. */
+  delete(key) {
+    return this.#inner.delete(requireString(key, "the key"));
+  }
+
+  clear() {
+    this.#inner.clear();
+  }
+
+  /** Entries held (expired ones not yet noticed included). */
+  get size() {
+    return this.#inner.size();
+  }
+
+  /** Live keys, most recently used first. */
+  keys() {
+    return JSON.parse(this.#inner.keys())[Symbol.iterator]();
+  }
+
+  [Symbol.iterator]() {
+    return this.keys();
+  }
+
+  /**
+   * Removes `key`, every key below it and every entry tagged with them; with an engine attached,
+   * also every key of the cascade set. Returns the removed keys.
+   */
+  invalidate(key) {
+    requireString(key, "the key");
+    const set = this.#engine?._cascadeKey(key);
+    if (set === undefined) return JSON.parse(call(() => this.#inner.invalidate(key)));
+    return JSON.parse(call(() => this.#inner.invalidateSet(JSON.stringify(set.keys), JSON.stringify(set.patterns))));
+  }
+
+  /** `invalidate` for several keys as one step. */
+  invalidateBatch(keys) {
+    if (!Array.isArray(keys) || !keys.every((k) => typeof k === "string")) {
+      throw codedError("INVALID_ARGUMENT", "invalidateBatch takes an array of keys");
+    }
+    const all = new Set(keys);
+    const patterns = new Set();
+    for (const key of keys) {
+      const set = this.#engine?._cascadeKey(key);
+      set?.keys.forEach((k) => all.add(k));
+      set?.patterns.forEach((p) => patterns.add(p));
+    }
+    return JSON.parse(call(() => this.#inner.invalidateSet(JSON.stringify([...all]), JSON.stringify([...patterns]))));
+  }
+
+  /** Removes every key matching a pattern (`post:*:comments`, `feed:*`) and the keys below them. */
+  invalidatePattern(pattern) {
+    return JSON.parse(call(() => this.#inner.invalidatePattern(requireString(pattern, "the pattern"))));
+  }
+
+  /** Removes the field at a dotted path from the cached values of a key or pattern; returns the keys changed. */
+  invalidateField(keyOrPattern, path) {
+    requireString(keyOrPattern, "the key or pattern");
+    requireString(path, "the field path");
+    return JSON.parse(call(() => this.#inner.invalidateField(keyOrPattern, path)));
+  }
+
+  /** Schedules `invalidate(key)` after `delayMs`; the same key scheduled twice runs once. Run with flushDue. */
+  invalidateLazy(key, delayMs) {
+    requireString(key, "the key");
+    if (typeof delayMs !== "number") throw codedError("INVALID_OPTIONS", "delayMs must be a number");
+    call(() => this.#inner.invalidateLazy(key, delayMs));
+  }
+
+  /** Runs the lazy invalidations due at `now` (ms, default the cache clock's now); returns the removed keys. */
+  flushDue(now = Date.now()) {
+    if (typeof now !== "number") throw codedError("INVALID_ARGUMENT", "flushDue takes a time in ms");
+    return JSON.parse(this.#inner.flushDue(now));
+  }
+
+  /** A token for a read of `key`; pass it to `set` to refuse the write if `key` was invalidated since. */
+  beginRead(key) {
+    return this.#inner.beginRead(requireString(key, "the key"));
+  }
+
+  /** Hits, misses, sets, evictions, expirations, invalidations, entries, bytes. */
+  stats() {
+    return JSON.parse(this.#inner.stats());
+  }
+
+  /** @internal */
+  _inner() {
+    return this.#inner;
+  }
+}
