@@ -62,14 +62,17 @@ impl Error {
         Error::InvalidKey { key: key.to_owned(), reason: reason.into() }
     }
 
+    #[allow(dead_code)] // for the rules and cascade modules
     pub(crate) fn template(template: &str, reason: impl Into<String>) -> Error {
         Error::InvalidTemplate { template: template.to_owned(), reason: reason.into() }
     }
 
+    #[allow(dead_code)] // for the rules and cascade modules
     pub(crate) fn rule(message: impl Into<String>) -> Error {
         Error::InvalidRule { message: message.into() }
     }
 
+    #[allow(dead_code)] // for the rules and cascade modules
     pub(crate) fn change(message: impl Into<String>) -> Error {
         Error::InvalidChange { message: message.into() }
     }

@@ -25,7 +25,7 @@ pub fn keyspace_for_type(name: &str) -> String {
             let next = chars.get(i + 1).copied();
             let boundary = match prev {
                 None => false,
-                Some(p) if p == '_' => false,
+                Some('_') => false,
                 Some(p) if p.is_lowercase() || p.is_ascii_digit() => true,
                 // Inside an acronym: break only before its last capital when a word follows (`HTTPServer`).
                 Some(p) if p.is_uppercase() => next.is_some_and(char::is_lowercase),
