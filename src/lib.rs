@@ -8,6 +8,10 @@ mod keys;
 mod lru;
 mod schema;
 mod value;
+/// The JavaScript bindings; public only so `tests/wasm.rs` can call them, not part of the Rust API.
+#[cfg(target_arch = "wasm32")]
+#[doc(hidden)]
+pub mod wasm;
 
 pub use error::{Error, Result};
 pub use keys::{covers, encode_segment, keyspace_for_type, validate_key, Pattern, PatternSegment};
