@@ -1,10 +1,23 @@
 #!/usr/bin/env bash
 # Installs everything the build and the tests need, skipping what is already present.
 # Only the package registries are reachable, so every tool is built from crates.io or comes from npm.
+#   SETUP_CHROMIUM=1  also install Debian's chromium (browser tests)
+#   SETUP_POSTGRES=1  also install Debian's postgresql
+#   SKIP_NPM=1        skip npm ci
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 log() { printf '[setup] %s\n' "$*"; }
+die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
+
+for tool in cargo rustup node npm; do
+  command -v "$tool" >/dev/null 2>&1 || die "$tool is not installed (Rust via rustup, Node.js >= 20)"
+done
+node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' ||
+  die "Node.js >= 20 is required, found $(node --version)"
+
+# Tools cargo installs land here; make them visible to the rest of this script and to make.
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
 # The wasm-bindgen CLI must match the wasm-bindgen crate locked in Cargo.lock exactly.
 locked_version() {
@@ -15,10 +28,16 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   log "adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown
 fi
+for component in rustfmt clippy; do
+  if ! rustup component list --installed | grep -q "^$component"; then
+    log "adding the $component component"
+    rustup component add "$component"
+  fi
+done
 
 bindgen_version=$(locked_version wasm-bindgen)
 if [ -z "$bindgen_version" ]; then
-  log "Cargo.lock has no wasm-bindgen; run cargo generate-lockfile"; exit 1
+  die "Cargo.lock has no wasm-bindgen; run cargo generate-lockfile"
 fi
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$bindgen_version" ]; then
   log "building wasm-bindgen-cli $bindgen_version (takes a few minutes once)"
@@ -36,4 +55,23 @@ if [ "${SKIP_NPM:-}" != 1 ]; then
     npm ci --no-audit --no-fund
   fi
 fi
+
+# Debian packages, only when asked; the package lists are refreshed once, before the first install.
+apt_updated=
+apt_install() {
+  if [ -z "$apt_updated" ]; then
+    log "apt-get update"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    apt_updated=1
+  fi
+  log "installing $*"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" </dev/null
+}
+if [ "${SETUP_CHROMIUM:-}" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
+  apt_install chromium
+fi
+if [ "${SETUP_POSTGRES:-}" = 1 ] && ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+  apt_install postgresql
+fi
+
 log "ready"

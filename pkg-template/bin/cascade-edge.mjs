@@ -1,0 +1,223 @@
+#!/usr/bin/env node
+// cascade-edge CLI: derive cache-invalidation rules from a GraphQL schema and explore cascades.
+// Exit codes: 0 success, 1 runtime error (`error[CODE]: message`), 2 usage error.
+import { readFileSync, writeFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+
+const HELP = `cascade-edge — cache-invalidation cascades derived from a GraphQL schema
+
+Usage:
+  cascade-edge rules <schema.graphql> [--json]
+  cascade-edge cascade <schema> --entity <name> --id <id> [--op create|update|delete]
+                       [--data <json>] [--before <json>] [--json]
+  cascade-edge graph <schema> [--format tree|dot|mermaid|json]
+  cascade-edge compile <schema.graphql> [-o rules.json]
+  cascade-edge --help | --version
+
+Commands:
+  rules     print the relationships detected in the schema and the rules derived from them
+  cascade   print the cascade set (keys, patterns, tags) of one change, with its trace
+  graph     print the rule graph (default format: tree)
+  compile   write precompiled rules as JSON (stdout without -o), for CascadeEngine.fromJSON
+
+<schema> is a GraphQL SDL file, or a rules .json file written by \`compile\`.
+
+Options:
+  --entity <name>    the changed entity: keyspace (user) or type name (User)
+  --id <id>          the changed entity's id
+  --op <op>          create, update or delete (default: update)
+  --data <json>      the changed entity's data, e.g. '{"author_id":"123"}'
+  --before <json>    its data before the change (enables field-aware rules)
+  --format <fmt>     graph format: tree, dot, mermaid or json
+  -o, --output <f>   compile: the file to write
+  --json             print machine-readable JSON
+  -v, --verbose      log what the engine does to stderr
+  -h, --help         show this help
+  --version          show the cascade-edge version
+
+Exit codes: 0 success, 1 error in the schema, data or engine, 2 invalid command line.
+`;
+
+const COMMANDS = {
+  rules: { options: ["json"], run: rules },
+  cascade: { options: ["entity", "id", "op", "data", "before", "json"], required: ["entity", "id"], run: cascade },
+  graph: { options: ["format"], run: graph },
+  compile: { options: ["output"], run: compile },
+};
+const GRAPH_FORMATS = ["tree", "dot", "mermaid", "json"];
+const OPS = ["create", "update", "delete"];
+
+/** A mistake in the command line: exit code 2. */
+class UsageError extends Error {}
+
+const OPTIONS = {
+  entity: { type: "string" },
+  id: { type: "string" },
+  op: { type: "string" },
+  data: { type: "string" },
+  before: { type: "string" },
+  format: { type: "string" },
+  output: { type: "string", short: "o" },
+  json: { type: "boolean" },
+  verbose: { type: "boolean", short: "v" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean" },
+};
+
+/** Parses argv into `{ command, schemaPath, options }`, or `{ help }` / `{ version }`. */
+function parse(argv) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError(error.message.replace(/\. To specify a positional argument.*$/s, ""));
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { help: true };
+  if (values.version) return { version: true };
+  const [command, schemaPath, ...extra] = positionals;
+  if (!command) throw new UsageError("no command given");
+  const spec = COMMANDS[command];
+  if (!spec) throw new UsageError(`unknown command '${command}' (expected one of: ${Object.keys(COMMANDS).join(", ")})`);
+  if (!schemaPath) throw new UsageError(`'${command}' needs a schema file`);
+  if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`);
+  for (const name of Object.keys(values)) {
+    if (!spec.options.includes(name) && name !== "verbose") {
+      throw new UsageError(`'${command}' does not take --${name}`);
+    }
+  }
+  for (const name of spec.required ?? []) {
+    if (values[name] === undefined) throw new UsageError(`'${command}' needs --${name}`);
+  }
+  if (values.format !== undefined && !GRAPH_FORMATS.includes(values.format)) {
+    throw new UsageError(`unknown format '${values.format}' (expected one of: ${GRAPH_FORMATS.join(", ")})`);
+  }
+  if (values.op !== undefined && !OPS.includes(values.op)) {
+    throw new UsageError(`unknown op '${values.op}' (expected one of: ${OPS.join(", ")})`);
+  }
+  for (const name of ["data", "before"]) {
+    if (values[name] === undefined) continue;
+    try {
+      values[name] = JSON.parse(values[name]);
+    } catch (error) {
+      throw new UsageError(`--${name} is not valid JSON: ${error.message}`);
+    }
+    if (values[name] === null || typeof values[name] !== "object" || Array.isArray(values[name])) {
+      throw new UsageError(`--${name} must be a JSON object`);
+    }
+  }
+  return { command, schemaPath, options: values };
+}
+
+/** Reads an input file; a failure keeps the fs code (ENOENT…) with a message naming the file. */
+function readInput(path) {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    const reason = error.message.replace(/^[A-Z]+: /, "").replace(/, \w+ '.*'$/, "");
+    throw Object.assign(new Error(`cannot read '${path}': ${reason}`), { code: error.code });
+  }
+}
+
+/** Builds the engine from SDL, or from precompiled rules when the file is JSON. */
+function loadEngine(api, schemaPath, { verbose }, io) {
+  const text = readInput(schemaPath);
+  const logger = (line) => io.stderr.write(`${line}\n`);
+  if (schemaPath.endsWith(".json")) {
+    let json;
+    try {
+      json = JSON.parse(text);
+    } catch (error) {
+      throw Object.assign(new Error(`'${schemaPath}' is not valid JSON: ${error.message}`), { code: "INVALID_JSON" });
+    }
+    return api.CascadeEngine.fromJSON(json);
+  }
+  return api.CascadeEngine.fromSchema(text, { verbose: Boolean(verbose), logger });
+}
+
+function rules(api, { schemaPath, options }, io) {
+  if (options.json) {
+    const engine = loadEngine(api, schemaPath, options, io);
+    io.stdout.write(`${JSON.stringify({ relationships: engine.relationships(), rules: engine.rules() }, null, 2)}\n`);
+    return;
+  }
+  // The verbose setup log is the human-readable listing (`CASCADE: Detected relationship: …`).
+  const text = readInput(schemaPath);
+  api.CascadeEngine.fromSchema(text, { verbose: true, logger: (line) => io.stdout.write(`${line}\n`) });
+}
+
+function cascade(api, { schemaPath, options }, io) {
+  const engine = loadEngine(api, schemaPath, options, io);
+  const change = { entity: options.entity, id: options.id, op: options.op ?? "update" };
+  if (options.data) change.data = options.data;
+  if (options.before) change.before = options.before;
+  const set = engine.cascade(change);
+  if (options.json) {
+    io.stdout.write(`${JSON.stringify(set, null, 2)}\n`);
+    return;
+  }
+  const lines = [`cascade set: ${set.keys.length} keys, ${set.patterns.length} patterns, depth ${set.depth}` +
+    (set.truncated ? " (truncated by a depth or fan-out budget)" : "")];
+  const traceOf = new Map(set.trace.map((step) => [step.key, step]));
+  const describe = (key) => {
+    const step = traceOf.get(key);
+    if (!step || step.from == null) return `  ${key}`;
+    return `  ${key}  ← ${step.from} via ${step.rule} (depth ${step.depth})${step.coarse ? " [coarse]" : ""}`;
+  };
+  if (set.keys.length) lines.push("keys:", ...set.keys.map(describe));
+  if (set.patterns.length) lines.push("patterns:", ...set.patterns.map(describe));
+  if (set.tags.length) lines.push(`tags: ${set.tags.join(", ")}`);
+  io.stdout.write(`${lines.join("\n")}\n`);
+}
+
+function graph(api, { schemaPath, options }, io) {
+  const engine = loadEngine(api, schemaPath, options, io);
+  const rendered = engine.graph({ format: options.format ?? "tree" });
+  io.stdout.write(typeof rendered === "string" ? rendered.replace(/\n?$/, "\n") : `${JSON.stringify(rendered, null, 2)}\n`);
+}
+
+function compile(api, { schemaPath, options }, io) {
+  const engine = loadEngine(api, schemaPath, options, io);
+  const json = `${JSON.stringify(engine.toJSON(), null, 2)}\n`;
+  if (options.output === undefined || options.output === "-") {
+    io.stdout.write(json);
+  } else {
+    writeFileSync(options.output, json);
+    io.stderr.write(`wrote ${engine.rules().length} rules to ${options.output}\n`);
+  }
+}
+
+/** Runs the CLI; returns the exit code. `io` holds stdout and stderr streams. */
+async function main(argv, io = { stdout: process.stdout, stderr: process.stderr }) {
+  let invocation;
+  try {
+    invocation = parse(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    io.stderr.write(`error: ${error.message}\nRun 'cascade-edge --help' for usage.\n`);
+    return 2;
+  }
+  if (invocation.help) {
+    io.stdout.write(HELP);
+    return 0;
+  }
+  try {
+    // Loaded only when needed, so --help and usage errors never compile the wasm module.
+    const api = await import("../node.js");
+    if (invocation.version) {
+      io.stdout.write(`cascade-edge ${api.version()}\n`);
+      return 0;
+    }
+    if (typeof api.CascadeEngine !== "function") {
+      throw Object.assign(new Error("this build of cascade-edge has no CascadeEngine"), { code: "UNSUPPORTED" });
+    }
+    COMMANDS[invocation.command].run(api, invocation, io);
+    return 0;
+  } catch (error) {
+    io.stderr.write(`${error?.code ? `error[${error.code}]` : "error"}: ${error?.message ?? error}\n`);
+    if (process.env.CASCADE_EDGE_DEBUG && error?.stack) io.stderr.write(`${error.stack}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

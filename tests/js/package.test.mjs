@@ -1,0 +1,214 @@
+// The built package, installed the way a user installs it: `npm pack` of pkg/, then `npm i` of the
+// tarball into a scratch project. Packaging mistakes (exports map, files list, CJS build) fail here.
+// Run `node scripts/build-pkg.mjs` (or `make test`) first.
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, sep } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const pkgDir = join(root, "pkg");
+const cargoToml = readFileSync(join(root, "Cargo.toml"), "utf8");
+const cargo = (field) => cargoToml.match(new RegExp(`^${field} = "([^"]*)"`, "m"))[1];
+const VERSION = cargo("version");
+
+/** Files the build generates; everything else in the tarball is a copy of pkg-template/. */
+const GENERATED = [
+  "package.json",
+  "README.md",
+  "LICENSE-MIT",
+  "LICENSE-APACHE",
+  "cascade_edge.js",
+  "cascade_edge_bg.wasm",
+  "node.cjs",
+  "index.d.cts",
+];
+
+let work;
+let consumer;
+let packed;
+const installed = () => join(consumer, "node_modules", "cascade-edge");
+
+/** Runs a command in the consumer project; returns { status, stdout, stderr }. */
+function inConsumer(cmd, args, options = {}) {
+  const result = spawnSync(cmd, args, { cwd: consumer, encoding: "utf8", ...options });
+  if (result.error) throw result.error;
+  return result;
+}
+
+/** Runs a Node snippet in the consumer project and returns its stdout; fails the test on a non-zero exit. */
+function node(args) {
+  const { status, stdout, stderr } = inConsumer(process.execPath, args);
+  assert.equal(status, 0, `node ${args.join(" ")} failed:\n${stderr}`);
+  return stdout.trim();
+}
+
+const npm = (args, cwd) =>
+  execFileSync("npm", [...args, "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"], {
+    cwd,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+
+function listFiles(dir, prefix = "") {
+  return readdirSync(join(dir, prefix), { withFileTypes: true }).flatMap((entry) => {
+    const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
+    return entry.isDirectory() ? listFiles(dir, rel) : [rel];
+  });
+}
+
+before(() => {
+  assert.ok(existsSync(join(pkgDir, "package.json")), "pkg/ is not built: run `node scripts/build-pkg.mjs` first");
+  work = mkdtempSync(join(tmpdir(), "cascade-edge-pkg-"));
+  [packed] = JSON.parse(npm(["pack", pkgDir, "--pack-destination", work, "--json"], work));
+  consumer = join(work, "consumer");
+  mkdirSync(consumer);
+  writeFileSync(join(consumer, "package.json"), JSON.stringify({ name: "consumer", version: "0.0.0", private: true }));
+  npm(["install", join(work, packed.filename)], consumer);
+});
+
+after(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe("the tarball", () => {
+  test("is named after the crate and contains exactly the expected files", () => {
+    assert.equal(packed.filename, `cascade-edge-${VERSION}.tgz`);
+    const templateFiles = listFiles(join(root, "pkg-template")).filter((f) => f !== "package.json");
+    const expected = [...new Set([...GENERATED, ...templateFiles])].sort();
+    assert.deepEqual(packed.files.map((f) => f.path).sort(), expected);
+  });
+
+  test("package.json is generated from Cargo.toml", () => {
+    const manifest = JSON.parse(node(["-p", "JSON.stringify(require('cascade-edge/package.json'))"]));
+    assert.equal(manifest.name, "cascade-edge");
+    assert.equal(manifest.version, VERSION);
+    assert.equal(manifest.description, cargo("description"));
+    assert.equal(manifest.license, cargo("license"));
+    assert.equal(manifest.repository.url, cargo("repository"));
+    assert.equal(manifest.type, "module");
+    assert.ok(!Object.keys(manifest).some((key) => key.startsWith("//")), "template comments leaked");
+  });
+});
+
+describe("node entries", () => {
+  test("require() loads the CommonJS entry, ready without an init call", () => {
+    assert.equal(node(["-e", "process.stdout.write(require('cascade-edge').version())"]), VERSION);
+    const resolved = node(["-p", "require.resolve('cascade-edge')"]);
+    assert.equal(resolved, join(installed(), "node.cjs"));
+  });
+
+  test("import loads the ESM entry, ready without an init call", () => {
+    const out = node([
+      "--input-type=module",
+      "-e",
+      "import { version } from 'cascade-edge'; console.log(version(), import.meta.resolve('cascade-edge'))",
+    ]);
+    assert.equal(out, `${VERSION} ${pathToFileURL(join(installed(), "node.js")).href}`);
+  });
+
+  test("require and import expose the same names, and init() resolves in both", () => {
+    const cjs = node(["-e", "const m = require('cascade-edge'); m.init().then(() => console.log(Object.keys(m).sort().join()))"]);
+    const esm = node([
+      "--input-type=module",
+      "-e",
+      "import * as m from 'cascade-edge'; await m.init(); console.log(Object.keys(m).sort().join())",
+    ]);
+    assert.equal(cjs, esm);
+    assert.ok(esm.split(",").includes("version"), esm);
+    assert.ok(esm.split(",").includes("init"), esm);
+  });
+});
+
+describe("subpaths and conditions", () => {
+  test("cascade-edge/cascade_edge_bg.wasm resolves to valid WebAssembly", () => {
+    const cjsPath = node(["-p", "require.resolve('cascade-edge/cascade_edge_bg.wasm')"]);
+    const esmUrl = node(["--input-type=module", "-e", "console.log(import.meta.resolve('cascade-edge/cascade_edge_bg.wasm'))"]);
+    assert.equal(cjsPath, join(installed(), "cascade_edge_bg.wasm"));
+    assert.equal(esmUrl, pathToFileURL(cjsPath).href);
+    assert.equal(WebAssembly.validate(readFileSync(cjsPath)), true);
+  });
+
+  test("internal files are not importable", () => {
+    const { status, stderr } = inConsumer(process.execPath, ["-e", "require('cascade-edge/api.js')"]);
+    assert.notEqual(status, 0);
+    assert.match(stderr, /ERR_PACKAGE_PATH_NOT_EXPORTED/);
+  });
+
+  test("the workerd condition selects the workerd entry", () => {
+    const url = node(["--conditions=workerd", "--input-type=module", "-e", "console.log(import.meta.resolve('cascade-edge'))"]);
+    assert.equal(url, pathToFileURL(join(installed(), "workerd.js")).href);
+  });
+
+  test("a browser bundler picks the browser entry", () => {
+    const esbuild = join(root, "node_modules", ".bin", "esbuild");
+    writeFileSync(join(consumer, "app.js"), "import { init, version } from 'cascade-edge';\nawait init();\nconsole.log(version());\n");
+    const meta = join(work, "browser-meta.json");
+    execFileSync(esbuild, ["app.js", "--bundle", "--platform=browser", "--format=esm", "--outfile=../browser-bundle.js", `--metafile=${meta}`, "--log-level=error"], {
+      cwd: consumer,
+    });
+    const inputs = Object.keys(JSON.parse(readFileSync(meta, "utf8")).inputs).map((p) => p.split(sep).join("/"));
+    assert.ok(inputs.includes("node_modules/cascade-edge/browser.js"), inputs.join("\n"));
+    assert.ok(!inputs.some((p) => p.endsWith("/node.js") || p.endsWith("/workerd.js")), inputs.join("\n"));
+  });
+
+  test("the browser entry's init() is idempotent, accepts bytes or a Module, and can be retried", () => {
+    const browser = pathToFileURL(join(installed(), "browser.js")).href;
+    const wasm = join(installed(), "cascade_edge_bg.wasm");
+    const out = node([
+      "--input-type=module",
+      "-e",
+      `import { readFileSync } from "node:fs";
+       const bytes = readFileSync(${JSON.stringify(wasm)});
+       const b = await import(${JSON.stringify(browser)});
+       const failed = await b.init(new Uint8Array([0, 1, 2])).then(() => "resolved", () => "rejected");
+       const first = b.init(bytes);
+       const second = b.init(new WebAssembly.Module(bytes));
+       await first;
+       console.log(failed, first === second, b.version());`,
+    ]);
+    assert.equal(out, `rejected true ${VERSION}`);
+  });
+});
+
+describe("the CLI", () => {
+  const cli = (...args) => inConsumer(join(consumer, "node_modules", ".bin", "cascade-edge"), args);
+
+  test("--help prints usage and exits 0", () => {
+    const { status, stdout } = cli("--help");
+    assert.equal(status, 0);
+    for (const command of ["rules", "cascade", "graph", "compile"]) assert.match(stdout, new RegExp(`cascade-edge ${command} `));
+  });
+
+  test("--version prints the package version", () => {
+    const { status, stdout } = cli("--version");
+    assert.equal(status, 0);
+    assert.equal(stdout, `cascade-edge ${VERSION}\n`);
+  });
+
+  const usageErrors = [
+    [[], "no command given"],
+    [["frobnicate", "s.graphql"], "unknown command 'frobnicate'"],
+    [["rules"], "'rules' needs a schema file"],
+    [["rules", "a.graphql", "b.graphql"], "unexpected argument 'b.graphql'"],
+    [["rules", "s.graphql", "--entity", "user"], "'rules' does not take --entity"],
+    [["cascade", "s.graphql", "--entity", "user"], "'cascade' needs --id"],
+    [["cascade", "s.graphql", "--entity", "user", "--id", "1", "--data", "{"], "--data is not valid JSON"],
+    [["cascade", "s.graphql", "--entity", "user", "--id", "1", "--data", "[1]"], "--data must be a JSON object"],
+    [["cascade", "s.graphql", "--entity", "user", "--id", "1", "--op", "upsert"], "unknown op 'upsert'"],
+    [["graph", "s.graphql", "--format", "png"], "unknown format 'png'"],
+    [["compile", "s.graphql", "--nope"], "Unknown option '--nope'"],
+  ];
+  for (const [args, message] of usageErrors) {
+    test(`usage error exits 2: ${args.join(" ") || "(no arguments)"}`, () => {
+      const { status, stdout, stderr } = cli(...args);
+      assert.equal(status, 2);
+      assert.equal(stdout, "");
+      assert.ok(stderr.startsWith(`error: ${message}`), stderr);
+      assert.match(stderr, /Run 'cascade-edge --help' for usage\.\n$/);
+    });
+  }
+});
