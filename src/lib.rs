@@ -31,7 +31,6 @@ pub use keys::{
     covers, decode_segment, encode_segment, keyspace_for_type, validate_key, Pattern, PatternSegment,
 };
 pub use keys::{DEFAULT_DELIMITER, MAX_KEY_LEN, MAX_SEGMENTS};
-<<<<<<< HEAD
 pub use lru::{
     FieldRemovable, LruCache, LruOptions, LruStats, ReadToken, RemovalReason, Removed, SetOptions,
     SetOutcome, FENCE_CAPACITY, MAX_ENTRIES_LIMIT, MAX_PENDING_INVALIDATIONS, MAX_TAGS_PER_ENTRY,
@@ -41,9 +40,4 @@ pub use rules::{Origin, Rule};
 pub use schema::{analyze, Cardinality, Entity, Relationship, SchemaModel, SchemaOptions, MAX_SDL_BYTES};
 pub use stats::EngineStats;
 pub use template::{KeyTemplate, Rendered, MAX_PLACEHOLDERS};
-=======
-#[allow(unused_imports)] // lru.rs is still a stub on this branch.
-pub use lru::*;
-pub use schema::{analyze, Cardinality, Entity, Relationship, SchemaModel, SchemaOptions};
->>>>>>> pkg
 pub use value::{Value, MAX_JSON_DEPTH};
