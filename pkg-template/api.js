@@ -282,6 +282,19 @@ export class LruCache {
     return JSON.parse(call(() => this.#inner.invalidateSet(JSON.stringify(set.keys), JSON.stringify(set.patterns))));
   }
 
+  /**
+   * Removes exactly what a cascade set names: its keys (with everything below them), its patterns,
+   * and the entries tagged with them. Use it with `engine.cascade(change)` when the change carries
+   * data, which makes the set exact where `invalidate(key)` alone would widen foreign keys to `*`.
+   */
+  invalidateSet(set) {
+    if (set === null || typeof set !== "object" || !Array.isArray(set.keys)) {
+      throw codedError("INVALID_ARGUMENT", "invalidateSet takes a cascade set { keys, patterns }");
+    }
+    const patterns = Array.isArray(set.patterns) ? set.patterns : [];
+    return JSON.parse(call(() => this.#inner.invalidateSet(toJson(set.keys, "keys"), toJson(patterns, "patterns"))));
+  }
+
   /** `invalidate` for several keys as one step. */
   invalidateBatch(keys) {
     if (!Array.isArray(keys) || !keys.every((k) => typeof k === "string")) {
