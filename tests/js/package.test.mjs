@@ -2,17 +2,13 @@
 // tarball into a scratch project. Packaging mistakes (exports map, files list, CJS build) fail here.
 // Run `node scripts/build-pkg.mjs` (or `make test`) first.
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join, sep } from "node:path";
+import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, sep } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
+import { cargo, installPackage, root } from "./support/installed.mjs";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const pkgDir = join(root, "pkg");
-const cargoToml = readFileSync(join(root, "Cargo.toml"), "utf8");
-const cargo = (field) => cargoToml.match(new RegExp(`^${field} = "([^"]*)"`, "m"))[1];
 const VERSION = cargo("version");
 
 /** Files the build generates; everything else in the tarball is a copy of pkg-template/. */
@@ -27,31 +23,13 @@ const GENERATED = [
   "index.d.cts",
 ];
 
+let pkg;
 let work;
 let consumer;
 let packed;
-const installed = () => join(consumer, "node_modules", "cascade-edge");
-
-/** Runs a command in the consumer project; returns { status, stdout, stderr }. */
-function inConsumer(cmd, args, options = {}) {
-  const result = spawnSync(cmd, args, { cwd: consumer, encoding: "utf8", ...options });
-  if (result.error) throw result.error;
-  return result;
-}
-
-/** Runs a Node snippet in the consumer project and returns its stdout; fails the test on a non-zero exit. */
-function node(args) {
-  const { status, stdout, stderr } = inConsumer(process.execPath, args);
-  assert.equal(status, 0, `node ${args.join(" ")} failed:\n${stderr}`);
-  return stdout.trim();
-}
-
-const npm = (args, cwd) =>
-  execFileSync("npm", [...args, "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"], {
-    cwd,
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+const installed = () => pkg.installed;
+const inConsumer = (cmd, args) => pkg.run(cmd, args);
+const node = (args) => pkg.node(args);
 
 function listFiles(dir, prefix = "") {
   return readdirSync(join(dir, prefix), { withFileTypes: true }).flatMap((entry) => {
@@ -61,18 +39,11 @@ function listFiles(dir, prefix = "") {
 }
 
 before(() => {
-  assert.ok(existsSync(join(pkgDir, "package.json")), "pkg/ is not built: run `node scripts/build-pkg.mjs` first");
-  work = mkdtempSync(join(tmpdir(), "cascade-edge-pkg-"));
-  [packed] = JSON.parse(npm(["pack", pkgDir, "--pack-destination", work, "--json"], work));
-  consumer = join(work, "consumer");
-  mkdirSync(consumer);
-  writeFileSync(join(consumer, "package.json"), JSON.stringify({ name: "consumer", version: "0.0.0", private: true }));
-  npm(["install", join(work, packed.filename)], consumer);
+  pkg = installPackage();
+  ({ work, consumer, packed } = pkg);
 });
 
-after(() => {
-  if (work) rmSync(work, { recursive: true, force: true });
-});
+after(() => pkg?.remove());
 
 describe("the tarball", () => {
   test("is named after the crate and contains exactly the expected files", () => {
@@ -108,6 +79,11 @@ describe("node entries", () => {
       "import { version } from 'cascade-edge'; console.log(version(), import.meta.resolve('cascade-edge'))",
     ]);
     assert.equal(out, `${VERSION} ${pathToFileURL(join(installed(), "node.js")).href}`);
+  });
+
+  test("in one process, require and import both give a working module", async () => {
+    assert.equal(pkg.require().version(), VERSION);
+    assert.equal((await pkg.import()).version(), VERSION);
   });
 
   test("require and import expose the same names, and init() resolves in both", () => {
