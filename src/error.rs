@@ -62,22 +62,18 @@ impl Error {
         Error::InvalidKey { key: key.to_owned(), reason: reason.into() }
     }
 
-    #[allow(dead_code)] // for the rules and cascade modules
     pub(crate) fn template(template: &str, reason: impl Into<String>) -> Error {
         Error::InvalidTemplate { template: template.to_owned(), reason: reason.into() }
     }
 
-    #[allow(dead_code)] // for the rules and cascade modules
     pub(crate) fn rule(message: impl Into<String>) -> Error {
         Error::InvalidRule { message: message.into() }
     }
 
-    #[allow(dead_code)] // for the rules and cascade modules
     pub(crate) fn change(message: impl Into<String>) -> Error {
         Error::InvalidChange { message: message.into() }
     }
 
-    #[allow(dead_code)] // for the engine options, not on this branch yet
     pub(crate) fn options(message: impl Into<String>) -> Error {
         Error::InvalidOptions { message: message.into() }
     }
@@ -138,7 +134,6 @@ impl std::error::Error for Error {}
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// The closest candidate to `word` by edit distance, if it is close enough to be a likely typo.
-#[allow(dead_code)] // for the rules module, not on this branch yet
 pub(crate) fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
     let limit = (word.chars().count() / 3).max(2);
     candidates

@@ -1,3 +1,4 @@
+#![cfg(not(target_arch = "wasm32"))] // proptest is a native-only dev-dependency
 //! The LRU held against an obviously-correct model: a `Vec` of entries in recency order.
 //!
 //! `PROPTEST_CASES` raises the case count for a long run (256 by default).
