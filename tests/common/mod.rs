@@ -2,34 +2,8 @@
 
 use cascade_edge::{Engine, EngineOptions, Value};
 
-/// The design document's blog schema.
-pub const BLOG_SDL: &str = r#"
-type User {
-  id: ID!
-  name: String
-  posts: [Post!]!
-}
-
-type Post {
-  id: ID!
-  title: String
-  status: String
-  author: User!
-  comments: [Comment!]!
-}
-
-type Comment {
-  id: ID!
-  body: String
-  author: User!
-  post: Post!
-}
-
-type Query {
-  user(id: ID!): User
-  posts: [Post!]!
-}
-"#;
+/// The design document's blog schema (the one the demo uses).
+pub const BLOG_SDL: &str = include_str!("../../examples/node/blog.graphql");
 
 pub fn blog() -> Engine {
     Engine::from_schema(BLOG_SDL, EngineOptions::default()).expect("blog schema")
