@@ -444,3 +444,309 @@ comment
     }
   });
 });
+
+describe("LruCache", () => {
+  test("get, set, has, delete, clear, size, peek and key iteration (most recent first)", () => {
+    const cache = new LruCache({ maxEntries: 3 });
+    assert.deepEqual(cache.set("a", 1), []);
+    cache.set("b", { x: 1 });
+    cache.set("c", "s");
+    assert.equal(cache.get("a"), 1);
+    assert.deepEqual([...cache.keys()], ["a", "c", "b"]);
+    assert.equal(cache.peek("b").x, 1);
+    assert.deepEqual([...cache], ["a", "c", "b"], "peek does not change recency");
+    assert.deepEqual(cache.set("d", 4), ["b"], "the least recent entry is evicted");
+    assert.equal(cache.has("b"), false);
+    assert.equal(cache.get("b"), undefined);
+    assert.equal(cache.size, 3);
+    assert.equal(cache.delete("c"), true);
+    assert.equal(cache.delete("c"), false);
+    assert.deepEqual([...cache.keys()], ["d", "a"]);
+    cache.clear();
+    assert.equal(cache.size, 0);
+    assert.deepEqual([...cache.keys()], []);
+  });
+
+  test("values keep their identity; maxBytes evicts by weight", () => {
+    const value = { deep: [1, 2] };
+    // Weight: the key plus the value (JSON length × 2): v = 29, s1 = 12, s2 = 16.
+    const cache = new LruCache({ maxEntries: 10, maxBytes: 50 });
+    cache.set("v", value);
+    assert.equal(cache.get("v"), value);
+    cache.set("s1", "12345");
+    assert.deepEqual(cache.set("s2", "1234567"), ["v"]);
+    assert.deepEqual([...cache.keys()], ["s2", "s1"]);
+  });
+
+  test("TTL (default and per entry) with an injected clock", () => {
+    let t = 1000;
+    const cache = new LruCache({ maxEntries: 10, ttlMs: 100, now: () => t });
+    cache.set("a", 1);
+    cache.set("b", 2, { ttlMs: 500 });
+    t += 99;
+    assert.equal(cache.get("a"), 1);
+    t += 1;
+    assert.equal(cache.get("a"), undefined);
+    assert.equal(cache.has("b"), true);
+    t += 400;
+    assert.equal(cache.has("b"), false);
+    assert.equal(cache.size, 1, "has() does not remove the expired entry");
+    assert.equal(cache.get("b"), undefined);
+    assert.equal(cache.size, 0);
+    assert.deepEqual(cache.stats(), { hits: 1, misses: 2, sets: 2, evictions: 0, expirations: 2, invalidations: 0, entries: 0, bytes: 0 });
+  });
+
+  test("invalidate removes the key and everything below it: user:1 never touches user:10", () => {
+    const cache = new LruCache({ maxEntries: 100 });
+    for (const key of ["user:1", "user:1:posts", "user:1:posts:page:2", "user:10", "user:10:posts", "user:1x", "post:author:1"]) cache.set(key, key);
+    assert.deepEqual(cache.invalidate("user:1").sort(), ["user:1", "user:1:posts", "user:1:posts:page:2"]);
+    assert.deepEqual([...cache.keys()].sort(), ["post:author:1", "user:10", "user:10:posts", "user:1x"]);
+  });
+
+  test("with an engine attached, invalidate removes the whole cascade set", () => {
+    const cache = new LruCache({ maxEntries: 100, engine: blog() });
+    const keys = ["user:1", "user:1:posts", "user:1:posts:page:2", "user:10", "user:10:posts", "post:author:1", "post:author:10",
+      "comment:author:1", "post:9:comments", "post:10:comments", "post:9", "profile:1"];
+    for (const key of keys) cache.set(key, key);
+    assert.deepEqual(cache.invalidate("user:1").sort(),
+      ["comment:author:1", "post:author:1", "user:1", "user:1:posts", "user:1:posts:page:2"]);
+    assert.deepEqual([...cache.keys()].sort(),
+      ["post:10:comments", "post:9", "post:9:comments", "post:author:10", "profile:1", "user:10", "user:10:posts"]);
+    // A post without data: its list keys are coarse patterns, so every user's posts list goes.
+    assert.deepEqual(cache.invalidate("post:9").sort(), ["post:9", "post:9:comments", "post:author:10", "user:10:posts"]);
+    assert.deepEqual([...cache.keys()].sort(), ["post:10:comments", "profile:1", "user:10"]);
+  });
+
+  test("invalidateBatch and invalidatePattern", () => {
+    const cache = new LruCache({ maxEntries: 100, engine: blog() });
+    for (const key of ["user:1", "user:2", "user:3", "post:author:2", "post:9:comments", "post:9:comments:page:1", "post:10:comments", "post:9:likes", "post:comments"]) {
+      cache.set(key, 1);
+    }
+    assert.deepEqual(cache.invalidateBatch(["user:1", "user:2"]).sort(), ["post:author:2", "user:1", "user:2"]);
+    assert.deepEqual(cache.invalidatePattern("post:*:comments").sort(), ["post:10:comments", "post:9:comments", "post:9:comments:page:1"]);
+    assert.deepEqual([...cache.keys()].sort(), ["post:9:likes", "post:comments", "user:3"]);
+  });
+
+  test("invalidateField removes one field path from cached objects", () => {
+    const cache = new LruCache({ maxEntries: 10 });
+    cache.set("post:1", { title: "t", author: { id: 1, name: "Ann" } });
+    cache.set("post:2", { title: "u", author: { id: 2, name: "Bob" } });
+    cache.set("post:3", "a string");
+    assert.deepEqual(cache.invalidateField("post:1", "author.name"), ["post:1"]);
+    assert.deepEqual(cache.get("post:1"), { title: "t", author: { id: 1 } });
+    assert.deepEqual(cache.invalidateField("post:*", "author.name").sort(), ["post:2"]);
+    assert.deepEqual(cache.get("post:2"), { title: "u", author: { id: 2 } });
+    assert.equal(cache.get("post:3"), "a string");
+  });
+
+  test("invalidateLazy + flushDue: deferred and coalesced", () => {
+    let t = 1000;
+    const cache = new LruCache({ maxEntries: 10, now: () => t });
+    for (const key of ["a:1", "a:1:x", "a:2"]) cache.set(key, 1);
+    cache.invalidateLazy("a:1", 50);
+    cache.invalidateLazy("a:1", 60);
+    cache.invalidateLazy("a:1:x", 100);
+    assert.deepEqual(cache.flushDue(1049), []);
+    assert.deepEqual([...cache.keys()].sort(), ["a:1", "a:1:x", "a:2"]);
+    assert.deepEqual(cache.flushDue(1060).sort(), ["a:1", "a:1:x"]);
+    assert.deepEqual(cache.flushDue(2000), []);
+    assert.deepEqual([...cache.keys()], ["a:2"]);
+  });
+
+  test("set with tags: invalidating the tagged entity removes the entry", () => {
+    const cache = new LruCache({ maxEntries: 10 });
+    cache.set("page:home", "<html>", { tags: ["user:10", "post:9"] });
+    cache.set("page:about", "<html>", { tags: ["user:11"] });
+    assert.deepEqual(cache.invalidate("user:10"), ["page:home"]);
+    assert.deepEqual([...cache.keys()], ["page:about"]);
+  });
+
+  test("beginRead fences stale writes with STALE_WRITE", () => {
+    const cache = new LruCache({ maxEntries: 10 });
+    const token = cache.beginRead("post:9");
+    cache.invalidate("post:9");
+    const error = throwsCode(() => cache.set("post:9", "stale", { token }), "STALE_WRITE", /post:9/);
+    assert.equal(error.message, "refused a stale write to `post:9`: it was invalidated after the read token was taken; read again");
+    assert.equal(cache.has("post:9"), false);
+    const fresh = cache.beginRead("post:9");
+    assert.deepEqual(cache.set("post:9", "fresh", { token: fresh }), []);
+    assert.equal(cache.get("post:9"), "fresh");
+    // Invalidating a parent also fences the key below it.
+    const child = cache.beginRead("user:1:posts");
+    cache.invalidate("user:1");
+    throwsCode(() => cache.set("user:1:posts", [], { token: child }), "STALE_WRITE");
+  });
+
+  test("stats counts exactly", () => {
+    const cache = new LruCache({ maxEntries: 2 });
+    cache.set("a", "x");
+    cache.set("b", "y");
+    cache.get("a");
+    cache.get("nope");
+    cache.set("c", "z"); // evicts b
+    cache.invalidate("a");
+    assert.deepEqual(cache.stats(), { hits: 1, misses: 1, sets: 3, evictions: 1, expirations: 0, invalidations: 1, entries: 1, bytes: 1 });
+  });
+});
+
+describe("error codes", () => {
+  const cases = [
+    ["SCHEMA_SYNTAX", () => CascadeEngine.fromSchema("type User {\n  id: ID!\n  name: \n}"), /^schema syntax error at 4:1: /],
+    ["SCHEMA_INVALID", () => CascadeEngine.fromSchema("type A { id: ID! } type A { id: ID! }"), /type `A` is defined twice/],
+    ["KEYSPACE_COLLISION", () => CascadeEngine.fromSchema("type BlogPost { id: ID! } type Blog_Post { id: ID! }"), /both map to keyspace `blog_post`/],
+    ["KEYSPACE_COLLISION", () => blog({ keyspaces: { Post: "user" } }), /`User` and `Post`/],
+    ["INVALID_KEY", () => new LruCache().invalidate("user::1"), /empty segment/],
+    ["INVALID_KEY", () => new LruCache().invalidatePattern("a*b"), /whole segment/],
+    ["INVALID_TEMPLATE", () => blog().addRule({ entity: "user", cascadeTo: ["user:{id"] }), /never closed/],
+    ["UNKNOWN_PLACEHOLDER", () => blog().addRule({ entity: "user", cascadeTo: ["user:{nope}"] }), /\{nope\}/],
+    ["UNKNOWN_ENTITY", () => blog().addRule({ entity: "usr", cascadeTo: ["x:{id}"] }), /did you mean `user`\?/],
+    ["UNKNOWN_ENTITY", () => blog().cascade({ entity: "usr", id: "1" }), /did you mean `user`\?/],
+    ["INVALID_RULE", () => blog().addRule({ entity: "user", cascadeTo: [] }), /at least one template/],
+    ["INVALID_RULE", () => blog().addRule({ entity: "user", cascadeTo: ["a:{id}"], when: { field: "x", foo: 1 } }), /eq, ne, in, exists, gt or lt/],
+    ["INVALID_RULE", () => blog().addRule(null), /a rule must be an object/],
+    ["UNKNOWN_RULE", () => blog().removeRule("nope"), /engine\.rules\(\) lists them/],
+    ["INVALID_CHANGE", () => blog().cascade({ entity: "user" }), /has no `id`/],
+    ["INVALID_CHANGE", () => blog().cascade({ entity: "user", id: true }), /string or a number/],
+    ["INVALID_CHANGE", () => blog().cascadeBatch("x"), /array of changes/],
+    ["INVALID_CHANGE", () => blog().changesFromMutation(5), /with `data`/],
+    ["INVALID_JSON", () => CascadeEngine.fromJSON("{"), /^invalid JSON at byte 1/],
+    ["INVALID_JSON", () => CascadeEngine.fromJSON({}), /not a cascade-edge rules document/],
+    ["INVALID_OPTIONS", () => blog({ maxDepth: -1 }), /maxDepth/],
+    ["INVALID_OPTIONS", () => blog({ bogus: 1 }), /unknown option `bogus`/],
+    ["INVALID_OPTIONS", () => blog({ logger: "console" }), /`logger` must be a function/],
+    ["INVALID_OPTIONS", () => new LruCache({ maxEntries: 0 }), /maxEntries/],
+    ["INVALID_OPTIONS", () => blog().graph({ format: "png" }), /graph format `png`/],
+    ["LIMIT_EXCEEDED", () => new LruCache().set("a".repeat(2000), 1), /key length is 2000, above the limit of 1024/],
+    ["LIMIT_EXCEEDED", () => blog().addRule({ entity: "user", cascadeTo: Array.from({ length: 65 }, (_, i) => `x${i}:{id}`) }), /above the limit of 64/],
+    ["LIMIT_EXCEEDED", () => CascadeEngine.fromJSON("[".repeat(200) + "]".repeat(200)), /nesting depth/],
+    ["STALE_WRITE", () => {
+      const cache = new LruCache();
+      const token = cache.beginRead("k");
+      cache.invalidate("k");
+      cache.set("k", 1, { token });
+    }, /stale write to `k`/],
+    ["INVALID_ARGUMENT", () => CascadeEngine.fromSchema(42), /must be a string, not number/],
+    ["INVALID_ARGUMENT", () => blog().removeRule(5), /must be a string/],
+    ["INVALID_ARGUMENT", () => new CascadeEngine({}), /fromSchema/],
+  ];
+  for (const [code, fn, message] of cases) {
+    test(`${code}: ${message}`, () => {
+      throwsCode(fn, code, message);
+      assertHealthy();
+    });
+  }
+
+  test("every code of src/error.rs is covered above", async () => {
+    const { readFileSync } = await import("node:fs");
+    const source = readFileSync(new URL("../../src/error.rs", import.meta.url), "utf8");
+    const codes = [...source.matchAll(/=> "([A-Z_]+)",/g)].map((m) => m[1]);
+    assert.equal(codes.length, 14);
+    const covered = new Set(cases.map(([code]) => code));
+    for (const code of [...codes, "INVALID_ARGUMENT"]) assert.ok(covered.has(code), `no test reaches ${code}`);
+  });
+});
+
+describe("hostile inputs", () => {
+  const big = "x".repeat(2 * 1024 * 1024);
+  let deepArray = [];
+  let deepObject = {};
+  for (let i = 0; i < 10_000; i++) {
+    deepArray = [deepArray];
+    deepObject = { a: deepObject };
+  }
+  const cyclic = {};
+  cyclic.self = cyclic;
+  const deepSdl = `type A { id: ID! f: ${"[".repeat(10_000)}A${"]".repeat(10_000)} }`;
+
+  // Each call must throw a coded Error or return; `expect` is "ok" or a code.
+  const engineCalls = [
+    ["fromSchema(undefined)", () => CascadeEngine.fromSchema(undefined), "INVALID_ARGUMENT"],
+    ["fromSchema(null)", () => CascadeEngine.fromSchema(null), "INVALID_ARGUMENT"],
+    ["fromSchema(2 MB)", () => CascadeEngine.fromSchema(big), "SCHEMA_SYNTAX"],
+    ["fromSchema(lone surrogate)", () => CascadeEngine.fromSchema("type \uD800 { id: ID! }"), "SCHEMA_SYNTAX"],
+    ["fromSchema(10k-deep list type)", () => CascadeEngine.fromSchema(deepSdl), "SCHEMA_SYNTAX"],
+    ["fromSchema(10k-deep directive value)", () => CascadeEngine.fromSchema(`type Q @d(a: ${"{a:".repeat(10_000)}1${"}".repeat(10_000)}) { f: Int }`), "SCHEMA_SYNTAX"],
+    ["fromSchema(sdl, 5)", () => CascadeEngine.fromSchema(SDL, 5), "INVALID_OPTIONS"],
+    ["fromSchema(sdl, cyclic)", () => CascadeEngine.fromSchema(SDL, { keyspaces: cyclic }), "INVALID_ARGUMENT"],
+    ["fromSchema(sdl, NaN maxDepth)", () => CascadeEngine.fromSchema(SDL, { maxDepth: NaN }), "ok"],
+    ["fromJSON(undefined)", () => CascadeEngine.fromJSON(undefined), "INVALID_ARGUMENT"],
+    ["fromJSON(null)", () => CascadeEngine.fromJSON(null), "INVALID_JSON"],
+    ["fromJSON(2 MB)", () => CascadeEngine.fromJSON(big), "INVALID_JSON"],
+    ["fromJSON(cyclic)", () => CascadeEngine.fromJSON(cyclic), "INVALID_ARGUMENT"],
+    ["fromJSON(10k-deep)", () => CascadeEngine.fromJSON(deepArray), "INVALID_ARGUMENT"],
+    ["cascade(undefined)", (e) => e.cascade(undefined), "INVALID_ARGUMENT"],
+    ["cascade(null)", (e) => e.cascade(null), "INVALID_CHANGE"],
+    ["cascade(42)", (e) => e.cascade(42), "INVALID_CHANGE"],
+    ["cascade(NaN id)", (e) => e.cascade({ entity: "user", id: NaN }), "INVALID_CHANGE"],
+    ["cascade(2 MB id)", (e) => e.cascade({ entity: "user", id: big }), "LIMIT_EXCEEDED"],
+    ["cascade(2 MB entity)", (e) => e.cascade({ entity: big, id: "1" }), "UNKNOWN_ENTITY"],
+    ["cascade(cyclic data)", (e) => e.cascade({ entity: "user", id: "1", data: cyclic }), "INVALID_ARGUMENT"],
+    ["cascade(10k-deep array data)", (e) => e.cascade({ entity: "user", id: "1", data: { x: deepArray } }), "INVALID_ARGUMENT"],
+    ["cascade(10k-deep object data)", (e) => e.cascade({ entity: "user", id: "1", data: deepObject }), "INVALID_ARGUMENT"],
+    ["cascade(2 MB data)", (e) => e.cascade({ entity: "user", id: "1", data: { name: big } }).keys.length, "ok"],
+    ["cascadeBatch(undefined)", (e) => e.cascadeBatch(undefined), "INVALID_CHANGE"],
+    ["cascadeBatch([null])", (e) => e.cascadeBatch([null]), "INVALID_CHANGE"],
+    ["changesFromMutation(undefined)", (e) => e.changesFromMutation(undefined), "INVALID_ARGUMENT"],
+    ["changesFromMutation(null)", (e) => e.changesFromMutation(null), "INVALID_CHANGE"],
+    ["changesFromMutation(10k-deep)", (e) => e.changesFromMutation({ data: deepObject }), "INVALID_ARGUMENT"],
+    ["changesFromMutation(cyclic)", (e) => e.changesFromMutation({ data: cyclic }), "INVALID_ARGUMENT"],
+    ["addRule(undefined)", (e) => e.addRule(undefined), "INVALID_RULE"],
+    ["addRule(numeric entity)", (e) => e.addRule({ entity: 5, cascadeTo: ["a"] }), "INVALID_RULE"],
+    ["addRule(2 MB template)", (e) => e.addRule({ entity: "user", cascadeTo: [big] }), "LIMIT_EXCEEDED"],
+    ["addRule(cyclic when)", (e) => e.addRule({ entity: "user", cascadeTo: ["a:{id}"], when: cyclic }), "INVALID_ARGUMENT"],
+    ["addRule(10k-deep when)", (e) => e.addRule({ entity: "user", cascadeTo: ["a:{id}"], when: deepObject }), "INVALID_ARGUMENT"],
+    ["removeRule(undefined)", (e) => e.removeRule(undefined), "INVALID_ARGUMENT"],
+    ["removeRule(2 MB)", (e) => e.removeRule(big), "UNKNOWN_RULE"],
+    ["graph(null)", (e) => e.graph(null).length, "ok"],
+    ["graph({format: 5})", (e) => e.graph({ format: 5 }), "INVALID_ARGUMENT"],
+    ["graph({format: lone surrogate})", (e) => e.graph({ format: "\uD800" }), "INVALID_OPTIONS"],
+  ];
+  for (const [name, fn, expect] of engineCalls) {
+    test(name, () => {
+      const engine = blog();
+      if (expect === "ok") fn(engine);
+      else throwsCode(() => fn(engine), expect);
+      assert.deepEqual(keysOf(engine, { entity: "user", id: "123" }), USER_123);
+      assertHealthy();
+    });
+  }
+
+  const cacheCalls = [
+    ["new LruCache(null)", () => new LruCache(null), "INVALID_OPTIONS"],
+    ["new LruCache({maxEntries: NaN})", () => new LruCache({ maxEntries: NaN }), "INVALID_OPTIONS"],
+    ["new LruCache({maxEntries: '5'})", () => new LruCache({ maxEntries: "5" }), "INVALID_OPTIONS"],
+    ["new LruCache({engine: {}})", () => new LruCache({ engine: {} }), "INVALID_OPTIONS"],
+    ["get(undefined)", (c) => c.get(undefined), "INVALID_ARGUMENT"],
+    ["get(42)", (c) => c.get(42), "INVALID_ARGUMENT"],
+    ["set(null, 1)", (c) => c.set(null, 1), "INVALID_ARGUMENT"],
+    ["set(k, 2 MB)", (c) => assert.equal(c.set("k", big) && c.get("k"), big), "ok"],
+    ["set(k, cyclic)", (c) => assert.equal(c.set("k", cyclic) && c.get("k"), cyclic), "ok"],
+    ["set(2 MB key)", (c) => c.set(big, 1), "LIMIT_EXCEEDED"],
+    ["set(k, v, {ttlMs: NaN})", (c) => c.set("k", 1, { ttlMs: NaN }), "INVALID_OPTIONS"],
+    ["set(k, v, {tags: [5]})", (c) => c.set("k", 1, { tags: [5] }), "INVALID_OPTIONS"],
+    ["invalidate(undefined)", (c) => c.invalidate(undefined), "INVALID_ARGUMENT"],
+    ["invalidate(2 MB)", (c) => c.invalidate(big), "LIMIT_EXCEEDED"],
+    ["invalidateBatch(null)", (c) => c.invalidateBatch(null), "INVALID_ARGUMENT"],
+    ["invalidatePattern(5)", (c) => c.invalidatePattern(5), "INVALID_ARGUMENT"],
+    ["invalidateField(k, undefined)", (c) => c.invalidateField("k", undefined), "INVALID_ARGUMENT"],
+    ["invalidateField(cyclic value)", (c) => {
+      c.set("k", cyclic);
+      assert.deepEqual(c.invalidateField("k", "self.self.x"), []);
+    }, "ok"],
+    ["invalidateLazy(k, NaN)", (c) => c.invalidateLazy("k", NaN), "INVALID_OPTIONS"],
+    ["invalidateLazy(k, '5')", (c) => c.invalidateLazy("k", "5"), "INVALID_OPTIONS"],
+    ["flushDue('now')", (c) => c.flushDue("now"), "INVALID_ARGUMENT"],
+    ["beginRead(null)", (c) => c.beginRead(null), "INVALID_ARGUMENT"],
+  ];
+  for (const [name, fn, expect] of cacheCalls) {
+    test(`LruCache ${name}`, () => {
+      const cache = new LruCache({ maxEntries: 10, engine: blog() });
+      if (expect === "ok") fn(cache);
+      else throwsCode(() => fn(cache), expect);
+      cache.set("user:1", 1);
+      cache.set("post:author:1", 1);
+      assert.deepEqual(cache.invalidate("user:1").sort(), ["post:author:1", "user:1"]);
+      assertHealthy();
+    });
+  }
+});
