@@ -255,7 +255,9 @@ export class LruCache {
       throw codedError("INVALID_OPTIONS", "`tags` must be an array of entity keys");
     }
     tags?.forEach((t) => requireKey(t, "a tag"));
-    if (token !== undefined && typeof token !== "number") throw codedError("INVALID_OPTIONS", "`token` must come from beginRead()");
+    if (token !== undefined && !(Number.isSafeInteger(token) && token >= 0)) {
+      throw codedError("INVALID_OPTIONS", "`token` must come from beginRead()");
+    }
     const tagText = tags && tags.length > 0 ? JSON.stringify(tags) : "";
     const evicted = call(() => this.#inner.set(key, value, this.#weigh(value), ms(ttlMs, "`ttlMs`"), tagText, token ?? -1));
     return JSON.parse(evicted);

@@ -750,3 +750,26 @@ describe("hostile inputs", () => {
     });
   }
 });
+
+describe("keys with lone surrogates", () => {
+  test("are refused instead of aliasing U+FFFD", () => {
+    const cache = new LruCache({ maxEntries: 10 });
+    cache.set("\uFFFD", "replacement char");
+    throwsCode(() => cache.set("\uD800", "lone"), "INVALID_KEY", /surrogate/);
+    throwsCode(() => cache.get("\uDFFF"), "INVALID_KEY", /surrogate/);
+    assert.equal(cache.get("\uFFFD"), "replacement char");
+    assert.deepEqual([...cache.keys()], ["\uFFFD"]);
+    assert.equal(cache.has("user:\uD83D\uDE00"), false, "a well-formed pair is a normal key");
+  });
+});
+
+describe("read tokens", () => {
+  test("a token that is not one beginRead returns is refused, not ignored", () => {
+    const cache = new LruCache({ maxEntries: 10 });
+    const token = cache.beginRead("k");
+    cache.invalidate("k");
+    for (const bogus of [NaN, -1, 1.5, Infinity]) throwsCode(() => cache.set("k", 1, { token: bogus }), "INVALID_OPTIONS", /beginRead/);
+    throwsCode(() => cache.set("k", 1, { token }), "STALE_WRITE");
+    assert.equal(cache.has("k"), false);
+  });
+});
