@@ -46,6 +46,18 @@ function requireString(value, what) {
   return value;
 }
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+// wasm-bindgen turns a lone surrogate into U+FFFD on the way in, so "\uD800", "\uDFFF" and "\uFFFD"
+// would all be one cache key. Refuse them instead of aliasing.
+function requireKey(value, what) {
+  requireString(value, what);
+  if (typeof value.isWellFormed === "function" ? !value.isWellFormed() : LONE_SURROGATE.test(value)) {
+    throw codedError("INVALID_KEY", `${what} contains a lone UTF-16 surrogate; keys must be well-formed Unicode`);
+  }
+  return value;
+}
+
 const now = () => (typeof performance !== "undefined" ? performance.now() : Date.now());
 
 function loggerFor(options) {
@@ -222,27 +234,30 @@ export class LruCache {
 
   /** The value of `key` (marking it most recent), or undefined. */
   get(key) {
-    return this.#inner.get(requireString(key, "the key"));
+    return this.#inner.get(requireKey(key, "the key"));
   }
 
   /** The value of `key` without changing recency or counters. */
   peek(key) {
-    return this.#inner.peek(requireString(key, "the key"));
+    return this.#inner.peek(requireKey(key, "the key"));
   }
 
   /** Whether `key` holds a live value. */
   has(key) {
-    return this.#inner.has(requireString(key, "the key"));
+    return this.#inner.has(requireKey(key, "the key"));
   }
 
   /** Stores a value; `tags` are entity keys it contains; `token` (from beginRead) fences stale writes. Returns the evicted keys. */
   set(key, value, options = {}) {
-    requireString(key, "the key");
+    requireKey(key, "the key");
     const { ttlMs, tags, token } = options ?? {};
     if (tags !== undefined && !(Array.isArray(tags) && tags.every((t) => typeof t === "string"))) {
       throw codedError("INVALID_OPTIONS", "`tags` must be an array of entity keys");
     }
-    if (token !== undefined && typeof token !== "number") throw codedError("INVALID_OPTIONS", "`token` must come from beginRead()");
+    tags?.forEach((t) => requireKey(t, "a tag"));
+    if (token !== undefined && !(Number.isSafeInteger(token) && token >= 0)) {
+      throw codedError("INVALID_OPTIONS", "`token` must come from beginRead()");
+    }
     const tagText = tags && tags.length > 0 ? JSON.stringify(tags) : "";
     const evicted = call(() => this.#inner.set(key, value, this.#weigh(value), ms(ttlMs, "`ttlMs`"), tagText, token ?? -1));
     return JSON.parse(evicted);
@@ -250,7 +265,7 @@ export class LruCache {
 
   /** Removes `key` only (not the keys below it); returns whether it was there. */
   delete(key) {
-    return this.#inner.delete(requireString(key, "the key"));
+    return this.#inner.delete(requireKey(key, "the key"));
   }
 
   clear() {
@@ -276,7 +291,7 @@ export class LruCache {
    * also every key of the cascade set. Returns the removed keys.
    */
   invalidate(key) {
-    requireString(key, "the key");
+    requireKey(key, "the key");
     const set = this.#engine?._cascadeKey(key);
     if (set === undefined) return JSON.parse(call(() => this.#inner.invalidate(key)));
     return JSON.parse(call(() => this.#inner.invalidateSet(JSON.stringify(set.keys), JSON.stringify(set.patterns))));
@@ -300,6 +315,7 @@ export class LruCache {
     if (!Array.isArray(keys) || !keys.every((k) => typeof k === "string")) {
       throw codedError("INVALID_ARGUMENT", "invalidateBatch takes an array of keys");
     }
+    keys.forEach((k) => requireKey(k, "a key"));
     const all = new Set(keys);
     const patterns = new Set();
     for (const key of keys) {
@@ -312,19 +328,19 @@ export class LruCache {
 
   /** Removes every key matching a pattern (`post:*:comments`, `feed:*`) and the keys below them. */
   invalidatePattern(pattern) {
-    return JSON.parse(call(() => this.#inner.invalidatePattern(requireString(pattern, "the pattern"))));
+    return JSON.parse(call(() => this.#inner.invalidatePattern(requireKey(pattern, "the pattern"))));
   }
 
   /** Removes the field at a dotted path from the cached values of a key or pattern; returns the keys changed. */
   invalidateField(keyOrPattern, path) {
-    requireString(keyOrPattern, "the key or pattern");
+    requireKey(keyOrPattern, "the key or pattern");
     requireString(path, "the field path");
     return JSON.parse(call(() => this.#inner.invalidateField(keyOrPattern, path)));
   }
 
   /** Schedules `invalidate(key)` after `delayMs`; the same key scheduled twice runs once. Run with flushDue. */
   invalidateLazy(key, delayMs) {
-    requireString(key, "the key");
+    requireKey(key, "the key");
     if (typeof delayMs !== "number") throw codedError("INVALID_OPTIONS", "delayMs must be a number");
     call(() => this.#inner.invalidateLazy(key, delayMs));
   }
@@ -337,7 +353,7 @@ export class LruCache {
 
   /** A token for a read of `key`; pass it to `set` to refuse the write if `key` was invalidated since. */
   beginRead(key) {
-    return this.#inner.beginRead(requireString(key, "the key"));
+    return this.#inner.beginRead(requireKey(key, "the key"));
   }
 
   /** Hits, misses, sets, evictions, expirations, invalidations, entries, bytes. */

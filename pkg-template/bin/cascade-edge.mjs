@@ -122,7 +122,8 @@ function readInput(path) {
 /** Builds the engine from SDL, or from precompiled rules when the file is JSON. */
 function loadEngine(api, schemaPath, { verbose }, io) {
   const text = readInput(schemaPath);
-  const logger = (line) => io.stderr.write(`${line}\n`);
+  // A logger alone turns the engine's logging on, so it is only passed with --verbose.
+  const options = verbose ? { verbose: true, logger: (line) => io.stderr.write(`${line}\n`) } : {};
   if (schemaPath.endsWith(".json")) {
     let json;
     try {
@@ -130,9 +131,9 @@ function loadEngine(api, schemaPath, { verbose }, io) {
     } catch (error) {
       throw Object.assign(new Error(`'${schemaPath}' is not valid JSON: ${error.message}`), { code: "INVALID_JSON" });
     }
-    return api.CascadeEngine.fromJSON(json);
+    return api.CascadeEngine.fromJSON(json, options);
   }
-  return api.CascadeEngine.fromSchema(text, { verbose: Boolean(verbose), logger });
+  return api.CascadeEngine.fromSchema(text, options);
 }
 
 function rules(api, { schemaPath, options }, io) {
