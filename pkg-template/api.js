@@ -337,3 +337,5 @@ export class LruCache {
     return this.#inner;
   }
 }
+
+export { tagsForResponse, withCoarseTags, encodeSegment, tagForKey } from "./tags.js";

@@ -18,3 +18,6 @@ export type InitInput =
  * Node and Workers, where the module is ready on import.
  */
 export function init(source?: InitInput): Promise<void>;
+
+export { tagsForResponse, withCoarseTags, encodeSegment, tagForKey } from "./tags.js";
+export type { TagsForResponseOptions, ResponseTags, TaggingEngine } from "./tags.js";
