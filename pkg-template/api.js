@@ -339,3 +339,4 @@ export class LruCache {
 }
 
 export { tagsForResponse, withCoarseTags, encodeSegment, tagForKey } from "./tags.js";
+export { GenerationSync } from "./isolate.js";

@@ -21,3 +21,5 @@ export function init(source?: InitInput): Promise<void>;
 
 export { tagsForResponse, withCoarseTags, encodeSegment, tagForKey } from "./tags.js";
 export type { TagsForResponseOptions, ResponseTags, TaggingEngine } from "./tags.js";
+export { GenerationSync } from "./isolate.js";
+export type { GenerationSyncOptions, CheckResult } from "./isolate.js";
