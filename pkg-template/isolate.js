@@ -10,6 +10,9 @@
 //    is still in the log: replay the entries after it (invalidate their keys and patterns). Changed
 //    and not in the log (too far behind, first check of the isolate, record lost): clear the LRU.
 //
+// Give it an LruCache without an attached engine: published sets are complete cascade sets, and an
+// attached engine would cascade each of their keys again, without the change's data (coarsely).
+//
 // Consistency window (be honest with yourself about it):
 //  - KV is eventually consistent. A write is visible at once in the location that wrote it, but
 //    other locations may serve the previous value for up to ~60 seconds (KV's edge cache of reads).

@@ -28,7 +28,9 @@ import rules from "../rules.json";
 
 // Module scope = one per isolate: the engine (precompiled rules, no SDL parse here) and the LRU.
 const engine = CascadeEngine.fromJSON(rules);
-const lru = new LruCache({ maxEntries: 500, ttlMs: 5 * 60_000, engine });
+// No `engine` on the LRU: we always invalidate complete cascade sets; an attached engine would
+// cascade each of their keys again (without the change's data, so coarsely: `user:*:posts`).
+const lru = new LruCache({ maxEntries: 500, ttlMs: 5 * 60_000 });
 let sync; // created on the first request (needs env)
 
 const FRAGMENT_ORIGIN = "https://fragments.cascade-edge.invalid/";
