@@ -78,6 +78,8 @@ function engineOptions(options) {
 /** Derives cascade rules from a GraphQL schema and computes what to purge after a change. */
 export class CascadeEngine {
   #inner;
+  // The cache most recently attached (`new LruCache({ engine })`): graph() counts its keys per edge.
+  #cache;
 
   /** @internal use `CascadeEngine.fromSchema` or `CascadeEngine.fromJSON`. */
   constructor(inner) {
@@ -160,7 +162,7 @@ export class CascadeEngine {
   graph(options = {}) {
     const format = options?.format ?? "tree";
     requireString(format, "`format`");
-    const cache = options?.cache;
+    const cache = options?.cache ?? this.#cache;
     const text = call(() =>
       cache instanceof LruCache ? this.#inner.graphWithCache(format, cache._inner()) : this.#inner.graph(format),
     );
@@ -186,6 +188,11 @@ export class CascadeEngine {
   _cascadeKey(key) {
     const text = this.#inner.cascadeKey(key);
     return text === undefined ? undefined : JSON.parse(text);
+  }
+
+  /** @internal */
+  _attach(cache) {
+    this.#cache = cache;
   }
 
   /** @internal counts keys purged through a backend, for `stats().keysPerBackend`. */
@@ -228,6 +235,7 @@ export class LruCache {
     if (clock !== undefined && typeof clock !== "function") throw codedError("INVALID_OPTIONS", "`now` must be a function returning ms");
     this.#inner = call(() => new WasmLru(maxEntries, maxBytes ?? 0, ms(ttlMs, "`ttlMs`"), requireString(delimiter, "`delimiter`"), clock));
     this.#engine = engine;
+    engine?._attach(this);
     // Weighing a value costs a serialisation, so it is only done when a byte budget needs it.
     this.#weigh = maxBytes === undefined ? () => 0 : typeof sizeOf === "function" ? sizeOf : estimateBytes;
   }
@@ -366,3 +374,6 @@ export class LruCache {
     return this.#inner;
   }
 }
+
+export { tagsForResponse, withCoarseTags, encodeSegment, tagForKey } from "./tags.js";
+export { GenerationSync } from "./isolate.js";

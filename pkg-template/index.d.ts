@@ -333,6 +333,11 @@ export class LruCache<V = unknown> implements Iterable<string> {
   /** Live keys, most recently used first. */
   keys(): IterableIterator<string>;
   [Symbol.iterator](): IterableIterator<string>;
+  /**
+   * Removes exactly what a cascade set names: its keys (with everything below them), its patterns,
+   * and the entries tagged with them. Returns the removed keys.
+   */
+  invalidateSet(set: Pick<CascadeSet, "keys"> & Partial<Pick<CascadeSet, "patterns">>): string[];
   /** Removes the key, the keys below it, entries tagged with them and (with an engine) the cascade set. */
   invalidate(key: string): string[];
   invalidateBatch(keys: string[]): string[];
@@ -344,3 +349,8 @@ export class LruCache<V = unknown> implements Iterable<string> {
   beginRead(key: string): ReadToken;
   stats(): LruStats;
 }
+
+export { tagsForResponse, withCoarseTags, encodeSegment, tagForKey } from "./tags.js";
+export type { TagsForResponseOptions, ResponseTags, TaggingEngine } from "./tags.js";
+export { GenerationSync } from "./isolate.js";
+export type { GenerationSyncOptions, CheckResult } from "./isolate.js";

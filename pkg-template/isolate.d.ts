@@ -1,0 +1,37 @@
+// Types of per-isolate LRU consistency (isolate.js).
+
+export interface GenerationSyncOptions {
+  /** KV namespace holding the stamp record. */
+  kv: { get(key: string, options: { type: "json" }): Promise<unknown>; put(key: string, value: string): Promise<void> };
+  /** This isolate's LruCache. */
+  cache: {
+    invalidateBatch(keys: string[]): string[];
+    invalidatePattern(pattern: string): string[];
+    clear(): void;
+  };
+  /** KV key of the stamp record (default `__cascade_gen`). */
+  key?: string;
+  /** Read the stamp at most this often (default 1000 ms). */
+  checkIntervalMs?: number;
+  /** Entries kept in the record's log (default 50). */
+  maxLog?: number;
+  /** `replay` (default): replay missed entries, clear when too far behind; `clear`: clear on any change. */
+  mode?: "replay" | "clear";
+  now?: () => number;
+}
+
+export interface CheckResult {
+  checked: boolean;
+  changed: boolean;
+  action: "none" | "replay" | "clear";
+  removed: string[];
+  generation: string | null | undefined;
+}
+
+/** Keeps an isolate-local LruCache consistent with invalidations published by other isolates through KV. */
+export class GenerationSync {
+  constructor(options: GenerationSyncOptions);
+  readonly generation: string | null | undefined;
+  check(options?: { force?: boolean }): Promise<CheckResult>;
+  publish(set: { keys?: string[]; patterns?: string[] }): Promise<{ generation: string; removed: string[] }>;
+}

@@ -1,0 +1,270 @@
+// Response tagging for CDNs (SPEC §6): the `Cache-Tag` (Cloudflare) or `Surrogate-Key` (Fastly)
+// value of a GraphQL response, so a purge by the tags of a CascadeSet reaches every cached response
+// that holds stale data.
+//
+// What a response is tagged with, in first-seen (document) order, without duplicates:
+//  1. the key of every entity in it (`__typename` of an entity type + its key fields): `post:9`;
+//  2. for every to-many relationship field of an entity (a list, an empty list or a Relay
+//     connection): the parent-scoped list key `user:1:posts`, immediately followed by its wildcard
+//     generalisation `user:*:posts` (a cascade whose foreign key was unknown purges that pattern,
+//     rendered as the flat tag `user:*:posts`; the response must carry it to be reached);
+//  3. for the top-level fields named in `opts.parents`, the list key of that parent, same as (2).
+// Ids are encoded exactly like the core encodes keys (SPEC §1): `%`, the delimiter, `*`, `{`, `}`,
+// `,` and whitespace become `%XX` in a segment, then the key is rendered as a tag like the core's
+// CascadeSet `tags` (bytes outside printable ASCII, and `,`, become `%XX`). So a tag of a response is
+// byte-for-byte the tag a CascadeSet carries for the same key.
+//
+// Coarsening (when the header would exceed `budgetBytes`): every tag of one keyspace (its first
+// segment: `post:9`, `post:9:comments`, `post:*:comments` …) is replaced by the single keyspace tag
+// `post:*`. Keyspaces are coarsened one at a time, the one saving the most bytes first (ties: by
+// name), until the header fits; if it still does not fit, everything is replaced by the global tag
+// `*`. Flat CDN tags match exactly, never by prefix, so a coarse tag is only reached when the purge
+// also sends it: purge with `withCoarseTags(set)`, which appends `ks:*` for every keyspace the set
+// touches and `*`. With that, a purge of any key of a cascade set that would have hit the fine tags
+// still hits the coarsened response (the key's keyspace tag is sent); the cost is that a coarsened
+// response is purged by every mutation touching one of its coarsened keyspaces. Fine-tagged
+// responses never carry `ks:*` or `*`, so those extra purge tags only ever reach coarsened ones.
+
+const DEFAULT_BUDGET = 16384;
+const FORMATS = { cloudflare: ",", fastly: " " };
+const GLOBAL_TAG = "*";
+
+function codedError(code, message) {
+  const error = new Error(message);
+  error.code = code;
+  return error;
+}
+
+// Rust's char::is_whitespace (Unicode White_Space), which the core uses; JS's \s differs (U+FEFF, U+0085).
+const WHITESPACE = /[\t\n\v\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]/u;
+const utf8 = new TextEncoder();
+
+function hex(byte) {
+  return `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+}
+
+/** Encodes an id as exactly one key segment, like the core (`encode_segment`). */
+export function encodeSegment(value, delimiter = ":") {
+  if (value === "") return "%00";
+  let out = "";
+  for (const ch of value) {
+    if (ch === "%" || ch === delimiter || ch === "*" || ch === "{" || ch === "}" || ch === "," || WHITESPACE.test(ch)) {
+      for (const b of utf8.encode(ch)) out += hex(b);
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
+/** Renders a key or pattern as a CDN tag, like the core (`tag_for`): printable ASCII except `,`. */
+export function tagForKey(key) {
+  let out = "";
+  for (const ch of key) {
+    const c = ch.codePointAt(0);
+    if (c > 0x20 && c < 0x7f && ch !== ",") out += ch;
+    else for (const b of utf8.encode(ch)) out += hex(b);
+  }
+  return out;
+}
+
+function scalarString(v) {
+  if (typeof v === "string") return v;
+  if (typeof v === "number" && Number.isFinite(v)) return String(v);
+  if (typeof v === "boolean") return String(v);
+  return undefined;
+}
+
+// Per engine: entity types by name and keyspace, to-many fields per type, the delimiter.
+const schemaInfo = new WeakMap();
+function infoFor(engine) {
+  let info = schemaInfo.get(engine);
+  if (info) return info;
+  if (!engine || typeof engine.entities !== "function" || typeof engine.relationships !== "function") {
+    throw codedError("INVALID_ARGUMENT", "tagsForResponse needs a CascadeEngine as its first argument");
+  }
+  const byType = new Map();
+  const byKeyspace = new Map();
+  for (const e of engine.entities()) {
+    byType.set(e.type, e);
+    byKeyspace.set(e.keyspace, e);
+  }
+  const many = new Set();
+  for (const r of engine.relationships()) {
+    if (r.cardinality === "many") many.add(`${r.holder}\u0000${r.field}`);
+  }
+  const delimiter = typeof engine.toJSON === "function" ? engine.toJSON().delimiter ?? ":" : ":";
+  info = { byType, byKeyspace, many, delimiter };
+  schemaInfo.set(engine, info);
+  return info;
+}
+
+function entityKey(info, obj) {
+  const entity = info.byType.get(obj.__typename);
+  if (!entity || entity.keyFields.length === 0) return undefined;
+  const parts = [];
+  for (const f of entity.keyFields) {
+    const s = scalarString(obj[f]);
+    if (s === undefined) return undefined;
+    parts.push(s);
+  }
+  return { entity, key: `${entity.keyspace}${info.delimiter}${encodeSegment(parts.join(","), info.delimiter)}` };
+}
+
+function isListValue(info, value) {
+  // A list of entity objects (or an empty list) under an entity field is a to-many relationship
+  // even when the schema says otherwise (an alias, an interface field).
+  return Array.isArray(value) && value.some((v) => v && typeof v === "object" && entityKey(info, v));
+}
+
+function collectTags(info, response, parents) {
+  const tags = [];
+  const seen = new Set();
+  const add = (key) => {
+    const tag = tagForKey(key);
+    if (!seen.has(tag)) {
+      seen.add(tag);
+      tags.push(tag);
+    }
+  };
+  const d = info.delimiter;
+  const addList = (keyspace, idSegment, field) => {
+    add(`${keyspace}${d}${idSegment}${d}${field}`);
+    add(`${keyspace}${d}*${d}${field}`);
+  };
+  const walk = (value, depth) => {
+    if (depth > 64) throw codedError("LIMIT_EXCEEDED", "the response is nested deeper than 64 levels");
+    if (Array.isArray(value)) {
+      for (const item of value) walk(item, depth + 1);
+      return;
+    }
+    if (value === null || typeof value !== "object") return;
+    const found = entityKey(info, value);
+    if (found) {
+      add(found.key);
+      const idSegment = found.key.slice(found.entity.keyspace.length + d.length);
+      for (const [field, child] of Object.entries(value)) {
+        if (field === "__typename" || child === null || child === undefined) continue;
+        if (info.many.has(`${found.entity.type}\u0000${field}`) || isListValue(info, child)) {
+          addList(found.entity.keyspace, idSegment, field);
+        }
+      }
+    }
+    for (const [field, child] of Object.entries(value)) {
+      if (field !== "__typename") walk(child, depth + 1);
+    }
+  };
+  let root = response;
+  if (response && typeof response === "object" && "data" in response) root = response.data;
+  if (root === null || root === undefined) return tags;
+  if (typeof root !== "object" || Array.isArray(root)) {
+    throw codedError("INVALID_ARGUMENT", "a GraphQL response must be an object with `data` (an object)");
+  }
+  for (const [field, value] of Object.entries(root)) {
+    const parent = parents?.[field];
+    if (parent) {
+      const entity = info.byType.get(parent.entity) ?? info.byKeyspace.get(parent.entity);
+      const id = scalarString(parent.id);
+      if (!entity || id === undefined) {
+        throw codedError("INVALID_OPTIONS", `parents.${field} must be { entity: <type or keyspace>, id, field? } of an entity type`);
+      }
+      addList(entity.keyspace, encodeSegment(id, d), parent.field ?? field);
+    }
+    walk(value, 1);
+  }
+  return tags;
+}
+
+const bytes = (s) => utf8.encode(s).length;
+
+function render(tags, separator) {
+  return tags.join(separator);
+}
+
+function coarsen(tags, separator, budget, delimiter) {
+  const headerBytes = (list) => bytes(render(list, separator));
+  if (headerBytes(tags) <= budget) return { tags, coarsened: false, coarseTags: [] };
+  const keyspaceOf = (tag) => tag.split(delimiter)[0];
+  const coarse = new Set();
+  let current = tags;
+  for (;;) {
+    // Bytes saved by coarsening each remaining keyspace.
+    const groups = new Map();
+    for (const t of current) {
+      const ks = keyspaceOf(t);
+      const coarseTag = `${ks}${delimiter}*`;
+      if (coarse.has(ks) && t === coarseTag) continue;
+      const g = groups.get(ks) ?? { ks, bytes: 0, count: 0 };
+      g.bytes += bytes(t) + bytes(separator);
+      g.count += 1;
+      groups.set(ks, g);
+    }
+    const candidates = [...groups.values()]
+      .map((g) => ({ ks: g.ks, saving: g.bytes - (bytes(`${g.ks}${delimiter}*`) + bytes(separator)) }))
+      .filter((c) => !coarse.has(c.ks))
+      .sort((a, b) => b.saving - a.saving || (a.ks < b.ks ? -1 : a.ks > b.ks ? 1 : 0));
+    if (candidates.length === 0) break;
+    const ks = candidates[0].ks;
+    coarse.add(ks);
+    const coarseTag = `${ks}${delimiter}*`;
+    const next = [];
+    const seen = new Set();
+    for (const t of current) {
+      const replaced = keyspaceOf(t) === ks ? coarseTag : t;
+      if (!seen.has(replaced)) {
+        seen.add(replaced);
+        next.push(replaced);
+      }
+    }
+    current = next;
+    if (headerBytes(current) <= budget) {
+      return { tags: current, coarsened: true, coarseTags: [...coarse].sort().map((k) => `${k}${delimiter}*`) };
+    }
+  }
+  return { tags: [GLOBAL_TAG], coarsened: true, coarseTags: [GLOBAL_TAG] };
+}
+
+/**
+ * The `Cache-Tag` / `Surrogate-Key` header value for a GraphQL response.
+ * @returns {{ header: string, tags: string[], coarsened: boolean, coarseTags: string[] }}
+ */
+export function tagsForResponse(engine, response, opts = {}) {
+  const { budgetBytes = DEFAULT_BUDGET, format = "cloudflare", parents } = opts ?? {};
+  const separator = FORMATS[format];
+  if (separator === undefined) {
+    throw codedError("INVALID_OPTIONS", `format must be "cloudflare" (Cache-Tag) or "fastly" (Surrogate-Key), not ${JSON.stringify(format)}`);
+  }
+  if (typeof budgetBytes !== "number" || !(budgetBytes >= 1)) {
+    throw codedError("INVALID_OPTIONS", "budgetBytes must be a positive number of bytes");
+  }
+  if (parents !== undefined && (parents === null || typeof parents !== "object")) {
+    throw codedError("INVALID_OPTIONS", "parents must map top-level field names to { entity, id, field? }");
+  }
+  const info = infoFor(engine);
+  const fine = collectTags(info, response, parents);
+  const { tags, coarsened, coarseTags } = coarsen(fine, separator, budgetBytes, info.delimiter);
+  return { header: render(tags, separator), tags, coarsened, coarseTags };
+}
+
+/**
+ * The CascadeSet to purge CDN tags with when responses may have been coarsened: `set.tags` plus the
+ * keyspace tag `ks:*` of every key and pattern in the set, plus the global tag `*`. Returns a new set.
+ */
+export function withCoarseTags(set, opts = {}) {
+  const delimiter = opts?.delimiter ?? ":";
+  if (set === null || typeof set !== "object") throw codedError("INVALID_ARGUMENT", "withCoarseTags takes a CascadeSet");
+  const tags = [...(set.tags ?? [])];
+  const seen = new Set(tags);
+  const push = (t) => {
+    if (!seen.has(t)) {
+      seen.add(t);
+      tags.push(t);
+    }
+  };
+  for (const key of [...(set.keys ?? []), ...(set.patterns ?? [])]) {
+    const ks = key.split(delimiter)[0];
+    push(ks === "*" ? GLOBAL_TAG : tagForKey(`${ks}${delimiter}*`));
+  }
+  if (tags.length > 0) push(GLOBAL_TAG);
+  return { ...set, tags };
+}

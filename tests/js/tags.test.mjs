@@ -1,0 +1,149 @@
+// tagsForResponse / withCoarseTags against the built package (pkg/): exact header values.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { CascadeEngine, tagsForResponse, withCoarseTags, encodeSegment, tagForKey } from "../../pkg/node.js";
+
+const sdl = readFileSync(new URL("../../examples/worker/schema.graphql", import.meta.url), "utf8");
+const engine = CascadeEngine.fromSchema(sdl);
+
+const userResponse = {
+  data: {
+    user: {
+      __typename: "User",
+      id: "1",
+      name: "Ada",
+      posts: [
+        { __typename: "Post", id: 9, title: "Nine", comments: [] },
+        { __typename: "Post", id: "a:b c", title: "Odd id" },
+      ],
+    },
+  },
+};
+
+test("entity keys, parent-scoped list keys and their wildcards, in document order", () => {
+  const r = tagsForResponse(engine, userResponse);
+  assert.deepEqual(r.tags, [
+    "user:1",
+    "user:1:posts",
+    "user:*:posts",
+    "post:9",
+    "post:9:comments", // an empty list is still a list: a new comment must reach this response
+    "post:*:comments",
+    "post:a%3Ab%20c",
+  ]);
+  assert.equal(r.header, "user:1,user:1:posts,user:*:posts,post:9,post:9:comments,post:*:comments,post:a%3Ab%20c");
+  assert.equal(r.coarsened, false);
+  assert.deepEqual(r.coarseTags, []);
+  const f = tagsForResponse(engine, userResponse, { format: "fastly" });
+  assert.equal(f.header, r.tags.join(" "));
+});
+
+test("tags are byte-for-byte the tags of the cascade sets that must reach the response", () => {
+  // Each id below is tricky: delimiter, wildcard, braces, percent, comma, whitespace, non-ASCII.
+  for (const id of ["1:2", "*", "{id}", "50%", "a,b", "x y\tz", "é", "1:*"]) {
+    const resp = { data: { user: { __typename: "User", id, posts: [] } } };
+    const { tags } = tagsForResponse(engine, resp);
+    const set = engine.cascade({ entity: "user", id });
+    assert.equal(tags[0], set.tags[0], `entity tag of ${JSON.stringify(id)}`);
+    // A new post by this author purges exactly the response's list tag.
+    const created = engine.cascade({ entity: "post", id: "new", op: "create", data: { authorId: id } });
+    assert.ok(created.tags.includes(tags[1]), `list tag ${tags[1]} in ${created.tags}`);
+    assert.equal(encodeSegment(id), set.keys[0].slice("user:".length));
+  }
+  assert.equal(tagForKey("user:é"), "user:%C3%A9");
+  assert.equal(encodeSegment(""), "%00");
+});
+
+test("a coarse cascade (unknown author) reaches a response through the wildcard list tag", () => {
+  const set = engine.cascade({ entity: "post", id: "9" }); // no author_id: user:*:posts, coarse
+  const { tags } = tagsForResponse(engine, userResponse);
+  assert.ok(set.tags.includes("user:*:posts"));
+  assert.ok(tags.includes("user:*:posts"));
+});
+
+test("nested entities, Relay-style connections and parents", () => {
+  const resp = {
+    data: {
+      post: {
+        __typename: "Post",
+        id: "9",
+        author: { __typename: "User", id: "1", name: "Ada" },
+        comments: { edges: [{ node: { __typename: "Comment", id: "5", author: { __typename: "User", id: "10" } } }] },
+      },
+      posts: [{ __typename: "Post", id: "3" }],
+    },
+  };
+  const r = tagsForResponse(engine, resp, { parents: { posts: { entity: "User", id: "1" } } });
+  assert.deepEqual(r.tags, [
+    "post:9",
+    "post:9:comments",
+    "post:*:comments",
+    "user:1",
+    "comment:5",
+    "user:10",
+    "user:1:posts",
+    "user:*:posts",
+    "post:3",
+  ]);
+});
+
+test("over budget: keyspaces coarsen deterministically, biggest saving first, and stay reachable", () => {
+  const posts = Array.from({ length: 40 }, (_, i) => ({ __typename: "Post", id: String(i + 1), title: "t" }));
+  const resp = { data: { user: { __typename: "User", id: "1", posts, comments: [{ __typename: "Comment", id: "7" }] } } };
+  const fine = tagsForResponse(engine, resp);
+  assert.equal(fine.coarsened, false);
+  assert.equal(fine.tags.length, 1 + 2 + 40 + 2 + 1);
+  const r = tagsForResponse(engine, resp, { budgetBytes: 100 });
+  // An entity's list tags follow its own key; the 40 post tags (+ their comments lists) become post:*.
+  assert.equal(r.header, "user:1,user:1:posts,user:*:posts,user:1:comments,user:*:comments,post:*,comment:7");
+  assert.equal(r.coarsened, true);
+  assert.deepEqual(r.coarseTags, ["post:*"]);
+  // Same input, same output.
+  assert.deepEqual(tagsForResponse(engine, resp, { budgetBytes: 100 }), r);
+  // Tighter: user goes next (most bytes left); comment:7 → comment:* saves nothing, so at 22 bytes
+  // only the global tag fits.
+  assert.equal(tagsForResponse(engine, resp, { budgetBytes: 30 }).header, "user:*,post:*,comment:7");
+  assert.deepEqual(tagsForResponse(engine, resp, { budgetBytes: 30 }).coarseTags, ["post:*", "user:*"]);
+  assert.deepEqual(tagsForResponse(engine, resp, { budgetBytes: 22 }), { header: "*", tags: ["*"], coarsened: true, coarseTags: ["*"] });
+
+  // Correctness: for every fine tag, a purge of a cascade set that sends it, with withCoarseTags,
+  // hits the coarsened header.
+  for (const budget of [100, 30, 22]) {
+    const coarse = new Set(tagsForResponse(engine, resp, { budgetBytes: budget }).tags);
+    for (const change of [
+      { entity: "post", id: "17" },
+      { entity: "post", id: "new", op: "create", data: { authorId: "1" } },
+      { entity: "comment", id: "7" },
+      { entity: "user", id: "1" },
+    ]) {
+      const set = engine.cascade(change);
+      if (!set.tags.some((t) => fine.tags.includes(t))) continue;
+      const sent = withCoarseTags(set).tags;
+      assert.ok(sent.some((t) => coarse.has(t)), `budget ${budget}: ${JSON.stringify(change)} must reach the response`);
+    }
+  }
+});
+
+test("withCoarseTags appends one keyspace tag per keyspace and the global tag", () => {
+  const set = engine.cascade({ entity: "post", id: "9", data: { authorId: "1" } });
+  assert.deepEqual(withCoarseTags(set).tags, [
+    "post:9",
+    "post:9:comments",
+    "comment:post:9",
+    "user:1:posts",
+    "post:author:1",
+    "post:*",
+    "comment:*",
+    "user:*",
+    "*",
+  ]);
+  assert.deepEqual(set.tags.length, 5, "the input set is not modified");
+});
+
+test("bad options are errors with a code", () => {
+  assert.throws(() => tagsForResponse(engine, userResponse, { format: "akamai" }), { code: "INVALID_OPTIONS" });
+  assert.throws(() => tagsForResponse(engine, userResponse, { budgetBytes: 0 }), { code: "INVALID_OPTIONS" });
+  assert.throws(() => tagsForResponse(engine, { data: [] }), { code: "INVALID_ARGUMENT" });
+  assert.deepEqual(tagsForResponse(engine, { data: null }).tags, []);
+});
