@@ -20,7 +20,7 @@ const SWEEP_EVERY = 25;
  * Runs one seeded script. Returns { ops, reads, hits, writes, purged, byOp } or throws with the
  * seed, the op index and the stale key.
  */
-export function runMatrix(seed, ops, { maxEntries = 400 } = {}) {
+export function runMatrix(seed, ops, { maxEntries = 400, purge = (engine, changes) => engine.cascadeBatch(changes) } = {}) {
   const engine = CascadeEngine.fromSchema(blogSchema);
   const cache = new LruCache({ maxEntries, engine });
   const db = new BlogDb();
@@ -49,7 +49,7 @@ export function runMatrix(seed, ops, { maxEntries = 400 } = {}) {
       if (changes.length === 0) continue;
       counts.writes++;
       recent.push(`op ${i} ${step.name} ${changes.map(({ entity, id, op }) => `${op} ${entity}:${id}`).join(", ")}`);
-      const set = engine.cascadeBatch(changes);
+      const set = purge(engine, changes);
       counts.coarse += set.trace.filter((t) => t.coarse).length;
       counts.purged += cache.invalidateSet(set).length;
     } else {
@@ -111,4 +111,20 @@ test("matrix: a re-parented post leaves neither author's lists stale", () => {
   assert.deepEqual(readThrough(cache, r.userPosts("2")), [{ id: "3", title: "hello" }]);
   assert.deepEqual(readThrough(cache, r.authorPage("1", 0)), []);
   assert.deepEqual(readThrough(cache, r.authorPage("2", 0)), [{ id: "3", title: "hello", comments: [] }]);
+});
+
+test("matrix: it catches staleness (purging only the changed entities' own keys fails)", () => {
+  // What an entity-tagging cache does: purge `post:9`, not the lists post 9 joins or leaves.
+  const ownKeysOnly = (engine, changes) => ({
+    keys: changes.map((c) => `${c.entity.toLowerCase()}:${c.id}`),
+    patterns: [],
+    trace: [],
+  });
+  const errors = console.error;
+  console.error = () => {};
+  try {
+    assert.throws(() => runMatrix(1, OPS, { purge: ownKeysOnly }), /stale read: seed=1 op=\d+ key=\S+/);
+  } finally {
+    console.error = errors;
+  }
 });
