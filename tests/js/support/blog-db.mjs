@@ -215,7 +215,8 @@ export function readThrough(cache, read) {
 /** Draws an id, mostly of a live row, sometimes of a deleted or never-created one. */
 function someId(rng, map, ceiling) {
   if (rng.next() < 0.85 && map.size > 0) return rng.pick([...map.keys()]);
-  return String(1 + rng.int(Math.max(ceiling, 1)));
+  // A recent id: maybe deleted, maybe of another kind, maybe not handed out yet.
+  return String(Math.max(1, ceiling - rng.int(200)));
 }
 
 /**
@@ -229,8 +230,13 @@ export function scriptStep(rng, db) {
   const cid = () => someId(rng, db.comments, ceiling);
   const word = () => `w${rng.int(1000)}`;
   if (rng.next() < 0.35) {
-    const r = rng.int(100);
-    // Keep the population around a few dozen users so lists, pages and re-parents collide.
+    let r = rng.int(100);
+    // Keep the population steady (about 30 users, 120 posts, 250 comments) however long the
+    // script runs, so lists, pages and re-parents keep colliding and the cache keeps hitting:
+    // past a ceiling, a create becomes a delete of the same kind.
+    if (r < 6 && db.users.size >= 30) r = 13;
+    if (r >= 15 && r < 35 && db.posts.size >= 120) r = 60;
+    if (r >= 63 && r < 83 && db.comments.size >= 250) r = 95;
     if (r < 6 || db.users.size < 3) return { kind: "write", name: "createUser", run: () => db.createUser(word()) };
     if (r < 12) return { kind: "write", name: "updateUser", run: () => db.updateUser(uid(), word()) };
     if (r < 15) return { kind: "write", name: "deleteUser", run: () => db.deleteUser(uid()) };
