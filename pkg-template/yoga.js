@@ -66,6 +66,8 @@ const isPromise = (v) => v !== null && typeof v === "object" && typeof v.then ==
  *   the change data of a mutated entity, `{ op?, data?, before? }`, so foreign keys are exact
  *   (`author_id` → `user:1:posts`) instead of widened to every parent (`user:*:posts`). For a
  *   change that moves an entity to another parent, give `before` too, or the old parent's lists stay.
+ *   Keep it synchronous if you can: the plugin does not await `invalidate`, so with a promise the
+ *   purge lands after the mutation's response, and a query racing it may still be served the old one.
  * @param {string} [options.delimiter=":"] the engine's delimiter.
  */
 export function createResponseCacheStore(options = {}) {
