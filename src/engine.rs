@@ -630,11 +630,31 @@ impl Engine {
                 _ => (work.remaining - 1, false),
             };
             let mut produced = 0;
-            for t in &rule.cascade_to {
-                let mut r = t.render_with(delimiter, |name| resolve(name, entity, work));
-                if r.key.len() > MAX_KEY_LEN {
-                    r = t.render_with(delimiter, |_| None);
-                }
+            // A key names where the entity is listed, and that can differ before and after the
+            // change (a re-parented post leaves `user:1:posts` and joins `user:2:posts`), so each
+            // template is rendered from the data after the change and from the data before it.
+            // A deletion that carries only `before` has no after state to render.
+            let after_state = work.data.is_some() || work.before.is_none() || work.op != Op::Delete;
+            let renderings = rule.cascade_to.iter().flat_map(|t| {
+                let after = after_state
+                    .then(|| t.render_with(delimiter, |name| resolve(name, entity, work, work.data)));
+                let before = work.before.map(|b| {
+                    t.render_with(delimiter, |name| {
+                        // A field `before` does not mention is taken as unchanged.
+                        resolve(name, entity, work, Some(b))
+                            .or_else(|| resolve(name, entity, work, work.data))
+                    })
+                });
+                let before = before.filter(|b| after.as_ref().is_none_or(|a| a.key != b.key));
+                after.into_iter().chain(before).map(move |r| {
+                    if r.key.len() > MAX_KEY_LEN {
+                        t.render_with(delimiter, |_| None)
+                    } else {
+                        r
+                    }
+                })
+            });
+            for r in renderings {
                 let coarse = r.coarse || rule.coarse;
                 if !run.add(r.key.clone(), Some(&rule.id), Some(&work.key), work.depth + 1, coarse) {
                     continue;
@@ -682,12 +702,20 @@ impl Engine {
         }
         let Some(cond) = &rule.when else { return true };
         // Without data (an entity reached by the cascade) a condition cannot be checked; firing
-        // purges more than needed, which is safe, where not firing could leave stale data.
-        let Some(data) = work.data else { return true };
-        match &mut self.external {
-            Some(ext) => cond.eval(data, work.before, ext.as_mut()),
-            None => cond.eval(data, work.before, &mut |_, _| true),
+        // purges more than needed, which is safe, where not firing could leave stale data. The
+        // same holds for an update or create whose after state is unknown.
+        let after_unknown = work.data.is_none() && (work.op != Op::Delete || work.before.is_none());
+        if after_unknown {
+            return true;
         }
+        // The rule's keys held the entity while its condition was true, so it fires when the
+        // condition holds after the change or held before it (a post leaving `published` must
+        // still purge the published feed). `changed` compares the same two states either way.
+        let mut eval = |data: &Value, other: Option<&Value>| match &mut self.external {
+            Some(ext) => cond.eval(data, other, ext.as_mut()),
+            None => cond.eval(data, other, &mut |_, _| true),
+        };
+        work.data.is_some_and(|d| eval(d, work.before)) || work.before.is_some_and(|b| eval(b, work.data))
     }
 
     /// The cascade set for invalidating `key`, when `key` is an entity key (`user:123`); `None`
@@ -942,11 +970,16 @@ fn whole(v: &Value, name: &str, max: u64) -> Result<u64> {
 
 /// Fills a placeholder from the work item: `{id}` (and the entity's key field) is the encoded id;
 /// other names are looked up in the data, trying `a_b`, then `aB`, then `a.b`.
-fn resolve<'v>(name: &str, entity: &Entity, work: &'v Work<'_>) -> Option<(Cow<'v, str>, bool)> {
+fn resolve<'v>(
+    name: &str,
+    entity: &Entity,
+    work: &'v Work<'_>,
+    data: Option<&Value>,
+) -> Option<(Cow<'v, str>, bool)> {
     if name == "id" || (entity.key_fields.len() == 1 && entity.key_fields[0] == name) {
         return Some((Cow::Borrowed(work.id_segment.as_str()), true));
     }
-    let data = work.data?;
+    let data = data?;
     lookup_field(data, name).and_then(Value::to_scalar_string).map(|s| (Cow::Owned(s), false))
 }
 

@@ -248,3 +248,72 @@ fn stats_count_cascades_depths_and_edges() {
     assert_eq!(s.average_depth, 1.0);
     assert_eq!(s.top_edges[0], ("post -> post".to_string(), 2));
 }
+
+#[test]
+fn a_changed_foreign_key_purges_the_old_and_the_new_parent() {
+    // Re-parenting post 9 from user 1 to user 2: it leaves user 1's lists and joins user 2's.
+    let change = Change::new("post", "9")
+        .with_before(json(r#"{"id":"9","title":"t","author_id":"1"}"#))
+        .with_data(json(r#"{"id":"9","title":"t","author_id":"2"}"#));
+    let set = blog().cascade(&change).unwrap();
+    assert_eq!(
+        set.keys,
+        [
+            "post:9",
+            "post:9:comments",
+            "comment:post:9",
+            "user:2:posts",
+            "user:1:posts",
+            "post:author:2",
+            "post:author:1"
+        ]
+    );
+    assert!(set.patterns.is_empty());
+    assert!(set.trace.iter().all(|t| !t.coarse));
+}
+
+#[test]
+fn before_data_adds_nothing_when_the_foreign_key_did_not_change() {
+    let full = Change::new("post", "9")
+        .with_before(json(r#"{"title":"a","author_id":"1"}"#))
+        .with_data(json(r#"{"title":"b","author_id":"1"}"#));
+    // A `before` that omits the foreign key says it did not change: no coarse key either.
+    let partial = Change::new("post", "9")
+        .with_before(json(r#"{"title":"a"}"#))
+        .with_data(json(r#"{"title":"b","author_id":"1"}"#));
+    for change in [full, partial] {
+        let (k, p) = keys(&mut blog(), &change);
+        assert_eq!(k, ["post:9", "post:9:comments", "comment:post:9", "user:1:posts", "post:author:1"]);
+        assert!(p.is_empty(), "{p:?}");
+    }
+}
+
+#[test]
+fn a_deletion_with_only_before_data_is_exact() {
+    let change = Change::new("post", "9").with_op(Op::Delete).with_before(json(r#"{"author_id":"4"}"#));
+    let (k, p) = keys(&mut blog(), &change);
+    assert_eq!(k, ["post:9", "post:9:comments", "comment:post:9", "user:4:posts", "post:author:4"]);
+    assert!(p.is_empty(), "{p:?}");
+}
+
+#[test]
+fn a_condition_that_held_before_the_change_still_fires() {
+    let mut engine = blog();
+    engine
+        .add_rule_value(&json(
+            r#"{"entity":"post","cascadeTo":["feed:published"],"when":{"field":"status","eq":"published"}}"#,
+        ))
+        .unwrap();
+    let unpublish = Change::new("post", "9")
+        .with_before(json(r#"{"status":"published","author_id":"1"}"#))
+        .with_data(json(r#"{"status":"draft","author_id":"1"}"#));
+    let publish = Change::new("post", "9")
+        .with_before(json(r#"{"status":"draft","author_id":"1"}"#))
+        .with_data(json(r#"{"status":"published","author_id":"1"}"#));
+    let stays_draft = Change::new("post", "9")
+        .with_before(json(r#"{"status":"draft","author_id":"1"}"#))
+        .with_data(json(r#"{"status":"draft","author_id":"1"}"#));
+    assert!(keys(&mut engine, &unpublish).0.contains(&"feed:published".to_owned()));
+    assert!(keys(&mut engine, &publish).0.contains(&"feed:published".to_owned()));
+    assert!(!keys(&mut engine, &stays_draft).0.contains(&"feed:published".to_owned()));
+}

@@ -1,0 +1,83 @@
+// Types of cascade-edge/yoga: a store for @envelop/response-cache (GraphQL Yoga's response cache).
+
+/** An entity record as @envelop/response-cache collects it. */
+export interface CacheEntityRecord {
+  typename: string;
+  id?: number | string;
+}
+
+/** The change data of a mutated entity; `before` lets a moved entity purge its old parent's lists. */
+export interface EntityChangeData {
+  op?: "create" | "update" | "delete";
+  data?: Record<string, unknown>;
+  after?: Record<string, unknown>;
+  before?: Record<string, unknown>;
+}
+
+/** The parts of a CascadeEngine the store uses. */
+export interface CascadeEngineLike {
+  cascadeBatch(changes: object[]): { keys: string[]; patterns: string[]; tags: string[] };
+  entities(): { type: string; keyspace: string }[];
+  relationships(): { holder: string; field: string; target: string; cardinality: string }[];
+}
+
+/** A Workers KV namespace (or anything with the same four methods). */
+export interface KvNamespaceLike {
+  get(key: string, type: "json"): Promise<unknown>;
+  put(key: string, value: string, options?: { expirationTtl?: number }): Promise<unknown>;
+  delete(key: string): Promise<unknown>;
+  list(options: { prefix?: string; cursor?: string; limit?: number }): Promise<{
+    keys: { name: string }[];
+    list_complete?: boolean;
+    cursor?: string;
+  }>;
+}
+
+export interface ResponseCacheStoreOptions {
+  engine: CascadeEngineLike;
+  /** Where responses live (an `LruCache` from `cascade-edge`); default a new one of `maxEntries`. */
+  lru?: unknown;
+  /** Size of the default LRU (1000). */
+  maxEntries?: number;
+  /** A second tier in Workers KV: responses plus one index key per tag, purged with `purgeKv`. */
+  kv?: KvNamespaceLike;
+  /** Keyspace of responses in KV (`@response`). */
+  kvPrefix?: string;
+  /**
+   * Change data for a mutated entity, so foreign keys are exact (`user:1:posts`) instead of
+   * widened to every parent (`user:*:posts`).
+   */
+  changeFor?: (entity: { typename: string; id: number | string }) =>
+    | EntityChangeData
+    | undefined
+    | Promise<EntityChangeData | undefined>;
+  /** The engine's delimiter (`:`). */
+  delimiter?: string;
+}
+
+export interface ResponseCacheStoreStats {
+  hits: number;
+  misses: number;
+  sets: number;
+  invalidations: number;
+  /** Cached responses removed by invalidations. */
+  purged: number;
+}
+
+/** @envelop/response-cache's `Cache` interface, plus introspection. */
+export interface ResponseCacheStore {
+  get(id: string): unknown | null | Promise<unknown | null>;
+  set(id: string, data: unknown, entities: Iterable<CacheEntityRecord>, ttl: number): void | Promise<void>;
+  invalidate(entities: Iterable<CacheEntityRecord>): void | Promise<void>;
+  /** The LruCache holding the responses. */
+  readonly lru: unknown;
+  stats(): ResponseCacheStoreStats;
+  /** The tags `set` records for these entities: entity keys and parent-scoped list keys. */
+  tagsOf(entities: Iterable<CacheEntityRecord>): string[];
+}
+
+/** A `cache` for `useResponseCache({ cache })` that purges by the schema's cascades. */
+export function createResponseCacheStore(options: ResponseCacheStoreOptions): ResponseCacheStore;
+
+/** Percent-encodes an id into one key segment, as the core does. */
+export function encodeSegment(value: string | number, delimiter?: string): string;
