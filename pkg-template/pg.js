@@ -254,7 +254,8 @@ export function httpPurge(url, { fetch: fetchFn = globalThis.fetch, headers = {}
 // The watcher
 // ---------------------------------------------------------------------------------------------
 
-async function loadPg() {
+/** node-postgres, loaded on demand; a clear MISSING_DEPENDENCY error when it is not installed. */
+export async function loadPg() {
   try {
     const mod = await import("pg");
     return mod.default ?? mod;
