@@ -367,7 +367,7 @@ export function createWatcher(options = {}) {
   let wake = null; // resolves the current wait early (a notification, a connection error, stop)
   let wakePending = false;
   let loop = null;
-  let dryCursor = 0; // dry runs never delete: they read past what they have shown
+  let dryCursor = "0"; // dry runs never delete: they read past what they have shown
   let reads = 0; // outbox reads started, for idle()
   const idleWaiters = [];
   const counters = { batches: 0, changes: 0, purgeFailures: 0, reconnects: 0, lastBatchAt: null, pending: null };
@@ -428,11 +428,12 @@ export function createWatcher(options = {}) {
   }
 
   async function readBatch(c) {
+    // ORDER BY the column: the text alias `id` would sort 10 before 9.
     const res = await c.query(
       `SELECT id::text AS id, table_name, op, old_row, new_row,
               (extract(epoch FROM clock_timestamp() - created_at) * 1000)::float8 AS age_ms
-         FROM ${box} WHERE id > $1 ORDER BY id LIMIT $2`,
-      [String(dryRun ? dryCursor : 0), batchSize],
+         FROM ${box} WHERE id > $1 ORDER BY ${box}.id LIMIT $2`,
+      [dryRun ? dryCursor : "0", batchSize],
     );
     return res.rows;
   }
@@ -457,7 +458,7 @@ export function createWatcher(options = {}) {
     if (dryRun) {
       const shown = typeof plan === "function" ? plan(set) : { keys: set.keys, patterns: set.patterns, tags: set.tags };
       log(`dry run: ${summary}; would purge ${JSON.stringify(shown)}`);
-      dryCursor = Number(ids[ids.length - 1]);
+      dryCursor = ids[ids.length - 1];
       return true;
     }
     let failure;
