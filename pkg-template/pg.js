@@ -548,7 +548,7 @@ export function createWatcher(options = {}) {
         }
         if (stopper.signal.aborted) break;
         counters.reconnects++;
-        log(`connection lost (${error?.message ?? error}); reconnecting in ${formatMs(backoff)}`);
+        log(`${first ? "cannot connect" : "connection lost"} (${error?.message ?? error}); ${first ? "retrying" : "reconnecting"} in ${formatMs(backoff)}`);
         await closeClient(conn?.c);
         client = null;
         await sleep(backoff, stopper.signal);
