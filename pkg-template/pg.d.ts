@@ -80,14 +80,13 @@ export type WatchPurge = (set: CascadeSet, info: PurgeInfo) => Promise<{ failed?
 export function httpPurge(url: string, options?: { fetch?: typeof fetch; headers?: Record<string, string>; timeoutMs?: number }): WatchPurge;
 
 /** node-postgres, loaded on demand; rejects with code MISSING_DEPENDENCY when it is not installed. */
-export function loadPg(): Promise<any>;
+export function loadPg(): Promise<unknown>;
 
-export interface PgClientLike {
-  connect(): Promise<unknown>;
-  query(text: string, values?: unknown[]): Promise<{ rows: any[] }>;
-  end(): Promise<unknown>;
-  on(event: "error" | "end" | "notification", listener: (arg: any) => void): unknown;
-}
+/**
+ * A node-postgres `Client` (or an object with the same connect, query, end and on("error" | "end" |
+ * "notification") methods). Typed loosely so pg's overloads need no cast.
+ */
+export type PgClientLike = object;
 
 export interface WatcherOptions {
   engine: CascadeEngine;
