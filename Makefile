@@ -13,6 +13,8 @@ build: setup
 demo: build
 	node examples/node/demo.mjs
 
+# The tests start a throwaway PostgreSQL (tests/js/pg.test.mjs): setup installs Debian's postgresql.
+test: export SETUP_POSTGRES := 1
 test: setup
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings

@@ -12,6 +12,7 @@ Usage:
                        [--data <json>] [--before <json>] [--json]
   cascade-edge graph <schema> [--format tree|dot|mermaid|json]
   cascade-edge compile <schema.graphql> [-o rules.json]
+  cascade-edge pg install|watch …   (PostgreSQL change capture; see cascade-edge pg --help)
   cascade-edge --help | --version
 
 Commands:
@@ -190,6 +191,7 @@ function compile(api, { schemaPath, options }, io) {
 
 /** Runs the CLI; returns the exit code. `io` holds stdout and stderr streams. */
 async function main(argv, io = { stdout: process.stdout, stderr: process.stderr }) {
+  if (argv[0] === "pg") return (await import("./pg-command.mjs")).runPg(argv.slice(1), io);
   let invocation;
   try {
     invocation = parse(argv);

@@ -1,0 +1,237 @@
+// `cascade-edge pg install|watch`: PostgreSQL change capture and the watcher (see ../pg.js).
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+
+export const PG_HELP = `cascade-edge pg — purge the edge after every write to PostgreSQL query-side tables
+
+Usage:
+  cascade-edge pg install --schema <schema.graphql> --tables tv_user,tv_post [--url <postgres://…>] [--print]
+  cascade-edge pg watch --schema <schema> [--url <postgres://…>] [--purge print|cloudflare|fastly|http]
+                        [--endpoint <url>] [--tables …] [--dry-run]
+
+install   checks that every table maps to an entity of the schema, then runs the change-capture SQL
+          (outbox table, trigger function, triggers) against --url, or prints it (--print, or no --url)
+watch     LISTENs for changes, drains the outbox in order, purges each batch's cascade set and deletes
+          outbox rows only after their purge succeeded; reconnects with backoff. Stop with Ctrl-C.
+
+Options:
+  --schema <file>        GraphQL SDL, or rules .json written by \`cascade-edge compile\`
+  --tables <list>        comma-separated tables (watch default: every table with the capture trigger)
+  --map <table=entity>   map a table to a keyspace or type explicitly (repeatable)
+  --url <url>            connection string (default: $DATABASE_URL)
+  --print                install: print the SQL instead of running it
+  --channel <name>       NOTIFY channel (default cascade_edge)
+  --outbox <name>        outbox table (default cascade_edge_outbox)
+  --purge <backend>      print (default): one JSON line per batch on stdout
+                         http: POST {keys, patterns, tags, changes, outboxIds} to --endpoint (2xx = purged)
+                         cloudflare: $CLOUDFLARE_ZONE_ID, $CLOUDFLARE_API_TOKEN [, $CLOUDFLARE_PLAN]
+                         fastly: $FASTLY_SERVICE_ID, $FASTLY_API_TOKEN [, $FASTLY_SOFT_PURGE=1]
+  --endpoint <url>       http: the URL to POST to (default: $CASCADE_EDGE_PURGE_URL)
+  --batch-size <n>       outbox rows per batch (default 500)
+  --batch-window <ms>    wait after a notification so a burst becomes one batch (default 50)
+  --dry-run              print each batch's purge plan; purge nothing, delete no outbox row
+  -v, --verbose          log what the engine does to stderr
+`;
+
+const OPTIONS = {
+  schema: { type: "string" },
+  tables: { type: "string" },
+  map: { type: "string", multiple: true },
+  url: { type: "string" },
+  print: { type: "boolean" },
+  channel: { type: "string" },
+  outbox: { type: "string" },
+  purge: { type: "string" },
+  endpoint: { type: "string" },
+  "batch-size": { type: "string" },
+  "batch-window": { type: "string" },
+  "dry-run": { type: "boolean" },
+  verbose: { type: "boolean", short: "v" },
+  help: { type: "boolean", short: "h" },
+};
+const ALLOWED = {
+  install: ["schema", "tables", "map", "url", "print", "channel", "outbox", "verbose"],
+  watch: ["schema", "tables", "map", "url", "channel", "outbox", "purge", "endpoint", "batch-size", "batch-window", "dry-run", "verbose"],
+};
+const BACKENDS = ["print", "cloudflare", "fastly", "http"];
+
+class UsageError extends Error {}
+
+function parse(argv) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError(error.message.replace(/\. To specify a positional argument.*$/s, ""));
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { help: true };
+  const [sub, ...extra] = positionals;
+  if (!sub) throw new UsageError("'pg' needs a subcommand: install or watch");
+  if (!ALLOWED[sub]) throw new UsageError(`unknown pg subcommand '${sub}' (expected install or watch)`);
+  if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`);
+  for (const name of Object.keys(values)) {
+    if (!ALLOWED[sub].includes(name)) throw new UsageError(`'pg ${sub}' does not take --${name}`);
+  }
+  if (!values.schema) throw new UsageError(`'pg ${sub}' needs --schema`);
+  if (sub === "install" && !values.tables) throw new UsageError("'pg install' needs --tables (e.g. tv_user,tv_post)");
+  if (values.purge !== undefined && !BACKENDS.includes(values.purge)) {
+    throw new UsageError(`unknown purge backend '${values.purge}' (expected one of: ${BACKENDS.join(", ")})`);
+  }
+  const overrides = {};
+  for (const entry of values.map ?? []) {
+    const m = /^([^=]+)=(.+)$/.exec(entry);
+    if (!m) throw new UsageError(`--map takes table=entity, not '${entry}'`);
+    overrides[m[1].trim()] = m[2].trim();
+  }
+  const number = (name, min) => {
+    if (values[name] === undefined) return undefined;
+    const n = Number(values[name]);
+    if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer ≥ ${min}`);
+    return n;
+  };
+  return {
+    sub,
+    values,
+    overrides,
+    tables: values.tables?.split(",").map((t) => t.trim()).filter(Boolean),
+    batchSize: number("batch-size", 1),
+    batchWindowMs: number("batch-window", 0),
+  };
+}
+
+function loadEngine(api, path, verbose, io) {
+  let text;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw Object.assign(new Error(`cannot read '${path}': ${error.message}`), { code: error.code });
+  }
+  const logger = verbose ? (line) => io.stderr.write(`${line}\n`) : undefined;
+  if (path.endsWith(".json")) return api.CascadeEngine.fromJSON(JSON.parse(text), { logger });
+  return api.CascadeEngine.fromSchema(text, { logger });
+}
+
+function env(names, backend) {
+  const missing = names.filter((n) => !process.env[n]);
+  if (missing.length) throw new UsageError(`--purge ${backend} needs the environment variable(s) ${missing.join(", ")}`);
+  return names.map((n) => process.env[n]);
+}
+
+/** The purge function and the dry-run plan for a backend. */
+function backend(api, pg, name, { endpoint, dryRun }, io) {
+  switch (name) {
+    case "print":
+      return {
+        purge: async (set, info) => {
+          io.stdout.write(`${JSON.stringify({ outboxIds: info.ids, keys: set.keys, patterns: set.patterns, tags: set.tags })}\n`);
+          return { purged: [...set.keys, ...set.patterns], failed: [] };
+        },
+      };
+    case "http": {
+      const url = endpoint ?? process.env.CASCADE_EDGE_PURGE_URL;
+      if (!url) throw new UsageError("--purge http needs --endpoint <url> (or $CASCADE_EDGE_PURGE_URL)");
+      return { purge: pg.httpPurge(url) };
+    }
+    case "cloudflare": {
+      const plan = (set) => api.planPurge(set, "cloudflare");
+      if (dryRun) return { plan };
+      const [zoneId, token] = env(["CLOUDFLARE_ZONE_ID", "CLOUDFLARE_API_TOKEN"], name);
+      const config = { zoneId, token, plan: process.env.CLOUDFLARE_PLAN || undefined };
+      return { plan, purge: (set) => api.purgeCloudflare(config, set) };
+    }
+    case "fastly": {
+      const plan = (set) => api.planPurge(set, "fastly");
+      if (dryRun) return { plan };
+      const [serviceId, token] = env(["FASTLY_SERVICE_ID", "FASTLY_API_TOKEN"], name);
+      const config = { serviceId, token, soft: process.env.FASTLY_SOFT_PURGE === "1" };
+      return { plan, purge: (set) => api.purgeFastly(config, set) };
+    }
+    default:
+      throw new UsageError(`unknown purge backend '${name}'`);
+  }
+}
+
+async function install(api, pg, opts, io) {
+  const engine = loadEngine(api, opts.values.schema, opts.values.verbose, io);
+  // Every table must map before anything is installed.
+  const mapped = opts.tables.map((t) => pg.tableToEntity(t, engine, opts.overrides));
+  const sql = pg.installSql({ tables: opts.tables, channel: opts.values.channel, outbox: opts.values.outbox });
+  const url = opts.values.url ?? (opts.values.print ? undefined : process.env.DATABASE_URL);
+  if (opts.values.print || !url) {
+    io.stdout.write(sql);
+    if (!opts.values.print) io.stderr.write("no --url (or $DATABASE_URL): printed the SQL instead of running it\n");
+    return 0;
+  }
+  const { Client } = await pg.loadPg();
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+  io.stderr.write(`installed change capture on ${mapped.map((m) => `${m.table} (${m.keyspace})`).join(", ")}\n`);
+  return 0;
+}
+
+async function watch(api, pg, opts, io) {
+  const engine = loadEngine(api, opts.values.schema, opts.values.verbose, io);
+  const url = opts.values.url ?? process.env.DATABASE_URL;
+  if (!url) throw new UsageError("'pg watch' needs --url <postgres://…> (or $DATABASE_URL)");
+  const dryRun = Boolean(opts.values["dry-run"]);
+  const { purge, plan } = backend(api, pg, opts.values.purge ?? "print", { endpoint: opts.values.endpoint, dryRun }, io);
+  const watcher = pg.createWatcher({
+    url,
+    engine,
+    purge,
+    plan,
+    dryRun,
+    tables: opts.tables,
+    overrides: opts.overrides,
+    channel: opts.values.channel,
+    outbox: opts.values.outbox,
+    batchSize: opts.batchSize,
+    batchWindowMs: opts.batchWindowMs,
+    logger: (line) => io.stderr.write(`${line}\n`),
+  });
+  let stopped;
+  const done = new Promise((resolve) => {
+    stopped = resolve;
+  });
+  const stop = () => watcher.stop().then(stopped, stopped);
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  await watcher.start();
+  await done; // runs until a signal stops it
+  return 0;
+}
+
+/** Runs `cascade-edge pg …`; resolves the exit code. */
+export async function runPg(argv, io) {
+  let opts;
+  try {
+    opts = parse(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    io.stderr.write(`error: ${error.message}\nRun 'cascade-edge pg --help' for usage.\n`);
+    return 2;
+  }
+  if (opts.help) {
+    io.stdout.write(PG_HELP);
+    return 0;
+  }
+  try {
+    const api = await import("../node.js");
+    const pg = await import("../pg.js");
+    return opts.sub === "install" ? await install(api, pg, opts, io) : await watch(api, pg, opts, io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr.write(`error: ${error.message}\nRun 'cascade-edge pg --help' for usage.\n`);
+      return 2;
+    }
+    io.stderr.write(`${error?.code ? `error[${error.code}]` : "error"}: ${error?.message ?? error}\n`);
+    if (process.env.CASCADE_EDGE_DEBUG && error?.stack) io.stderr.write(`${error.stack}\n`);
+    return 1;
+  }
+}
