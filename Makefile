@@ -13,7 +13,8 @@ build: setup
 demo: build
 	node examples/node/demo.mjs
 
-test: setup
+test:
+	SETUP_CHROMIUM=1 bash scripts/setup.sh
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --target wasm32-unknown-unknown --lib --test wasm -- -D warnings
