@@ -75,7 +75,9 @@ export function layout(nodes, edges) {
     }
   }
 
-  // Layers by longest path in topological order, at most `cap` nodes per layer.
+  // Layers by longest path in topological order. A long chain would make a very wide picture, so
+  // the layers are squeezed into at most `maxCols` columns of at most `maxRows` nodes; links inside
+  // one column are drawn as arcs beside it.
   const indeg = new Map(nodes.map((n) => [n, 0]));
   for (const succ of dag.values()) for (const m of succ) indeg.set(m, indeg.get(m) + 1);
   const queue = nodes.filter((n) => indeg.get(n) === 0);
@@ -88,14 +90,18 @@ export function layout(nodes, edges) {
       if (indeg.get(m) === 0) queue.push(m);
     }
   }
-  const cap = Math.max(4, Math.ceil(Math.sqrt(nodes.length * 1.6)));
-  const layerOf = new Map();
-  const layers = [];
   const preds = new Map(nodes.map((n) => [n, []]));
   for (const [n, succ] of dag) for (const m of succ) preds.get(m).push(n);
+  const depth = new Map();
+  for (const n of topo) depth.set(n, Math.max(0, ...preds.get(n).map((p) => depth.get(p) + 1)));
+  const levels = Math.max(0, ...depth.values()) + 1;
+  const maxCols = Math.max(4, Math.ceil(Math.sqrt(nodes.length / 2.5)));
+  const maxRows = Math.max(4, Math.ceil(nodes.length / Math.min(maxCols, levels)) + 1);
+  const layerOf = new Map();
+  const layers = [];
   for (const n of topo) {
-    let l = Math.max(0, ...preds.get(n).map((p) => layerOf.get(p) + 1));
-    while ((layers[l]?.length ?? 0) >= cap) l++;
+    let l = levels > maxCols ? Math.floor((depth.get(n) * maxCols) / levels) : depth.get(n);
+    while ((layers[l]?.length ?? 0) >= maxRows) l++;
     layerOf.set(n, l);
     (layers[l] ??= []).push(n);
   }
@@ -133,11 +139,11 @@ export function layout(nodes, edges) {
   columns.forEach((col, c) => {
     for (const n of col) {
       const w = label(n).length * CHAR_W + 24;
-      pos.set(n, { x: x + (colWidth[c] - w) / 2, y: 40 + (rowOf.get(n) + (widest - 1) / 2) * ROW_GAP, w });
+      pos.set(n, { x: x + (colWidth[c] - w) / 2, y: 60 + (rowOf.get(n) + (widest - 1) / 2) * ROW_GAP, w, col: c });
     }
     x += colWidth[c] + COL_GAP - 60;
   });
-  return { pos, width: x - COL_GAP + 80, height: 40 + widest * ROW_GAP + 20, links: [...links.values()] };
+  return { pos, width: x - COL_GAP + 100, height: 60 + widest * ROW_GAP + 20, links: [...links.values()] };
 }
 
 const label = (n) => n;
@@ -162,7 +168,7 @@ export function renderSvg(graph, { entities = new Set(), hot = new Set(), reache
     if (link.from === link.to) {
       const cx = a.x + a.w / 2;
       d = `M${cx - 10},${a.y - NODE_H / 2} C${cx - 30},${a.y - NODE_H / 2 - 34} ${cx + 30},${a.y - NODE_H / 2 - 34} ${cx + 10},${a.y - NODE_H / 2}`;
-    } else if (b.x > a.x + a.w) {
+    } else if (b.col > a.col) {
       const x1 = a.x + a.w;
       const x2 = b.x;
       const mx = (x1 + x2) / 2;
@@ -173,7 +179,7 @@ export function renderSvg(graph, { entities = new Set(), hot = new Set(), reache
       const x1 = a.x;
       const x2 = b.x + b.w;
       const bow = 40 + Math.abs(a.y - b.y) * 0.15;
-      if (Math.abs(a.x - b.x) < 1) {
+      if (a.col === b.col) {
         d = `M${a.x + a.w},${a.y} C${a.x + a.w + bow},${a.y} ${b.x + b.w + bow},${b.y} ${x2},${b.y}`;
       } else {
         d = `M${x1},${a.y + 6} C${x1 - bow},${a.y + 6 + bow} ${x2 + bow},${b.y + 6 + bow} ${x2},${b.y + 6}`;
@@ -195,7 +201,7 @@ export function renderSvg(graph, { entities = new Set(), hot = new Set(), reache
     );
   }
   const note = hidden > 0 ? `<text class="note" x="20" y="18">showing ${nodes.length} of ${graph.nodes.length} keyspaces (those the last cascade touched first)</text>` : "";
-  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${Math.max(width, 200)} ${Math.max(height, 80)}" width="${Math.max(width, 200)}" height="${Math.max(height, 80)}" role="img" aria-label="cascade rule graph">
+  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${Math.max(width, 200)} ${Math.max(height, 80)}" width="${Math.max(width, 200)}" height="${Math.max(height, 80)}" role="img" aria-label="cascade rule graph"${hot.size ? ' class="has-hot"' : ""}>
 <defs>
 <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" class="arrowhead"/></marker>
 <marker id="arrow-hot" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" class="arrowhead hot"/></marker>
