@@ -55,6 +55,8 @@ function showSchemaError(error, sdl) {
     const offset = sdl.split("\n").slice(0, line - 1).reduce((n, l) => n + l.length + 1, 0) + column - 1;
     ta.setSelectionRange(offset, offset);
     // Bring the offending line into view (a few lines below the top).
+    ta.scrollTop = Math.max(0, (line - 4) * (parseFloat(getComputedStyle(ta).lineHeight) || 18));
+    // Bring the offending line into view (a few lines below the top).
     ta.scrollTop = Math.max(0, (line - 4) * parseFloat(getComputedStyle(ta).lineHeight || "18"));
   } else {
     delete box.dataset.line;
