@@ -13,9 +13,10 @@ build: setup
 demo: build
 	node examples/node/demo.mjs
 
-# The tests start a throwaway PostgreSQL (tests/js/pg.test.mjs): setup installs Debian's postgresql.
-test: export SETUP_POSTGRES := 1
-test: setup
+# The tests need Chromium (the playground) and a throwaway PostgreSQL (the watcher): setup installs
+# Debian's chromium and postgresql when they are missing.
+test:
+	SETUP_CHROMIUM=1 SETUP_POSTGRES=1 bash scripts/setup.sh
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --target wasm32-unknown-unknown --lib --test wasm -- -D warnings
