@@ -61,10 +61,8 @@ export interface EngineChange {
   after?: Record<string, unknown>;
 }
 
-/** The changes of one outbox row (an update whose row changed also cascades from its old row). */
+/** The engine change of one outbox row (old row as `before`, new row as `after` and `data`). */
 export function rowToChanges(row: OutboxRow, mapping: TableMapping): EngineChange[];
-/** One deduplicated cascade set for the changes (each change cascaded on its own, then merged). */
-export function cascadeAll(engine: CascadeEngine, changes: readonly EngineChange[]): CascadeSet;
 
 export interface PurgeInfo {
   changes: EngineChange[];

@@ -169,9 +169,9 @@ const OPS = { INSERT: "create", UPDATE: "update", DELETE: "delete" };
 /**
  * The engine changes for one outbox row: `old_row` becomes `before`, `new_row` `after` (and
  * `data`), so changed-field rules (`onFields`, `{ changed }`) see both. A delete's data is its old
- * row, so foreign keys (`author_id`) still reach the parents. An update whose row changed also
- * cascades once with the old row as data: whatever was cached under the old values (the old
- * author's `user:1:posts` when a post moves to author 2) is stale too.
+ * row, so foreign keys (`author_id`) still reach the parents. The engine renders every rule from
+ * both rows, so what was cached under the old values (the old author's `user:1:posts` when a post
+ * moves to author 2) is purged too.
  */
 export function rowToChanges(row, mapping) {
   const op = OPS[row.op];
@@ -186,45 +186,11 @@ export function rowToChanges(row, mapping) {
       `outbox row ${row.id} (${row.table_name}) has no ${mapping.keyFields.join(", ")} column: the query-side table needs the entity's key field(s)`,
     );
   }
-  const change = { entity: mapping.keyspace, id: idParts.map(String).join(":"), op, data };
+  // Composite keys join with `,` as changesFromMutation does, so both name the same entity key.
+  const change = { entity: mapping.keyspace, id: idParts.map(String).join(","), op, data };
   if (before) change.before = before;
   if (after) change.after = after;
-  const changes = [change];
-  if (before && after && JSON.stringify(before) !== JSON.stringify(after)) changes.push({ ...change, data: before });
-  return changes;
-}
-
-/**
- * One deduplicated cascade set for several changes, in order. Not `engine.cascadeBatch`: it expands
- * each (rule, key) pair once per batch, so a second change of the same entity with other data (the
- * old row of a re-parenting, a later update in the same batch) would add nothing.
- */
-export function cascadeAll(engine, changes) {
-  const keys = new Set();
-  const patterns = new Set();
-  const tags = new Set();
-  const trace = [];
-  let depth = 0;
-  let truncated = false;
-  const seen = new Set();
-  const traced = new Set();
-  for (const change of changes) {
-    const text = JSON.stringify(change);
-    if (seen.has(text)) continue;
-    seen.add(text);
-    const set = engine.cascade(change);
-    set.keys.forEach((k) => keys.add(k));
-    set.patterns.forEach((p) => patterns.add(p));
-    set.tags.forEach((t) => tags.add(t));
-    for (const step of set.trace) {
-      if (traced.has(step.key)) continue;
-      traced.add(step.key);
-      trace.push(step);
-    }
-    depth = Math.max(depth, set.depth);
-    truncated ||= set.truncated;
-  }
-  return { keys: [...keys], patterns: [...patterns], tags: [...tags], trace, depth, truncated };
+  return [change];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -446,7 +412,7 @@ export function createWatcher(options = {}) {
     let set;
     try {
       changes = rows.flatMap((row) => rowToChanges(row, mappingFor(row.table_name)));
-      set = cascadeAll(engine, changes);
+      set = engine.cascadeBatch(changes);
     } catch (error) {
       // A table without a mapping or a row without its key: loud, and the rows stay.
       counters.purgeFailures++;

@@ -317,3 +317,28 @@ fn a_condition_that_held_before_the_change_still_fires() {
     assert!(keys(&mut engine, &publish).0.contains(&"feed:published".to_owned()));
     assert!(!keys(&mut engine, &stays_draft).0.contains(&"feed:published".to_owned()));
 }
+
+#[test]
+fn each_change_of_a_batch_is_expanded_with_its_own_data() {
+    // Regression: a batch expanded each (rule, key) once, so the second change of post 9 (its
+    // old author) added nothing and `user:1:posts` stayed stale.
+    let mut e = blog();
+    let set = e
+        .cascade_batch(&[
+            Change::new("post", "9").with_data(json(r#"{"author_id":2}"#)),
+            Change::new("post", "9").with_data(json(r#"{"author_id":1}"#)),
+        ])
+        .unwrap();
+    assert_eq!(
+        set.keys,
+        [
+            "post:9",
+            "post:9:comments",
+            "comment:post:9",
+            "user:2:posts",
+            "post:author:2",
+            "user:1:posts",
+            "post:author:1"
+        ]
+    );
+}

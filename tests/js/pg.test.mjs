@@ -156,7 +156,7 @@ describe("the watcher on a real PostgreSQL", { skip }, () => {
       ]);
       // Re-parenting: both the new and the old author's lists.
       assert.deepEqual(await step("UPDATE tv_post SET author_id = 2 WHERE id = 9"), [
-        "post:9", "post:9:comments", "comment:post:9", "user:2:posts", "post:author:2", "user:1:posts", "post:author:1",
+        "post:9", "post:9:comments", "comment:post:9", "user:2:posts", "user:1:posts", "post:author:2", "post:author:1",
       ]);
       // Delete: the old row is the data.
       assert.deepEqual(await step("DELETE FROM tv_post WHERE id = 9"), [
