@@ -17,7 +17,8 @@ import { gzipSync } from "node:zlib";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
-const pkg = join(root, "pkg");
+// CASCADE_EDGE_PKG=<dir> measures another build (e.g. a copy of pkg/ from before a change).
+const pkg = process.env.CASCADE_EDGE_PKG ?? join(root, "pkg");
 const args = process.argv.slice(2);
 const smoke = args.includes("--smoke");
 const only = args.find((a) => a.startsWith("--only="))?.slice(7).split(",");
@@ -257,10 +258,10 @@ function cascadeBench() {
     const setSize = engine.cascade(changes[0]);
     const single = measure((n) => {
       for (let i = 0; i < n; i++) sink += engine.cascade(changes[i % 1000]).keys.length;
-    }, { ops: smoke ? 10 : 20_000 });
+    }, { ops: smoke ? 10 : name === "blog" ? 20_000 : 2000, rounds: 3 });
     const batch = measure((n) => {
       for (let i = 0; i < n; i++) sink += engine.cascadeBatch(changes).keys.length;
-    }, { ops: smoke ? 1 : 20 });
+    }, { ops: smoke ? 1 : 3, rounds: 3 });
     rows.push([
       name,
       `${entity} (${setSize.keys.length} keys, ${setSize.patterns.length} patterns)`,
