@@ -24,3 +24,5 @@ test:
 	wasm-pack test --node --mode no-install -- --test wasm
 	node scripts/build-pkg.mjs
 	node --test tests/js/
+	cargo test --benches
+	node bench/run.mjs --smoke

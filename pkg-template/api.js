@@ -216,11 +216,28 @@ function ms(value, what) {
   return value;
 }
 
-/** A bounded LRU cache that understands cascade keys: hierarchy, wildcards, tags. */
+// Hits are recorded here and handed to wasm in batches of this many slots.
+const TOUCH_BATCH = 1024;
+
+/**
+ * A bounded LRU cache that understands cascade keys: hierarchy, wildcards, tags.
+ *
+ * Layout: wasm owns keys, recency, TTLs, the trie, tags and the fence, addressed by numeric slots;
+ * this side mirrors key → slot in a `Map` and slot → value/key in arrays, so `get` never sends a
+ * string into wasm. Without TTLs nothing can expire, and hits are queued and replayed in order
+ * (`touchBatch`) before anything that reads recency or counters; with TTLs each hit asks wasm.
+ */
 export class LruCache {
   #inner;
   #engine;
   #weigh;
+  #slots = new Map();
+  #values = [];
+  #keys = [];
+  #pending = new Uint32Array(TOUCH_BATCH);
+  #pendingCount = 0;
+  #misses = 0;
+  #mayExpire;
 
   constructor(options = {}) {
     if (options === null || typeof options !== "object") throw codedError("INVALID_OPTIONS", "options must be an object");
@@ -233,26 +250,78 @@ export class LruCache {
     }
     if (typeof maxEntries !== "number") throw codedError("INVALID_OPTIONS", "`maxEntries` must be a number");
     if (clock !== undefined && typeof clock !== "function") throw codedError("INVALID_OPTIONS", "`now` must be a function returning ms");
-    this.#inner = call(() => new WasmLru(maxEntries, maxBytes ?? 0, ms(ttlMs, "`ttlMs`"), requireString(delimiter, "`delimiter`"), clock));
+    const ttl = ms(ttlMs, "`ttlMs`");
+    this.#inner = call(() => new WasmLru(maxEntries, maxBytes ?? 0, ttl, requireString(delimiter, "`delimiter`"), clock));
     this.#engine = engine;
     engine?._attach(this);
+    this.#mayExpire = ttl > 0;
     // Weighing a value costs a serialisation, so it is only done when a byte budget needs it.
     this.#weigh = maxBytes === undefined ? () => 0 : typeof sizeOf === "function" ? sizeOf : estimateBytes;
   }
 
+  /** Replays queued hits and misses into wasm, in order; call before reading recency or counters. */
+  #flush() {
+    if (this.#pendingCount > 0) {
+      const n = this.#pendingCount;
+      this.#pendingCount = 0;
+      this.#inner.touchBatch(this.#pending.subarray(0, n));
+    }
+    if (this.#misses > 0) {
+      this.#inner.recordMisses(this.#misses);
+      this.#misses = 0;
+    }
+  }
+
+  /** Drops this side's handles of an entry wasm removed. */
+  #forget(key) {
+    const slot = this.#slots.get(key);
+    if (slot === undefined) return;
+    this.#slots.delete(key);
+    this.#values[slot] = undefined;
+    this.#keys[slot] = undefined;
+  }
+
+  /** Parses a JSON list of removed keys from wasm and forgets them. */
+  #removed(json) {
+    const keys = JSON.parse(json);
+    for (const key of keys) this.#forget(key);
+    return keys;
+  }
+
   /** The value of `key` (marking it most recent), or undefined. */
   get(key) {
-    return this.#inner.get(requireKey(key, "the key"));
+    if (typeof key !== "string") requireString(key, "the key");
+    const slot = this.#slots.get(key);
+    if (slot === undefined) {
+      this.#misses++;
+      return undefined;
+    }
+    if (this.#mayExpire) {
+      this.#flush();
+      if (!this.#inner.touch(slot)) {
+        this.#forget(key);
+        return undefined;
+      }
+    } else {
+      this.#pending[this.#pendingCount++] = slot;
+      if (this.#pendingCount === TOUCH_BATCH) this.#flush();
+    }
+    return this.#values[slot];
   }
 
   /** The value of `key` without changing recency or counters. */
   peek(key) {
-    return this.#inner.peek(requireKey(key, "the key"));
+    if (typeof key !== "string") requireString(key, "the key");
+    const slot = this.#slots.get(key);
+    if (slot === undefined || (this.#mayExpire && !this.#inner.isLive(slot))) return undefined;
+    return this.#values[slot];
   }
 
   /** Whether `key` holds a live value. */
   has(key) {
-    return this.#inner.has(requireKey(key, "the key"));
+    if (typeof key !== "string") requireString(key, "the key");
+    const slot = this.#slots.get(key);
+    return slot !== undefined && (!this.#mayExpire || this.#inner.isLive(slot));
   }
 
   /** Stores a value; `tags` are entity keys it contains; `token` (from beginRead) fences stale writes. Returns the evicted keys. */
@@ -267,26 +336,58 @@ export class LruCache {
       throw codedError("INVALID_OPTIONS", "`token` must come from beginRead()");
     }
     const tagText = tags && tags.length > 0 ? JSON.stringify(tags) : "";
-    const evicted = call(() => this.#inner.set(key, value, this.#weigh(value), ms(ttlMs, "`ttlMs`"), tagText, token ?? -1));
-    return JSON.parse(evicted);
+    const ttl = ms(ttlMs, "`ttlMs`");
+    this.#flush();
+    if (ttl > 0) this.#mayExpire = true;
+    const inner = this.#inner;
+    const result = call(() => inner.setSlot(key, value, this.#weigh(value), ttl, tagText, token ?? -1));
+    const evicted = [];
+    let slot = result;
+    if (result >= 4294967296) {
+      slot = result - 4294967296;
+      // Evicted slots are forgotten before the new entry is recorded: it may reuse one of them.
+      for (let i = 0, n = inner.removedCount(); i < n; i++) {
+        const gone = inner.removedSlot(i);
+        const goneKey = this.#keys[gone];
+        evicted.push(goneKey);
+        this.#slots.delete(goneKey);
+        this.#values[gone] = undefined;
+        this.#keys[gone] = undefined;
+      }
+    }
+    this.#slots.set(key, slot);
+    this.#values[slot] = value;
+    this.#keys[slot] = key;
+    return evicted;
   }
 
   /** Removes `key` only (not the keys below it); returns whether it was there. */
   delete(key) {
-    return this.#inner.delete(requireKey(key, "the key"));
+    if (typeof key !== "string") requireString(key, "the key");
+    const slot = this.#slots.get(key);
+    if (slot === undefined) return false;
+    this.#flush();
+    this.#inner.deleteSlot(slot);
+    this.#forget(key);
+    return true;
   }
 
   clear() {
+    this.#flush();
     this.#inner.clear();
+    this.#slots.clear();
+    this.#values = [];
+    this.#keys = [];
   }
 
   /** Entries held (expired ones not yet noticed included). */
   get size() {
-    return this.#inner.size();
+    return this.#slots.size;
   }
 
   /** Live keys, most recently used first. */
   keys() {
+    this.#flush();
     return JSON.parse(this.#inner.keys())[Symbol.iterator]();
   }
 
@@ -301,8 +402,9 @@ export class LruCache {
   invalidate(key) {
     requireKey(key, "the key");
     const set = this.#engine?._cascadeKey(key);
-    if (set === undefined) return JSON.parse(call(() => this.#inner.invalidate(key)));
-    return JSON.parse(call(() => this.#inner.invalidateSet(JSON.stringify(set.keys), JSON.stringify(set.patterns))));
+    this.#flush();
+    if (set === undefined) return this.#removed(call(() => this.#inner.invalidate(key)));
+    return this.#removed(call(() => this.#inner.invalidateSet(JSON.stringify(set.keys), JSON.stringify(set.patterns))));
   }
 
   /**
@@ -315,7 +417,8 @@ export class LruCache {
       throw codedError("INVALID_ARGUMENT", "invalidateSet takes a cascade set { keys, patterns }");
     }
     const patterns = Array.isArray(set.patterns) ? set.patterns : [];
-    return JSON.parse(call(() => this.#inner.invalidateSet(toJson(set.keys, "keys"), toJson(patterns, "patterns"))));
+    this.#flush();
+    return this.#removed(call(() => this.#inner.invalidateSet(toJson(set.keys, "keys"), toJson(patterns, "patterns"))));
   }
 
   /** `invalidate` for several keys as one step. */
@@ -331,12 +434,15 @@ export class LruCache {
       set?.keys.forEach((k) => all.add(k));
       set?.patterns.forEach((p) => patterns.add(p));
     }
-    return JSON.parse(call(() => this.#inner.invalidateSet(JSON.stringify([...all]), JSON.stringify([...patterns]))));
+    this.#flush();
+    return this.#removed(call(() => this.#inner.invalidateSet(JSON.stringify([...all]), JSON.stringify([...patterns]))));
   }
 
   /** Removes every key matching a pattern (`post:*:comments`, `feed:*`) and the keys below them. */
   invalidatePattern(pattern) {
-    return JSON.parse(call(() => this.#inner.invalidatePattern(requireKey(pattern, "the pattern"))));
+    requireKey(pattern, "the pattern");
+    this.#flush();
+    return this.#removed(call(() => this.#inner.invalidatePattern(pattern)));
   }
 
   /** Removes the field at a dotted path from the cached values of a key or pattern; returns the keys changed. */
@@ -356,7 +462,8 @@ export class LruCache {
   /** Runs the lazy invalidations due at `now` (ms, default the cache clock's now); returns the removed keys. */
   flushDue(now = Date.now()) {
     if (typeof now !== "number") throw codedError("INVALID_ARGUMENT", "flushDue takes a time in ms");
-    return JSON.parse(this.#inner.flushDue(now));
+    this.#flush();
+    return this.#removed(this.#inner.flushDue(now));
   }
 
   /** A token for a read of `key`; pass it to `set` to refuse the write if `key` was invalidated since. */
@@ -366,11 +473,13 @@ export class LruCache {
 
   /** Hits, misses, sets, evictions, expirations, invalidations, entries, bytes. */
   stats() {
+    this.#flush();
     return JSON.parse(this.#inner.stats());
   }
 
   /** @internal */
   _inner() {
+    this.#flush();
     return this.#inner;
   }
 }

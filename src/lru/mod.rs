@@ -326,6 +326,11 @@ impl<V> LruCache<V> {
         true
     }
 
+    /// Whether `slot` holds a live, unexpired entry; changes neither recency nor counters.
+    pub fn is_live(&self, slot: u32) -> bool {
+        self.entry(slot).is_some_and(|e| !self.is_expired(e))
+    }
+
     /// Counts a miss found outside the cache (a binding's own key lookup).
     pub fn record_miss(&mut self) {
         self.stats.misses += 1;

@@ -1,5 +1,7 @@
 //! The LRU behind the JS `LruCache`. Values stay JS values (held as handles, never copied);
-//! keys, recency, TTLs, the trie, tags and the fence live in the core.
+//! keys, recency, TTLs, the trie, tags and the fence live in the core. The JS side keeps its own
+//! key → slot map and value array, so a hit crosses the boundary as a number (or not at all:
+//! hits are batched into `touchBatch`); only `set` and invalidation carry strings.
 
 use super::{js_error, parse_json, IntoJsResult};
 use crate::{Error, FieldRemovable, LruCache, LruOptions, ReadToken, Removed, SetOptions, Value};
@@ -55,6 +57,8 @@ fn optional(n: f64) -> Option<u64> {
 #[wasm_bindgen]
 pub struct WasmLru {
     inner: LruCache<JsEntry>,
+    /// Slots evicted by the last `set_slot`.
+    removed: Vec<u32>,
 }
 
 #[wasm_bindgen]
@@ -88,24 +92,41 @@ impl WasmLru {
             }),
             None => Box::new(|| js_sys::Date::now().max(0.0) as u64),
         };
-        Ok(WasmLru { inner: LruCache::with_clock(options, clock).into_js()? })
+        Ok(WasmLru { inner: LruCache::with_clock(options, clock).into_js()?, removed: Vec::new() })
     }
 
-    pub fn get(&mut self, key: &str) -> JsValue {
-        self.inner.get(key).map_or(JsValue::UNDEFINED, |e| e.0.clone())
+    /// Uses `slot` (see `LruCache::touch`): `false` means its entry expired and is gone.
+    pub fn touch(&mut self, slot: u32) -> bool {
+        self.inner.touch(slot)
     }
 
-    pub fn peek(&self, key: &str) -> JsValue {
-        self.inner.peek(key).map_or(JsValue::UNDEFINED, |e| e.0.clone())
+    /// Uses each slot in order, as many `touch` calls would; the JS side batches hits here.
+    #[wasm_bindgen(js_name = touchBatch)]
+    pub fn touch_batch(&mut self, slots: &[u32]) {
+        for &slot in slots {
+            self.inner.touch(slot);
+        }
     }
 
-    pub fn has(&self, key: &str) -> bool {
-        self.inner.has(key)
+    /// Counts misses the JS side found in its own key map.
+    #[wasm_bindgen(js_name = recordMisses)]
+    pub fn record_misses(&mut self, count: u32) {
+        for _ in 0..count {
+            self.inner.record_miss();
+        }
+    }
+
+    /// Whether `slot` holds an unexpired entry (for `peek` and `has`).
+    #[wasm_bindgen(js_name = isLive)]
+    pub fn is_live(&self, slot: u32) -> bool {
+        self.inner.is_live(slot)
     }
 
     /// Stores a value; `tags` is a JSON array of entity keys or empty; `token` < 0 means none.
-    /// Returns the keys evicted to make room (JSON text).
-    pub fn set(
+    /// Returns the entry's slot, plus 2^32 when entries were evicted: their slots are then
+    /// `removedSlot(0..removedCount())`. Numbers only, so a `set` costs one string (the key).
+    #[wasm_bindgen(js_name = setSlot)]
+    pub fn set_slot(
         &mut self,
         key: &str,
         value: JsValue,
@@ -113,7 +134,7 @@ impl WasmLru {
         ttl_ms: f64,
         tags: &str,
         token: f64,
-    ) -> Result<String, JsValue> {
+    ) -> Result<f64, JsValue> {
         let tags = if tags.is_empty() { Vec::new() } else { string_list(tags, "tags")? };
         let options = SetOptions {
             ttl_ms: optional(ttl_ms),
@@ -122,13 +143,29 @@ impl WasmLru {
             bytes: if bytes.is_finite() && bytes > 0.0 { bytes as usize } else { 0 },
         };
         let outcome = self.inner.set(key, JsEntry(value), options).into_js()?;
-        let evicted: Vec<_> =
-            outcome.removed.into_iter().filter(|r| r.reason != crate::RemovalReason::Replaced).collect();
-        Ok(keys_json(&evicted))
+        self.removed.clear();
+        self.removed.extend(
+            outcome.removed.iter().filter(|r| r.reason != crate::RemovalReason::Replaced).map(|r| r.slot),
+        );
+        let flag = if self.removed.is_empty() { 0.0 } else { 4_294_967_296.0 };
+        Ok(f64::from(outcome.slot) + flag)
     }
 
-    pub fn delete(&mut self, key: &str) -> bool {
-        self.inner.delete(key).is_some()
+    /// How many entries the last `setSlot` evicted.
+    #[wasm_bindgen(js_name = removedCount)]
+    pub fn removed_count(&self) -> u32 {
+        self.removed.len() as u32
+    }
+
+    /// The slot of the `i`-th entry the last `setSlot` evicted.
+    #[wasm_bindgen(js_name = removedSlot)]
+    pub fn removed_slot(&self, i: u32) -> u32 {
+        self.removed.get(i as usize).copied().unwrap_or(u32::MAX)
+    }
+
+    #[wasm_bindgen(js_name = deleteSlot)]
+    pub fn delete_slot(&mut self, slot: u32) -> bool {
+        self.inner.delete_slot(slot).is_some()
     }
 
     pub fn clear(&mut self) {

@@ -1,0 +1,414 @@
+// cascade-edge benchmarks from JS, side by side with what users would pick instead, in one run.
+//
+//   npm run bench                 # the full run (a few minutes; builds nothing: run `npm run build` first)
+//   node bench/run.mjs --smoke    # every benchmark for a few iterations (part of `make test`; asserts no timings)
+//   node bench/run.mjs --only=lru,invalidation,cascade,startup,size,memory
+//
+// Every table reports ratios against the peers measured in the same process, since the machine is
+// noisy; absolute numbers are there to read, not to compare across runs.
+import { LRUCache as LruCachePeer } from "lru-cache";
+import QuickLRU from "quick-lru";
+import { LRUCache as MnemonistLru } from "mnemonist";
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { gzipSync } from "node:zlib";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, "..");
+// CASCADE_EDGE_PKG=<dir> measures another build (e.g. a copy of pkg/ from before a change).
+const pkg = process.env.CASCADE_EDGE_PKG ?? join(root, "pkg");
+const args = process.argv.slice(2);
+const smoke = args.includes("--smoke");
+const only = args.find((a) => a.startsWith("--only="))?.slice(7).split(",");
+const child = args.find((a) => a.startsWith("--child="))?.slice(8);
+const wanted = (section) => !only || only.includes(section);
+
+if (!existsSync(join(pkg, "cascade_edge_bg.wasm"))) {
+  console.error("pkg/ is not built: run `npm run build` (node scripts/build-pkg.mjs) first");
+  process.exit(1);
+}
+const ce = await import(pathToFileURL(join(pkg, "node.js")).href);
+
+/** The fixtures live in `shared/fixtures` next to the checkout (or one of its parents). */
+function fixture(name) {
+  for (let dir = root; dir !== dirname(dir); dir = dirname(dir)) {
+    const path = join(dir, "shared", "fixtures", "schemas", name);
+    if (existsSync(path)) return readFileSync(path, "utf8");
+  }
+  throw new Error(`fixture ${name} not found in any shared/fixtures above ${root}`);
+}
+
+const BLOG_SDL = `
+type User { id: ID! name: String posts: [Post!]! }
+type Post { id: ID! title: String status: String author: User! comments: [Comment!]! }
+type Comment { id: ID! body: String author: User! post: Post! }
+type Query { user(id: ID!): User posts: [Post!]! }
+`;
+
+// --- timing ------------------------------------------------------------------------------------
+
+const nowNs = () => process.hrtime.bigint();
+let sink = 0;
+
+/**
+ * Runs `fn(n)` (which performs n operations) until `budgetMs` has passed, after one warm-up call;
+ * returns nanoseconds per operation (the best of the rounds, the least disturbed by neighbours).
+ */
+function measure(fn, { ops, budgetMs = smoke ? 5 : 300, rounds = smoke ? 1 : 5 }) {
+  fn(Math.min(ops, smoke ? 100 : ops));
+  let best = Infinity;
+  const deadline = Date.now() + budgetMs;
+  for (let r = 0; r < rounds || (Date.now() < deadline && r < 20); r++) {
+    const t0 = nowNs();
+    fn(ops);
+    best = Math.min(best, Number(nowNs() - t0) / ops);
+    if (smoke) break;
+  }
+  return best;
+}
+
+const fmtNs = (ns) => (ns >= 1e6 ? `${(ns / 1e6).toFixed(2)} ms` : ns >= 1e3 ? `${(ns / 1e3).toFixed(2)} µs` : `${ns.toFixed(1)} ns`);
+const fmtOps = (ns) => {
+  const ops = 1e9 / ns;
+  return ops >= 1e6 ? `${(ops / 1e6).toFixed(2)} M/s` : ops >= 1e3 ? `${(ops / 1e3).toFixed(1)} k/s` : `${ops.toFixed(1)} /s`;
+};
+
+function table(title, header, rows) {
+  const cells = [header, ...rows].map((r) => r.map(String));
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
+  const line = (r) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
+  console.log(`\n### ${title}\n`);
+  console.log(line(cells[0]));
+  console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
+  for (const r of cells.slice(1)) console.log(line(r));
+}
+
+// --- LRU caches behind one interface ------------------------------------------------------------
+
+const caches = {
+  "cascade-edge": (max) => {
+    const c = new ce.LruCache({ maxEntries: max });
+    return { get: (k) => c.get(k), set: (k, v) => c.set(k, v), raw: c };
+  },
+  "lru-cache": (max) => {
+    const c = new LruCachePeer({ max });
+    return { get: (k) => c.get(k), set: (k, v) => c.set(k, v), raw: c };
+  },
+  "quick-lru": (max) => {
+    const c = new QuickLRU({ maxSize: max });
+    return { get: (k) => c.get(k), set: (k, v) => c.set(k, v), raw: c };
+  },
+  mnemonist: (max) => {
+    const c = new MnemonistLru(max);
+    return { get: (k) => c.get(k), set: (k, v) => c.set(k, v), raw: c };
+  },
+};
+const peers = Object.keys(caches).filter((n) => n !== "cascade-edge");
+
+function makeKeys(count, long, salt = "") {
+  const pad = long ? "x".repeat(100 - 24) : "";
+  const keys = new Array(count);
+  for (let i = 0; i < count; i++) keys[i] = long ? `page:${pad}${salt}:${String(i).padStart(12, "0")}` : `k${salt}:${i}`;
+  return keys;
+}
+
+/** A fixed pseudo-random order of indexes (so every cache sees the same access pattern). */
+function shuffled(count, length) {
+  const out = new Uint32Array(length);
+  let x = 0x9e3779b9;
+  for (let i = 0; i < length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = (x >>> 0) % count;
+  }
+  return out;
+}
+
+function lruBench() {
+  const sizes = smoke ? [1000] : [10_000, 1_000_000];
+  const rows = [];
+  for (const size of sizes) {
+    for (const long of [false, true]) {
+      const keys = makeKeys(size, long);
+      const missing = makeKeys(size, long, "m");
+      const order = shuffled(size, Math.min(size, 200_000));
+      const ops = order.length;
+      const results = {};
+      for (const [name, make] of Object.entries(caches)) {
+        const full = make(size);
+        for (let i = 0; i < size; i++) full.set(keys[i], i);
+        const r = {};
+        r["get hit"] = measure((n) => {
+          let s = 0;
+          for (let i = 0; i < n; i++) s += full.get(keys[order[i % ops]]);
+          sink += s;
+        }, { ops });
+        r["get miss"] = measure((n) => {
+          let s = 0;
+          for (let i = 0; i < n; i++) s += full.get(missing[order[i % ops]]) === undefined ? 1 : 0;
+          sink += s;
+        }, { ops });
+        // Inserting into a cache with room: a fresh cache per round, filled with `size` keys.
+        r["set"] = measure((n) => {
+          const c = make(size);
+          for (let i = 0; i < n; i++) c.set(keys[i], i);
+        }, { ops: size, rounds: size > 100_000 ? 2 : 5, budgetMs: smoke ? 5 : 200 });
+        // Every set evicts the least recent entry: alternate between two key sets.
+        let flip = 0;
+        r["set with eviction"] = measure((n) => {
+          const from = flip++ % 2 === 0 ? missing : keys;
+          for (let i = 0; i < n; i++) full.set(from[i % size], i);
+        }, { ops: Math.min(size, 200_000) });
+        results[name] = r;
+      }
+      for (const op of ["get hit", "get miss", "set", "set with eviction"]) {
+        const ours = results["cascade-edge"][op];
+        rows.push([
+          `${size >= 1e6 ? `${size / 1e6}M` : `${size / 1e3}k`} ${long ? "100 B" : "short"} keys`,
+          op,
+          fmtOps(ours),
+          ...peers.map((p) => `${(results[p][op] / ours).toFixed(2)}× (${fmtOps(results[p][op])})`),
+        ]);
+      }
+    }
+  }
+  table("LRU from JS (ops/s; ratio = cascade-edge ops/s ÷ peer ops/s, > 1 means cascade-edge is faster)",
+    ["entries, keys", "operation", "cascade-edge", ...peers], rows);
+}
+
+// --- invalidation on 1M keys --------------------------------------------------------------------
+
+function invalidationBench() {
+  const total = smoke ? 20_000 : 1_000_000;
+  const groups = smoke ? [10, 1000] : [10, 1000, 100_000];
+  const groupKeys = new Map(groups.map((g) => [g, Array.from({ length: g }, (_, i) => `g${g}:item:${i}`)]));
+  const rest = total - groups.reduce((a, b) => a + b, 0);
+  const filler = Array.from({ length: rest }, (_, i) => `post:${i}:comments`);
+  const fill = (c) => {
+    for (const k of filler) c.set(k, 1);
+    for (const ks of groupKeys.values()) for (const k of ks) c.set(k, 1);
+  };
+  const ours = new ce.LruCache({ maxEntries: total });
+  const peer = new LruCachePeer({ max: total });
+  fill(ours);
+  fill(peer);
+  const rows = [];
+  const timeIt = (setup, act, reps) => {
+    let best = Infinity;
+    for (let r = 0; r < reps; r++) {
+      setup();
+      const t0 = nowNs();
+      act();
+      best = Math.min(best, Number(nowNs() - t0));
+    }
+    return best;
+  };
+  for (const g of groups) {
+    const ks = groupKeys.get(g);
+    const reps = smoke ? 1 : g >= 100_000 ? 3 : 5;
+    const refill = (c) => () => {
+      for (const k of ks) c.set(k, 1);
+    };
+    const tPattern = timeIt(refill(ours), () => {
+      if (ours.invalidatePattern(`g${g}:*`).length !== g) throw new Error("pattern removed the wrong keys");
+    }, reps);
+    const tKey = timeIt(refill(ours), () => {
+      if (ours.invalidate(`g${g}`).length !== g) throw new Error("hierarchy removed the wrong keys");
+    }, reps);
+    const tScan = timeIt(refill(peer), () => {
+      const prefix = `g${g}:`;
+      let n = 0;
+      for (const k of peer.keys()) if (k.startsWith(prefix)) {
+        peer.delete(k);
+        n++;
+      }
+      if (n !== g) throw new Error("scan removed the wrong keys");
+    }, smoke ? 1 : 3);
+    rows.push([
+      `${g} of ${total}`,
+      fmtNs(tPattern),
+      fmtNs(tKey),
+      fmtNs(tScan),
+      `${(tScan / tPattern).toFixed(0)}×`,
+      `${(tScan / tKey).toFixed(0)}×`,
+      `${fmtNs(tPattern / g)}/key`,
+    ]);
+  }
+  table("Pattern and hierarchy invalidation (ratio = lru-cache scan time ÷ cascade-edge time)",
+    ["keys removed", "invalidatePattern(`gN:*`)", "invalidate(`gN`)", "lru-cache + prefix scan", "pattern ratio", "hierarchy ratio", "pattern cost"],
+    rows);
+}
+
+// --- cascade ------------------------------------------------------------------------------------
+
+function cascadeBench() {
+  const schemas = { blog: BLOG_SDL, swapi: fixture("swapi.graphql"), github: fixture("github.graphql") };
+  const rows = [];
+  for (const [name, sdl] of Object.entries(schemas)) {
+    if (smoke && name === "github") continue;
+    const engine = ce.CascadeEngine.fromSchema(sdl);
+    // Changes on the entities that fire the most rules, with ids cycling so nothing is memoised.
+    const byEntity = new Map();
+    for (const r of engine.rules()) byEntity.set(r.entity, (byEntity.get(r.entity) ?? 0) + 1);
+    const entity = name === "blog" ? "post" : [...byEntity].sort((a, b) => b[1] - a[1])[0][0];
+    const changes = Array.from({ length: 1000 }, (_, i) => ({ entity, id: String(i + 1) }));
+    const setSize = engine.cascade(changes[0]);
+    const single = measure((n) => {
+      for (let i = 0; i < n; i++) sink += engine.cascade(changes[i % 1000]).keys.length;
+    }, { ops: smoke ? 10 : name === "blog" ? 20_000 : 2000, rounds: 3 });
+    const batch = measure((n) => {
+      for (let i = 0; i < n; i++) sink += engine.cascadeBatch(changes).keys.length;
+    }, { ops: smoke ? 1 : 3, rounds: 3 });
+    rows.push([
+      name,
+      `${entity} (${setSize.keys.length} keys, ${setSize.patterns.length} patterns)`,
+      fmtNs(single),
+      name === "blog" ? `${(1000 / single).toFixed(2)}× of the 1 µs target` : "",
+      fmtNs(batch),
+      fmtNs(batch / 1000),
+    ]);
+  }
+  table("Cascade from JS (per call; target ≤ 1 µs per single change on the blog schema)",
+    ["schema", "change", "cascade(change)", "vs target", "cascadeBatch(1000)", "per change in batch"], rows);
+}
+
+// --- startup ------------------------------------------------------------------------------------
+
+function node(argv) {
+  return execFileSync(process.execPath, argv, { encoding: "utf8", cwd: root }).trim();
+}
+
+async function startupBench() {
+  const rows = [];
+  const github = smoke ? fixture("swapi.graphql") : fixture("github.graphql");
+  const label = smoke ? "SWAPI (smoke)" : "GitHub";
+  const reps = smoke ? 1 : 3;
+  let best = Infinity;
+  let engine;
+  for (let i = 0; i < reps; i++) {
+    const t0 = nowNs();
+    engine = ce.CascadeEngine.fromSchema(github);
+    best = Math.min(best, Number(nowNs() - t0));
+  }
+  rows.push([`fromSchema(${label})`, fmtNs(best), smoke ? "" : `${(100e6 / best).toFixed(2)}× of the 100 ms target`]);
+  const compiled = JSON.stringify(engine.toJSON());
+  const fromJson = measure((n) => {
+    for (let i = 0; i < n; i++) sink += ce.CascadeEngine.fromJSON(compiled) ? 1 : 0;
+  }, { ops: smoke ? 1 : 10 });
+  rows.push([`fromJSON(${label} rules, ${(compiled.length / 1024).toFixed(0)} KB)`, fmtNs(fromJson), smoke ? "" : `${(2e6 / fromJson).toFixed(2)}× of the 2 ms target`]);
+
+  // Instantiation in a fresh process: compile + instantiate + the start function.
+  const wasmPath = join(pkg, "cascade_edge_bg.wasm");
+  const glue = pathToFileURL(join(pkg, "cascade_edge.js")).href;
+  const script = `const b=require('fs').readFileSync(${JSON.stringify(wasmPath)});` +
+    `import(${JSON.stringify(glue)}).then(g=>{const t0=process.hrtime.bigint();` +
+    `g.initSync({module:new WebAssembly.Module(b)});console.log(Number(process.hrtime.bigint()-t0))})`;
+  const nodeTimes = Array.from({ length: smoke ? 1 : 5 }, () => Number(node(["-e", script])));
+  rows.push(["instantiate in Node (compile + instantiate)", fmtNs(Math.min(...nodeTimes)), ""]);
+
+  // workerd: miniflare boots a worker; its first request instantiates the module. The same boot
+  // with a worker that has no wasm is the baseline, so the difference is the wasm's share.
+  try {
+    const { Miniflare } = await import("miniflare");
+    const wasm = readFileSync(wasmPath);
+    const boot = async (withWasm) => {
+      const worker = withWasm
+        ? `import module from "./cascade_edge_bg.wasm"; import { initSync } from "./cascade_edge.js";
+           export default { fetch() { initSync({ module }); return new Response("ok"); } };`
+        : `export default { fetch() { return new Response("ok"); } };`;
+      const modules = [{ type: "ESModule", path: "worker.mjs", contents: worker }];
+      if (withWasm) {
+        modules.push({ type: "ESModule", path: "cascade_edge.js", contents: readFileSync(join(pkg, "cascade_edge.js"), "utf8") });
+        modules.push({ type: "CompiledWasm", path: "cascade_edge_bg.wasm", contents: wasm });
+      }
+      const t0 = nowNs();
+      const mf = new Miniflare({ modules, compatibilityDate: "2024-09-23" });
+      await (await mf.dispatchFetch("http://localhost/")).text();
+      const took = Number(nowNs() - t0);
+      await mf.dispose();
+      return took;
+    };
+    const tries = smoke ? 1 : 3;
+    let plain = Infinity;
+    let withWasm = Infinity;
+    for (let i = 0; i < tries; i++) {
+      plain = Math.min(plain, await boot(false));
+      withWasm = Math.min(withWasm, await boot(true));
+    }
+    // workerd freezes its clock inside a request (Spectre mitigation), so the time is taken from outside.
+    rows.push(["workerd boot + first request, with the wasm (miniflare)", fmtNs(withWasm), `without: ${fmtNs(plain)}; difference ${fmtNs(withWasm - plain)}`]);
+  } catch (error) {
+    rows.push(["instantiate in workerd", "skipped", String(error.message).slice(0, 60)]);
+  }
+  table("Startup", ["what", "time", "vs target"], rows);
+}
+
+// --- size and memory ----------------------------------------------------------------------------
+
+function sizeBench() {
+  const wasm = readFileSync(join(pkg, "cascade_edge_bg.wasm"));
+  const gz = gzipSync(wasm, { level: 9 }).length;
+  table("Size of cascade_edge_bg.wasm (targets ≤ 250 KB raw, ≤ 100 KB gzip)", ["raw", "gzip"], [
+    [`${(wasm.length / 1024).toFixed(1)} KB`, `${(gz / 1024).toFixed(1)} KB`],
+  ]);
+}
+
+/** Runs in a child process (`--child=mem:<impl>:<count>`): bytes per entry beyond key and value. */
+async function memoryChild(spec) {
+  const [, impl, countText] = spec.split(":");
+  const count = Number(countText);
+  const keys = makeKeys(count, false);
+  const value = { v: 1 };
+  let wasmMemory = () => 0;
+  if (impl === "cascade-edge") {
+    const glue = await import(pathToFileURL(join(pkg, "cascade_edge.js")).href);
+    const exports = glue.initSync({ module: new WebAssembly.Module(readFileSync(join(pkg, "cascade_edge_bg.wasm"))) });
+    wasmMemory = () => exports.memory.buffer.byteLength;
+  }
+  globalThis.gc();
+  const heap0 = process.memoryUsage().heapUsed;
+  const wasm0 = wasmMemory();
+  const c = caches[impl](count);
+  for (let i = 0; i < count; i++) c.set(keys[i], value);
+  globalThis.gc();
+  const heap1 = process.memoryUsage().heapUsed;
+  const wasm1 = wasmMemory();
+  sink += c.get(keys[0]) ? 1 : 0;
+  console.log(JSON.stringify({
+    perEntry: (heap1 - heap0 + wasm1 - wasm0) / count,
+    heap: (heap1 - heap0) / count,
+    wasm: (wasm1 - wasm0) / count,
+    peakRss: process.resourceUsage().maxRSS * 1024,
+  }));
+}
+
+function memoryBench() {
+  const count = smoke ? 10_000 : 1_000_000;
+  const rows = [];
+  for (const impl of Object.keys(caches)) {
+    const out = JSON.parse(node(["--expose-gc", join(here, "run.mjs"), `--child=mem:${impl}:${count}`]));
+    rows.push([impl, `${out.perEntry.toFixed(1)} B`, `${out.heap.toFixed(1)} B`, `${out.wasm.toFixed(1)} B`, `${(out.peakRss / 2 ** 20).toFixed(0)} MB`]);
+  }
+  table(`Memory for ${count} entries, short keys, one shared value (target ≤ 64 B per entry beyond key and value; wasm memory only grows, in 64 KiB pages)`,
+    ["cache", "bytes/entry (JS heap + wasm)", "JS heap", "wasm memory", "peak RSS of the process"], rows);
+}
+
+// --- main ---------------------------------------------------------------------------------------
+
+if (child) {
+  await memoryChild(child);
+} else {
+  const started = Date.now();
+  console.log(`# cascade-edge benchmarks${smoke ? " (smoke: a few iterations, timings meaningless)" : ""}`);
+  console.log(`node ${process.version}, ${process.platform}/${process.arch}`);
+  if (wanted("size")) sizeBench();
+  if (wanted("lru")) lruBench();
+  if (wanted("invalidation")) invalidationBench();
+  if (wanted("cascade")) cascadeBench();
+  if (wanted("startup")) await startupBench();
+  if (wanted("memory")) memoryBench();
+  console.log(`\n(${((Date.now() - started) / 1000).toFixed(1)} s${sink === 0.5 ? "" : ""})`);
+}
