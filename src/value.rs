@@ -358,10 +358,12 @@ impl Parser<'_> {
         while let Some(b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-') = self.s.get(self.i) {
             self.i += 1;
         }
-        self.text[start..self.i]
-            .parse::<f64>()
-            .map(Value::Number)
-            .map_err(|_| Error::json("invalid number", Some(start)))
+        match self.text[start..self.i].parse::<f64>() {
+            // JSON has no infinity: `1e400` would come back out as `null`.
+            Ok(n) if n.is_finite() => Ok(Value::Number(n)),
+            Ok(_) => Err(Error::json("number out of range", Some(start))),
+            Err(_) => Err(Error::json("invalid number", Some(start))),
+        }
     }
 
     fn string(&mut self) -> Result<String> {
