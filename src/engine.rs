@@ -886,7 +886,15 @@ impl Engine {
                 inverse: strings(&r, "inverse")?,
             });
         }
-        for r in array(v, "rules")? {
+        let rules = array(v, "rules")?;
+        if rules.len() > MAX_RULES {
+            return Err(Error::LimitExceeded {
+                what: "number of rules",
+                limit: MAX_RULES,
+                actual: rules.len(),
+            });
+        }
+        for r in rules {
             let source = string(&r, "source")?;
             let mut rule = engine.parse_rule(
                 &Value::Object(
