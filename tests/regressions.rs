@@ -105,3 +105,22 @@ fn deepest_accepted_inputs_fit_in_a_wasm_sized_stack() {
     };
     std::thread::Builder::new().stack_size(1 << 20).spawn(run).unwrap().join().unwrap();
 }
+
+/// Found by tests/engine_model.rs: `cascade_batch` expanded each (rule, key) pair once for the
+/// whole batch, so a second change of the same entity with other data (a post moved from author 1
+/// to author 2) lost the keys its own data renders — stale lists for every user of the site.
+#[test]
+fn batch_with_two_changes_of_one_entity_cascades_each_with_its_own_data() {
+    let sdl =
+        "type User { id: ID! posts: [Post!]! } type Post { id: ID! author: User! } type Query { a: User }";
+    let mut engine = Engine::from_schema(sdl, EngineOptions::default()).unwrap();
+    let post = |author: &str| {
+        cascade_edge::Change::new("post", "9")
+            .with_data(Value::parse(&format!(r#"{{"author_id":"{author}"}}"#)).unwrap())
+    };
+    let set = engine.cascade_batch(&[post("1"), post("2")]).unwrap();
+    for key in ["user:1:posts", "user:2:posts", "post:author:1", "post:author:2"] {
+        assert!(set.keys.iter().any(|k| k == key), "{key} missing from {:?}", set.keys);
+    }
+    assert_eq!(set.keys.iter().filter(|k| *k == "post:9").count(), 1, "listed once");
+}
