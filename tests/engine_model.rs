@@ -20,13 +20,15 @@ const TYPES: &[&str] = &["User", "Post", "Comment", "Tag"];
 const IDS: &[&str] = &["1", "2", "3"];
 const MANUAL: &[&str] = &["feed:{id}", "search:{name}", "user:*:recent", "home"];
 
+/// (type, id, data as (field, value) pairs; field `TYPES.len()` is `name`).
+type ChangeSpec = (usize, usize, Vec<(usize, usize)>);
+
 #[derive(Debug, Clone)]
 struct Input {
-    /// Per type: whether it exists; per ordered pair: 0 none, 1 to-one, 2 to-many.
+    /// Per ordered pair of types: 0 no field, 1 a to-one field, 2 a to-many field.
     links: Vec<Vec<u8>>,
-    types: usize,
     manual: Vec<(usize, usize)>,
-    changes: Vec<(usize, usize, Vec<(usize, usize)>)>,
+    changes: Vec<ChangeSpec>,
     cached: Vec<(usize, usize, usize)>,
     max_depth: u32,
 }
@@ -45,7 +47,6 @@ fn input() -> impl Strategy<Value = Input> {
         )
             .prop_map(move |(links, manual, changes, cached, max_depth)| Input {
                 links,
-                types: n,
                 manual,
                 changes,
                 cached,
@@ -75,7 +76,7 @@ fn sdl(input: &Input) -> String {
     out
 }
 
-fn change(input: &Input, (t, id, data): &(usize, usize, Vec<(usize, usize)>)) -> Change {
+fn change((t, id, data): &ChangeSpec) -> Change {
     let members = data.iter().map(|&(f, v)| {
         let field = match TYPES.get(f) {
             Some(t) => format!("{}_id", lower(t)),
@@ -83,7 +84,6 @@ fn change(input: &Input, (t, id, data): &(usize, usize, Vec<(usize, usize)>)) ->
         };
         (field, Value::from(IDS[v]))
     });
-    let _ = input;
     Change::new(TYPES[*t], IDS[*id]).with_data(Value::object(members))
 }
 
@@ -149,7 +149,7 @@ proptest! {
         let mut loaded = Engine::from_value(&Value::parse(&saved.to_json()).unwrap(), None).expect("saved rules load");
         prop_assert_eq!(loaded.rules(), engine.rules());
 
-        let changes: Vec<Change> = input.changes.iter().map(|c| change(&input, c)).collect();
+        let changes: Vec<Change> = input.changes.iter().map(change).collect();
         let mut singles = Vec::new();
         for c in &changes {
             let set = engine.cascade(c).expect("known entity");
