@@ -139,6 +139,18 @@ fn cases() -> u32 {
     std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(64)
 }
 
+static OPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static CASES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Counts a case's operations; in a long run, prints the total after the last case.
+fn count(ops: u64) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let total = OPS.fetch_add(ops, Relaxed) + ops;
+    if CASES.fetch_add(1, Relaxed) + 1 == u64::from(cases()) && std::env::var_os("PROPTEST_CASES").is_some() {
+        eprintln!("{}: {} cases, {total} operations", module_path!(), cases());
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
@@ -195,5 +207,7 @@ proptest! {
         prop_assert_eq!(removed, expected);
         prop_assert!(cache.keys().all(|k| !hit(k)), "nothing at or below a purged key remains");
         cache.check_invariants().map_err(TestCaseError::fail)?;
+        // Cascades (single, reloaded, repeated, batch), sets, one invalidation.
+        count(3 * changes.len() as u64 + 1 + input.cached.len() as u64 + 1);
     }
 }
