@@ -3,7 +3,7 @@
 use crate::error::{Error, Result};
 use crate::value::Value;
 
-/// Deepest nesting of `all` / `any` / `not` accepted.
+/// Deepest nesting of conditions accepted (`{ not: { field, eq } }` is 2 levels).
 pub const MAX_CONDITION_DEPTH: usize = 32;
 
 /// A comparison on one field of the changed data.
@@ -41,11 +41,11 @@ impl Condition {
     }
 
     fn parse(v: &Value, depth: usize) -> Result<Condition> {
-        if depth > MAX_CONDITION_DEPTH {
+        if depth >= MAX_CONDITION_DEPTH {
             return Err(Error::LimitExceeded {
                 what: "condition nesting",
                 limit: MAX_CONDITION_DEPTH,
-                actual: depth,
+                actual: depth + 1,
             });
         }
         let members = v.as_object().ok_or_else(|| {

@@ -568,6 +568,7 @@ impl Engine {
                 let line = format!("[CASCADE] {} changed", seed.key);
                 self.log(&line);
             }
+            run.next_change();
             run.add(seed.key.clone(), None, None, 0, false);
             queue.push_back(seed);
             while let Some(work) = queue.pop_front() {
@@ -917,7 +918,15 @@ impl Engine {
                 inverse: strings(&r, "inverse")?,
             });
         }
-        for r in array(v, "rules")? {
+        let rules = array(v, "rules")?;
+        if rules.len() > MAX_RULES {
+            return Err(Error::LimitExceeded {
+                what: "number of rules",
+                limit: MAX_RULES,
+                actual: rules.len(),
+            });
+        }
+        for r in rules {
             let source = string(&r, "source")?;
             let mut rule = engine.parse_rule(
                 &Value::Object(
@@ -1027,7 +1036,11 @@ fn strip_camel_suffix(name: &str) -> Option<&str> {
 struct Run {
     max_keys: usize,
     delimiter: char,
+    /// Keys listed in the set.
     seen: HashSet<String>,
+    /// Keys reached by the current change of a batch, and the (rule, key) pairs it expanded: each
+    /// change of a batch cascades with its own data, as it would alone.
+    reached: HashSet<String>,
     expanded: HashSet<(usize, String)>,
     trace: Vec<Trace>,
     keyspace_wildcards: HashSet<String>,
@@ -1040,6 +1053,7 @@ impl Run {
             max_keys,
             delimiter,
             seen: HashSet::new(),
+            reached: HashSet::new(),
             expanded: HashSet::new(),
             trace: Vec::new(),
             keyspace_wildcards: HashSet::new(),
@@ -1047,11 +1061,22 @@ impl Run {
         }
     }
 
-    /// Adds a key unless present; returns whether it was new. Past the fan-out budget, a key is
-    /// replaced by its whole keyspace (`user:*`) so nothing is lost, and the set is truncated.
+    /// Starts the cascade of the next change of a batch.
+    fn next_change(&mut self) {
+        self.reached.clear();
+        self.expanded.clear();
+    }
+
+    /// Adds a key unless listed; returns whether the current change reached it for the first
+    /// time (so it is to be expanded). Past the fan-out budget, a key is replaced by its whole
+    /// keyspace (`user:*`) so nothing is lost, and the set is truncated.
     fn add(&mut self, key: String, rule: Option<&str>, from: Option<&str>, depth: u32, coarse: bool) -> bool {
-        if self.seen.contains(&key) {
+        if !self.reached.insert(key.clone()) {
             return false;
+        }
+        if self.seen.contains(&key) {
+            // Listed by an earlier change of the batch; this change may reach further from it.
+            return true;
         }
         if self.trace.len() >= self.max_keys && rule.is_some() {
             self.truncated = true;

@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::value::Value;
 use hashbrown::HashMap;
 
-/// Deepest nesting walked in a response.
+/// Deepest nesting of objects and lists walked below a field of `data`.
 pub const MAX_RESPONSE_DEPTH: usize = 64;
 
 /// Walks `data` (or the response itself when it has no `data`), and returns one change per entity
@@ -50,11 +50,12 @@ fn walk(
     out: &mut Vec<Change>,
     index: &mut HashMap<(String, String), usize>,
 ) -> Result<()> {
-    if depth > MAX_RESPONSE_DEPTH {
+    // `depth` counts the objects and lists around `v` below the field of `data`.
+    if depth >= MAX_RESPONSE_DEPTH && matches!(v, Value::Array(_) | Value::Object(_)) {
         return Err(Error::LimitExceeded {
             what: "response nesting depth",
             limit: MAX_RESPONSE_DEPTH,
-            actual: depth,
+            actual: depth + 1,
         });
     }
     match v {

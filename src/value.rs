@@ -6,7 +6,7 @@
 use crate::error::{Error, Result};
 use std::fmt::Write as _;
 
-/// Deepest nesting of arrays and objects accepted when parsing JSON.
+/// Deepest nesting of arrays and objects accepted when parsing JSON (`[[1]]` is 2 levels).
 pub const MAX_JSON_DEPTH: usize = 128;
 
 /// A JSON value. Object members keep their order; lookups are linear, which is fastest for the
@@ -262,12 +262,13 @@ impl Parser<'_> {
         }
     }
 
+    /// Parses one value; `depth` counts the arrays and objects around it.
     fn value(&mut self, depth: usize) -> Result<Value> {
-        if depth > MAX_JSON_DEPTH {
+        if depth >= MAX_JSON_DEPTH && matches!(self.s.get(self.i), Some(b'[' | b'{')) {
             return Err(Error::LimitExceeded {
                 what: "JSON nesting depth",
                 limit: MAX_JSON_DEPTH,
-                actual: depth,
+                actual: depth + 1,
             });
         }
         match self.s.get(self.i) {
@@ -358,10 +359,12 @@ impl Parser<'_> {
         while let Some(b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-') = self.s.get(self.i) {
             self.i += 1;
         }
-        self.text[start..self.i]
-            .parse::<f64>()
-            .map(Value::Number)
-            .map_err(|_| Error::json("invalid number", Some(start)))
+        match self.text[start..self.i].parse::<f64>() {
+            // JSON has no infinity: `1e400` would come back out as `null`.
+            Ok(n) if n.is_finite() => Ok(Value::Number(n)),
+            Ok(_) => Err(Error::json("number out of range", Some(start))),
+            Err(_) => Err(Error::json("invalid number", Some(start))),
+        }
     }
 
     fn string(&mut self) -> Result<String> {

@@ -64,6 +64,18 @@ fn cases() -> u32 {
     std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256)
 }
 
+static OPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static CASES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Counts a case's operations; in a long run, prints the total after the last case.
+fn count(ops: u64) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let total = OPS.fetch_add(ops, Relaxed) + ops;
+    if CASES.fetch_add(1, Relaxed) + 1 == u64::from(cases()) && std::env::var_os("PROPTEST_CASES").is_some() {
+        eprintln!("{}: {} cases, {total} operations", module_path!(), cases());
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
@@ -72,6 +84,7 @@ proptest! {
         let options = LruOptions { max_entries: max, ..LruOptions::default() };
         let mut cache: LruCache<i32> = LruCache::with_clock(options, Box::new(|| 0)).unwrap();
         let mut model = Model { max, entries: Vec::new() };
+        count(ops.len() as u64);
         for op in ops {
             match op {
                 Op::Set { key, value, tags } => {

@@ -705,8 +705,11 @@ impl<V> LruCache<V> {
     /// Evicts least recent entries until `entries` more entries and `bytes` more bytes fit.
     fn evict_for(&mut self, bytes: usize, entries: usize, out: &mut Vec<Removed<V>>) {
         let max_bytes = self.options.max_bytes.unwrap_or(usize::MAX);
+        // Without a byte budget the total still cannot pass usize::MAX: a total that would
+        // overflow evicts like one over budget (`bytes` alone always fits).
         while self.tail != NIL
-            && (self.len + entries > self.options.max_entries || self.bytes.saturating_add(bytes) > max_bytes)
+            && (self.len + entries > self.options.max_entries
+                || self.bytes.checked_add(bytes).is_none_or(|total| total > max_bytes))
         {
             let slot = self.tail;
             let reason = if self.is_expired(self.live(slot)) {

@@ -1,0 +1,242 @@
+//! Every documented limit, at the limit (accepted) and one past it (the exact error).
+//! The table in RELIABILITY.md lists them; README.md's API section names them.
+
+mod common;
+
+use cascade_edge::*;
+use common::{blog, blog_with, json};
+
+fn limit(what: &'static str, limit: usize, actual: usize) -> Error {
+    Error::LimitExceeded { what, limit, actual }
+}
+
+fn deep_json(levels: usize) -> String {
+    "[".repeat(levels) + &"]".repeat(levels)
+}
+
+#[test]
+fn sdl_size() {
+    let mut sdl = String::from("type A { id: ID! }\n");
+    sdl.push_str(&"#".repeat(MAX_SDL_BYTES - sdl.len()));
+    assert!(Engine::from_schema(&sdl, EngineOptions::default()).is_ok());
+    sdl.push('#');
+    assert_eq!(
+        Engine::from_schema(&sdl, EngineOptions::default()).unwrap_err(),
+        limit("SDL size", MAX_SDL_BYTES, MAX_SDL_BYTES + 1)
+    );
+}
+
+#[test]
+fn sdl_nesting_is_graphql_parsers_50_brackets() {
+    let sdl = |n: usize| format!("type A {{ id: ID! f: {}A{} }}", "[".repeat(n), "]".repeat(n));
+    assert!(Engine::from_schema(&sdl(48), EngineOptions::default()).is_ok());
+    match Engine::from_schema(&sdl(51), EngineOptions::default()).unwrap_err() {
+        Error::SchemaSyntax { message, .. } => assert!(message.contains("at most 50 levels"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn key_length() {
+    let at = format!("k:{}", "x".repeat(MAX_KEY_LEN - 2));
+    let past = format!("{at}x");
+    assert_eq!(validate_key(&at, ':'), Ok(()));
+    assert_eq!(validate_key(&past, ':'), Err(limit("key length", MAX_KEY_LEN, MAX_KEY_LEN + 1)));
+    assert_eq!(Pattern::parse(&past, ':'), Err(limit("key length", MAX_KEY_LEN, MAX_KEY_LEN + 1)));
+    let mut cache: LruCache<i32> = LruCache::new(LruOptions::default()).unwrap();
+    assert!(cache.set(&at, 1, SetOptions::default()).is_ok());
+    assert_eq!(
+        cache.set(&past, 1, SetOptions::default()).unwrap_err(),
+        limit("key length", MAX_KEY_LEN, MAX_KEY_LEN + 1)
+    );
+    assert_eq!(cache.invalidate(&past).unwrap_err(), limit("key length", MAX_KEY_LEN, MAX_KEY_LEN + 1));
+    // A change whose own key would be too long: `user:` + 1020 bytes of id = 1025.
+    let id = "9".repeat(MAX_KEY_LEN - "user:".len() + 1);
+    assert_eq!(
+        blog().cascade(&Change::new("user", id)).unwrap_err(),
+        limit("key length", MAX_KEY_LEN, MAX_KEY_LEN + 1)
+    );
+    let template = format!("user:{}", "x".repeat(MAX_KEY_LEN - 4));
+    assert_eq!(
+        KeyTemplate::parse(&template, ':').unwrap_err(),
+        limit("template length", MAX_KEY_LEN, MAX_KEY_LEN + 1)
+    );
+}
+
+#[test]
+fn rendered_key_past_the_length_limit_widens_to_a_pattern() {
+    let mut engine = blog();
+    engine.add_rule_value(&json(r#"{"entity":"post","cascadeTo":["feed:{title}"]}"#)).unwrap();
+    let title = "t".repeat(MAX_KEY_LEN);
+    let set = engine
+        .cascade(&Change::new("post", "1").with_data(json(&format!(r#"{{"title":"{title}"}}"#))))
+        .unwrap();
+    assert!(set.patterns.contains(&"feed:*".to_owned()), "{:?}", set.patterns);
+}
+
+#[test]
+fn segments_per_key() {
+    let key = |n: usize| vec!["s"; n].join(":");
+    assert_eq!(validate_key(&key(MAX_SEGMENTS), ':'), Ok(()));
+    assert_eq!(
+        validate_key(&key(MAX_SEGMENTS + 1), ':'),
+        Err(limit("segments in a key", MAX_SEGMENTS, MAX_SEGMENTS + 1))
+    );
+    assert!(KeyTemplate::parse(&key(MAX_SEGMENTS), ':').is_ok());
+    assert_eq!(
+        KeyTemplate::parse(&key(MAX_SEGMENTS + 1), ':').unwrap_err(),
+        limit("segments in a template", MAX_SEGMENTS, MAX_SEGMENTS + 1)
+    );
+}
+
+#[test]
+fn placeholders_per_template() {
+    let t = |n: usize| (0..n).map(|_| "{id}").collect::<Vec<_>>().join(":");
+    assert!(KeyTemplate::parse(&t(MAX_PLACEHOLDERS), ':').is_ok());
+    assert_eq!(
+        KeyTemplate::parse(&t(MAX_PLACEHOLDERS + 1), ':').unwrap_err(),
+        limit("placeholders in a template", MAX_PLACEHOLDERS, MAX_PLACEHOLDERS + 1)
+    );
+}
+
+#[test]
+fn templates_per_rule() {
+    let rule = |n: usize| {
+        let ts: Vec<String> = (0..n).map(|i| format!("\"feed:{i}\"")).collect();
+        json(&format!(r#"{{"entity":"user","cascadeTo":[{}]}}"#, ts.join(",")))
+    };
+    let mut engine = blog();
+    assert!(engine.add_rule_value(&rule(MAX_TEMPLATES_PER_RULE)).is_ok());
+    assert_eq!(
+        engine.add_rule_value(&rule(MAX_TEMPLATES_PER_RULE + 1)).unwrap_err(),
+        limit("templates in a rule", MAX_TEMPLATES_PER_RULE, MAX_TEMPLATES_PER_RULE + 1)
+    );
+}
+
+#[test]
+fn rules_per_engine() {
+    // Loading a document is the fast way to reach the limit (each addRule re-indexes).
+    let mut doc = blog().to_value().unwrap();
+    let Value::Object(members) = &mut doc else { unreachable!() };
+    let rules = &mut members.iter_mut().find(|(k, _)| k == "rules").unwrap().1;
+    let rule = |i: usize| {
+        Value::object([
+            ("entity", Value::from("user")),
+            ("cascadeTo", Value::Array(vec![Value::from(format!("feed:{i}"))])),
+            ("source", Value::from("manual")),
+        ])
+    };
+    *rules = Value::Array((0..MAX_RULES).map(rule).collect());
+    let mut engine = Engine::from_value(&doc, None).unwrap();
+    assert_eq!(engine.rules().len(), MAX_RULES);
+    assert_eq!(
+        engine.add_rule_value(&json(r#"{"entity":"user","cascadeTo":["one:more"]}"#)).unwrap_err(),
+        limit("number of rules", MAX_RULES, MAX_RULES + 1)
+    );
+    // An identical rule is not a new one.
+    assert!(engine.add_rule_value(&json(r#"{"entity":"user","cascadeTo":["feed:0"]}"#)).is_ok());
+    let Value::Object(members) = &mut doc else { unreachable!() };
+    let Value::Array(list) = &mut members.iter_mut().find(|(k, _)| k == "rules").unwrap().1 else {
+        unreachable!()
+    };
+    list.push(rule(MAX_RULES));
+    assert_eq!(
+        Engine::from_value(&doc, None).unwrap_err(),
+        limit("number of rules", MAX_RULES, MAX_RULES + 1)
+    );
+}
+
+#[test]
+fn condition_depth() {
+    let cond = |n: usize| "{\"not\":".repeat(n - 1) + r#"{"field":"a","eq":1}"# + &"}".repeat(n - 1);
+    assert!(Condition::from_value(&json(&cond(MAX_CONDITION_DEPTH))).is_ok());
+    assert_eq!(
+        Condition::from_value(&json(&cond(MAX_CONDITION_DEPTH + 1))).unwrap_err(),
+        limit("condition nesting", MAX_CONDITION_DEPTH, MAX_CONDITION_DEPTH + 1)
+    );
+}
+
+#[test]
+fn json_depth() {
+    assert!(Value::parse(&deep_json(MAX_JSON_DEPTH)).is_ok());
+    assert!(Value::parse(&("[".repeat(MAX_JSON_DEPTH) + "1" + &"]".repeat(MAX_JSON_DEPTH))).is_ok());
+    assert_eq!(
+        Value::parse(&deep_json(MAX_JSON_DEPTH + 1)).unwrap_err(),
+        limit("JSON nesting depth", MAX_JSON_DEPTH, MAX_JSON_DEPTH + 1)
+    );
+}
+
+#[test]
+fn response_depth() {
+    // `levels` nested lists below `data.f`, the innermost holding a user.
+    let response = |levels: usize| {
+        json(&format!(
+            r#"{{"data":{{"f":{}{{"__typename":"User","id":1}}{}}}}}"#,
+            "[".repeat(levels - 1),
+            "]".repeat(levels - 1)
+        ))
+    };
+    let found = blog().changes_from_mutation(&response(MAX_RESPONSE_DEPTH)).unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(
+        blog().changes_from_mutation(&response(MAX_RESPONSE_DEPTH + 1)).unwrap_err(),
+        limit("response nesting depth", MAX_RESPONSE_DEPTH, MAX_RESPONSE_DEPTH + 1)
+    );
+}
+
+#[test]
+fn fan_out_past_max_keys_widens_to_keyspaces_and_truncates() {
+    let full = blog().cascade(&Change::new("post", "9").with_data(json(r#"{"author_id":1}"#))).unwrap();
+    assert!(!full.truncated && full.trace.len() > 2);
+    let mut engine = blog_with(EngineOptions { max_keys: 2, ..EngineOptions::default() });
+    let set = engine.cascade(&Change::new("post", "9").with_data(json(r#"{"author_id":1}"#))).unwrap();
+    assert!(set.truncated);
+    assert_eq!(&set.trace[..2], &full.trace[..2], "the first keys are kept as they were");
+    // Every key cut is still covered: by a kept key or by its whole keyspace.
+    for t in &full.trace {
+        let ks = t.key.split(':').next().unwrap();
+        let wide = format!("{ks}:*");
+        assert!(
+            set.keys.contains(&t.key) || set.patterns.contains(&t.key) || set.patterns.contains(&wide),
+            "{} lost",
+            t.key
+        );
+    }
+}
+
+#[test]
+fn options_out_of_range() {
+    for (opts, msg) in [
+        (r#"{"maxDepth":65}"#, "maxDepth"),
+        (r#"{"maxKeys":10000001}"#, "maxKeys"),
+        (r#"{"maxKeys":0}"#, "maxKeys"),
+    ] {
+        match EngineOptions::from_value(&json(opts)).unwrap_err() {
+            Error::InvalidOptions { message } => assert!(message.contains(msg), "{message}"),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[test]
+fn lru_limits() {
+    let mut cache: LruCache<i32> = LruCache::new(LruOptions::default()).unwrap();
+    let tags =
+        |n: usize| SetOptions { tags: (0..n).map(|i| format!("t:{i}")).collect(), ..SetOptions::default() };
+    assert!(cache.set("a", 1, tags(MAX_TAGS_PER_ENTRY)).is_ok());
+    assert_eq!(
+        cache.set("a", 1, tags(MAX_TAGS_PER_ENTRY + 1)).unwrap_err(),
+        limit("tags on one entry", MAX_TAGS_PER_ENTRY, MAX_TAGS_PER_ENTRY + 1)
+    );
+    for i in 0..MAX_PENDING_INVALIDATIONS {
+        cache.invalidate_lazy(&format!("k:{i}"), 10).unwrap();
+    }
+    assert_eq!(
+        cache.invalidate_lazy("k:more", 10).unwrap_err(),
+        limit("pending lazy invalidations", MAX_PENDING_INVALIDATIONS, MAX_PENDING_INVALIDATIONS + 1)
+    );
+    let sized = LruOptions { max_bytes: Some(10), ..LruOptions::default() };
+    let mut small: LruCache<i32> = LruCache::new(sized).unwrap();
+    let heavy = SetOptions { bytes: 10, ..SetOptions::default() };
+    assert_eq!(small.set("a", 1, heavy).unwrap_err(), limit("entry bytes (key plus value)", 10, 11));
+}
