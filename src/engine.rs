@@ -613,10 +613,7 @@ impl Engine {
         let delimiter = self.options.delimiter;
         let rule_ids = std::mem::take(&mut self.by_entity[work.entity]);
         for &ri in &rule_ids {
-            // Each change of a batch is expanded with its own data (two changes of one entity can
-            // name different foreign keys); only keys reached by the cascade, which carry no data,
-            // are expanded once per rule, which is what ends cycles.
-            if !run.expanded.insert((ri, work.key.clone())) && work.depth > 0 {
+            if !run.expanded.insert((ri, work.key.clone())) {
                 continue;
             }
             if !self.fires(ri, work) {
