@@ -12,6 +12,7 @@ use crate::value::Value;
 use hashbrown::{HashMap, HashSet};
 use std::borrow::Cow;
 use std::collections::VecDeque;
+use std::hash::BuildHasher;
 
 /// Most rules an engine holds.
 pub const MAX_RULES: usize = 100_000;
@@ -176,7 +177,8 @@ impl std::fmt::Debug for Engine {
 /// One entity change waiting to be expanded.
 struct Work<'a> {
     entity: usize,
-    key: String,
+    /// The entity's key, as an index into the run's keys.
+    key: u32,
     /// The encoded id segment (what `{id}` renders to).
     id_segment: String,
     data: Option<&'a Value>,
@@ -328,6 +330,21 @@ impl Engine {
     /// Sets the evaluator of embedder predicates (`Condition::External`).
     pub fn set_external_predicate(&mut self, external: Option<ExternalPredicate>) {
         self.external = external;
+    }
+
+    /// Whether cascades are logged (a logger is set, or `verbose`).
+    pub fn is_logging(&self) -> bool {
+        self.logging()
+    }
+
+    /// Adds time an embedder measured around cascades of an engine with no clock (`stats`).
+    pub fn add_cascade_time(&mut self, elapsed_ms: f64) {
+        self.stats.add_time(elapsed_ms);
+    }
+
+    /// The id of the rule at `index` in [`Engine::rules`].
+    pub fn rule_id(&self, index: usize) -> Option<&str> {
+        self.rules.get(index).map(|r| r.id.as_str())
     }
 
     fn logging(&self) -> bool {
@@ -534,6 +551,17 @@ impl Engine {
 
     /// One deduplicated cascade set for several changes, in the order given.
     pub fn cascade_batch(&mut self, changes: &[Change]) -> Result<CascadeSet> {
+        let run = self.run(changes)?;
+        Ok(run.finish(&self.rules))
+    }
+
+    /// As [`Engine::cascade_batch`], writing the set in the compact form the JS binding expands.
+    pub fn cascade_batch_compact(&mut self, changes: &[Change], out: &mut CompactSet) -> Result<()> {
+        self.run(changes)?.encode(out);
+        Ok(())
+    }
+
+    fn run(&mut self, changes: &[Change]) -> Result<Run> {
         let started = self.clock.as_ref().map(|c| c());
         // Validate everything first: a bad change leaves stats and logs untouched.
         let mut seeds = Vec::with_capacity(changes.len());
@@ -548,8 +576,22 @@ impl Engine {
                     actual: key.len(),
                 });
             }
-            seeds.push(Work {
-                entity: ei,
+            seeds.push((key, ei, id_segment, c));
+        }
+        let mut run = Run::new(self.options.max_keys, self.options.delimiter);
+        let mut edges: Vec<(usize, u32)> = Vec::new();
+        let mut queue: VecDeque<Work<'_>> = VecDeque::new();
+        for (key, entity, id_segment, c) in seeds {
+            if self.logging() {
+                let line = format!("[CASCADE] {key} changed");
+                self.log(&line);
+            }
+            let key = match run.add(key, NONE, NONE, 0, false) {
+                Added::New(i) | Added::Present(i) => i,
+                Added::Dropped => unreachable!("a changed entity's own key is never dropped"),
+            };
+            queue.push_back(Work {
+                entity,
                 key,
                 id_segment,
                 data: c.data.as_ref(),
@@ -559,17 +601,6 @@ impl Engine {
                 remaining: self.options.max_depth,
                 limited_by_rule: false,
             });
-        }
-        let mut run = Run::new(self.options.max_keys, self.options.delimiter);
-        let mut edges: Vec<(usize, String)> = Vec::new();
-        let mut queue: VecDeque<Work<'_>> = VecDeque::new();
-        for seed in seeds {
-            if self.logging() {
-                let line = format!("[CASCADE] {} changed", seed.key);
-                self.log(&line);
-            }
-            run.add(seed.key.clone(), None, None, 0, false);
-            queue.push_back(seed);
             while let Some(work) = queue.pop_front() {
                 self.expand(&work, &mut run, &mut queue, &mut edges);
             }
@@ -578,20 +609,19 @@ impl Engine {
             (Some(s), Some(c)) => (c() - s).max(0.0),
             _ => 0.0,
         };
-        let set = run.finish();
         self.stats.record(
             changes.len(),
-            set.depth,
+            run.depth(),
             elapsed,
-            &edges,
+            edges.iter().map(|&(e, k)| (e, run.keys[k as usize].as_str())),
             &self.entities,
-            set.keys.len() + set.patterns.len(),
+            run.keys.len(),
         );
         if self.logging() {
             let line = format!("[CASCADE] ✓ CASCADE complete in {elapsed:.2}ms");
             self.log(&line);
         }
-        Ok(set)
+        Ok(run)
     }
 
     fn expand<'a>(
@@ -599,7 +629,7 @@ impl Engine {
         work: &Work<'a>,
         run: &mut Run,
         queue: &mut VecDeque<Work<'a>>,
-        edges: &mut Vec<(usize, String)>,
+        edges: &mut Vec<(usize, u32)>,
     ) {
         if work.remaining == 0 {
             // The budget ran out here; it only counts as truncation when the global depth (not
@@ -615,7 +645,7 @@ impl Engine {
             // Each change of a batch is expanded with its own data (two changes of one entity can
             // name different foreign keys); only keys reached by the cascade, which carry no data,
             // are expanded once per rule, which is what ends cycles.
-            if !run.expanded.insert((ri, work.key.clone())) && work.depth > 0 {
+            if !run.first_expansion(ri, work.key) && work.depth > 0 {
                 continue;
             }
             if !self.fires(ri, work) {
@@ -659,25 +689,25 @@ impl Engine {
             });
             for r in renderings {
                 let coarse = r.coarse || rule.coarse;
-                if !run.add(r.key.clone(), Some(&rule.id), Some(&work.key), work.depth + 1, coarse) {
-                    continue;
-                }
-                produced += 1;
-                edges.push((work.entity, r.key.clone()));
-                if r.is_pattern {
-                    continue;
-                }
-                let Some((ks, id_segment)) = r.key.split_once(delimiter) else { continue };
-                if id_segment.contains(delimiter) {
-                    continue;
-                }
-                let Some(&ei) = self.lookup.get(ks).filter(|&&ei| self.entities[ei].keyspace == ks) else {
+                // Only the part after the keyspace is needed to follow an entity key.
+                let follow = (!r.is_pattern)
+                    .then(|| r.key.split_once(delimiter))
+                    .flatten()
+                    .filter(|(_, id)| !id.contains(delimiter))
+                    .and_then(|(ks, id)| {
+                        let &ei = self.lookup.get(ks)?;
+                        (self.entities[ei].keyspace == ks).then(|| (ei, id.to_owned()))
+                    });
+                let Added::New(ki) = run.add(r.key, ri as u32, work.key, work.depth + 1, coarse) else {
                     continue;
                 };
+                produced += 1;
+                edges.push((work.entity, ki));
+                let Some((ei, id_segment)) = follow else { continue };
                 queue.push_back(Work {
                     entity: ei,
-                    key: r.key.clone(),
-                    id_segment: id_segment.to_owned(),
+                    key: ki,
+                    id_segment,
                     data: None,
                     before: None,
                     op: Op::Update,
@@ -734,6 +764,21 @@ impl Engine {
         }
         let change = Change::new(ks, decode_segment(id));
         self.cascade(&change).ok()
+    }
+
+    /// As [`Engine::cascade_key`], in the compact form; `false` for a key that is not an
+    /// entity key.
+    pub fn cascade_key_compact(&mut self, key: &str, out: &mut CompactSet) -> bool {
+        let (ks, id) = match key.split_once(self.options.delimiter) {
+            Some((ks, id)) if !id.contains(self.options.delimiter) && id != "*" => (ks, id),
+            _ => return false,
+        };
+        match self.lookup.get(ks) {
+            Some(&ei) if self.entities[ei].keyspace == ks => {}
+            _ => return false,
+        }
+        let change = Change::new(ks, decode_segment(id));
+        self.cascade_batch_compact(std::slice::from_ref(&change), out).is_ok()
     }
 
     /// Counters and timings since the engine was made.
@@ -1023,15 +1068,43 @@ fn strip_camel_suffix(name: &str) -> Option<&str> {
     (at > 0).then(|| &name[..at])
 }
 
-/// The state of one cascade computation.
+/// No rule or no source key (a changed entity's own key).
+const NONE: u32 = u32::MAX;
+
+/// One key of a run, in the order produced; `key` indexes [`Run::keys`].
+struct Entry {
+    /// The rule that produced the key, or [`NONE`].
+    rule: u32,
+    /// The key whose change fired the rule (an index into [`Run::keys`]), or [`NONE`].
+    from: u32,
+    depth: u32,
+    coarse: bool,
+}
+
+/// The state of one cascade computation. Keys are held once, in `keys`, and referred to by
+/// index everywhere else (the visited set, the trace, the work queue, the stats edges).
 struct Run {
     max_keys: usize,
     delimiter: char,
-    seen: HashSet<String>,
-    expanded: HashSet<(usize, String)>,
-    trace: Vec<Trace>,
+    hasher: hashbrown::DefaultHashBuilder,
+    keys: Vec<String>,
+    /// Indexes into `keys`, hashed by the key text.
+    seen: hashbrown::HashTable<u32>,
+    /// (rule, key index) pairs already expanded.
+    expanded: HashSet<u64>,
+    entries: Vec<Entry>,
     keyspace_wildcards: HashSet<String>,
     truncated: bool,
+}
+
+/// What [`Run::add`] did with a key.
+enum Added {
+    /// The key is new; its index.
+    New(u32),
+    /// The key was already in the set; its index.
+    Present(u32),
+    /// Past the fan-out budget: the key was replaced by (or folded into) its keyspace wildcard.
+    Dropped,
 }
 
 impl Run {
@@ -1039,59 +1112,137 @@ impl Run {
         Run {
             max_keys,
             delimiter,
-            seen: HashSet::new(),
+            hasher: hashbrown::DefaultHashBuilder::default(),
+            keys: Vec::new(),
+            seen: hashbrown::HashTable::new(),
             expanded: HashSet::new(),
-            trace: Vec::new(),
+            entries: Vec::new(),
             keyspace_wildcards: HashSet::new(),
             truncated: false,
         }
     }
 
-    /// Adds a key unless present; returns whether it was new. Past the fan-out budget, a key is
-    /// replaced by its whole keyspace (`user:*`) so nothing is lost, and the set is truncated.
-    fn add(&mut self, key: String, rule: Option<&str>, from: Option<&str>, depth: u32, coarse: bool) -> bool {
-        if self.seen.contains(&key) {
-            return false;
-        }
-        if self.trace.len() >= self.max_keys && rule.is_some() {
-            self.truncated = true;
-            let ks = key.split(self.delimiter).next().unwrap_or(&key).to_owned();
-            if self.keyspace_wildcards.insert(ks.clone()) {
-                let wide = if ks == "*" { ks } else { format!("{ks}{}*", self.delimiter) };
-                self.seen.insert(wide.clone());
-                self.trace.push(Trace {
-                    key: wide,
-                    rule: rule.map(str::to_owned),
-                    from: from.map(str::to_owned),
-                    depth,
-                    coarse: true,
-                });
-            }
-            return false;
-        }
-        self.seen.insert(key.clone());
-        self.trace.push(Trace {
-            key,
-            rule: rule.map(str::to_owned),
-            from: from.map(str::to_owned),
-            depth,
-            coarse,
-        });
-        true
+    fn find(&self, key: &str) -> Option<u32> {
+        let hash = self.hasher.hash_one(key);
+        self.seen.find(hash, |&i| self.keys[i as usize] == key).copied()
     }
 
-    fn finish(self) -> CascadeSet {
-        let mut set = CascadeSet { truncated: self.truncated, ..CascadeSet::default() };
-        for t in &self.trace {
-            if t.key.split(self.delimiter).any(|s| s == "*") {
-                set.patterns.push(t.key.clone());
-            } else {
-                set.keys.push(t.key.clone());
+    fn push(&mut self, key: String, entry: Entry) -> u32 {
+        let i = self.keys.len() as u32;
+        let hash = self.hasher.hash_one(key.as_str());
+        let (keys, hasher) = (&self.keys, &self.hasher);
+        self.seen.insert_unique(hash, i, |&j| hasher.hash_one(keys[j as usize].as_str()));
+        self.keys.push(key);
+        self.entries.push(entry);
+        i
+    }
+
+    /// Whether the pair (rule, key) is seen for the first time.
+    fn first_expansion(&mut self, rule: usize, key: u32) -> bool {
+        self.expanded.insert(((rule as u64) << 32) | u64::from(key))
+    }
+
+    /// Adds a key unless present. Past the fan-out budget, a key is replaced by its whole
+    /// keyspace (`user:*`) so nothing is lost, and the set is truncated.
+    fn add(&mut self, key: String, rule: u32, from: u32, depth: u32, coarse: bool) -> Added {
+        if let Some(i) = self.find(&key) {
+            return Added::Present(i);
+        }
+        if self.entries.len() >= self.max_keys && rule != NONE {
+            self.truncated = true;
+            let ks = key.split(self.delimiter).next().unwrap_or(&key);
+            if !self.keyspace_wildcards.contains(ks) {
+                let ks = ks.to_owned();
+                self.keyspace_wildcards.insert(ks.clone());
+                let wide = if ks == "*" { ks } else { format!("{ks}{}*", self.delimiter) };
+                self.push(wide, Entry { rule, from, depth, coarse: true });
             }
-            set.depth = set.depth.max(t.depth);
+            return Added::Dropped;
+        }
+        Added::New(self.push(key, Entry { rule, from, depth, coarse }))
+    }
+
+    fn is_pattern(&self, key: &str) -> bool {
+        key.split(self.delimiter).any(|s| s == "*")
+    }
+
+    fn depth(&self) -> u32 {
+        self.entries.iter().map(|e| e.depth).max().unwrap_or(0)
+    }
+
+    fn finish(self, rules: &[Rule]) -> CascadeSet {
+        let mut set = CascadeSet { truncated: self.truncated, depth: self.depth(), ..CascadeSet::default() };
+        for k in &self.keys {
+            if self.is_pattern(k) {
+                set.patterns.push(k.clone());
+            } else {
+                set.keys.push(k.clone());
+            }
         }
         set.tags = set.keys.iter().chain(&set.patterns).map(|k| tag_for(k)).collect();
-        set.trace = self.trace;
+        set.trace = self
+            .entries
+            .iter()
+            .zip(&self.keys)
+            .map(|(e, k)| Trace {
+                key: k.clone(),
+                rule: (e.rule != NONE).then(|| rules[e.rule as usize].id.clone()),
+                from: (e.from != NONE).then(|| self.keys[e.from as usize].clone()),
+                depth: e.depth,
+                coarse: e.coarse,
+            })
+            .collect();
         set
     }
+
+    /// The compact form the JS binding expands (see [`CompactSet`]).
+    fn encode(&self, out: &mut CompactSet) {
+        out.text.clear();
+        out.meta.clear();
+        out.meta.extend([u32::from(self.truncated), self.depth(), self.keys.len() as u32]);
+        let mut odd_tags = Vec::new();
+        for (e, k) in self.entries.iter().zip(&self.keys) {
+            let tag_len = if k.bytes().all(|b| b.is_ascii_graphic() && b != b',') {
+                0 // tag_for(k) == k
+            } else {
+                let tag = tag_for(k);
+                let n = utf16_len(&tag);
+                odd_tags.push(tag);
+                n
+            };
+            let flags = u32::from(e.coarse) | (u32::from(self.is_pattern(k)) << 1);
+            out.meta.extend([
+                utf16_len(k),
+                e.rule.wrapping_add(1),
+                e.from.wrapping_add(1),
+                e.depth,
+                flags,
+                tag_len,
+            ]);
+            out.text.push_str(k);
+        }
+        for t in odd_tags {
+            out.text.push_str(&t);
+        }
+    }
+}
+
+fn utf16_len(s: &str) -> u32 {
+    if s.is_ascii() {
+        s.len() as u32
+    } else {
+        s.encode_utf16().count() as u32
+    }
+}
+
+/// A cascade set in the form that crosses into JS cheaply: every key and pattern concatenated in
+/// one string, in trace order, followed by the tags that differ from their key; and numbers.
+///
+/// `meta` is `[truncated, depth, n]` then, per trace entry, six numbers: the key's length in
+/// UTF-16 units, the rule index + 1 (0: none), the source key's trace index + 1 (0: none), the
+/// depth, flags (1: coarse, 2: pattern), and the tag's UTF-16 length (0: the tag is the key).
+#[derive(Debug, Default)]
+pub struct CompactSet {
+    pub text: String,
+    pub meta: Vec<u32>,
 }
