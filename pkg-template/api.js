@@ -275,8 +275,10 @@ export class CascadeEngine {
   }
 
   /** The engine as JSON for `CascadeEngine.fromJSON` (precompiled rules). */
-  toJSON() {
-    return JSON.parse(call(() => this.#inner.toJSON()));
+  toJSON(options) {
+    // JSON.stringify(engine) passes a property name here, not options.
+    const version = options !== null && typeof options === "object" && options.version === 2 ? 2 : undefined;
+    return JSON.parse(call(() => this.#inner.toJSON(version)));
   }
 
   /** @internal the cascade set of invalidating an entity key, or undefined. */

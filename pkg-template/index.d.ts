@@ -254,13 +254,29 @@ export interface CompiledRules {
   rules: Rule[];
 }
 
+/** Precompiled rules, format version 2 (`toJSON({ version: 2 })`). */
+export interface CompiledRulesV2 {
+  format: "cascade-edge/rules";
+  version: 2;
+  delimiter: string;
+  maxDepth: number;
+  maxKeys: number;
+  /** `[type, keyspace, keyFields, fields]`; a list is one space-joined string, or an array. */
+  entities: [string, string, string | string[], string | string[]][];
+  /** `[holder, field, target, "one" | "many", via, inverse]`. */
+  relationships: [string, string, string, "one" | "many", string | string[], string | string[]][];
+  /** Whether the auto rules are derived again on load (they are then not in `rules`). */
+  derived: boolean;
+  rules: Rule[];
+}
+
 /** Derives cascade rules from a GraphQL schema and computes what to purge after a change. */
 export class CascadeEngine {
   private constructor();
   /** Parses SDL, detects relationships and derives the auto rules. */
   static fromSchema(sdl: string, options?: EngineOptions): CascadeEngine;
   /** Loads precompiled rules (an object or JSON text); no schema is parsed. */
-  static fromJSON(json: CompiledRules | string, options?: Pick<EngineOptions, "verbose" | "logger">): CascadeEngine;
+  static fromJSON(json: CompiledRules | CompiledRulesV2 | string, options?: Pick<EngineOptions, "verbose" | "logger">): CascadeEngine;
   relationships(): Relationship[];
   entities(): Entity[];
   rules(): Rule[];
@@ -277,6 +293,8 @@ export class CascadeEngine {
   stats(): EngineStats;
   lint(): Lint[];
   toJSON(): CompiledRules;
+  /** Version 2: slim (auto rules are derived again on load, lists joined by spaces); `fromJSON` reads both. */
+  toJSON(options: { version: 2 }): CompiledRulesV2;
 }
 
 export interface LruOptions {

@@ -269,6 +269,15 @@ impl Engine {
     }
 
     fn derive_auto_rules(&mut self) -> Result<()> {
+        for rule in self.derived_rules()? {
+            self.insert_rule(rule);
+        }
+        self.reindex_rules();
+        Ok(())
+    }
+
+    /// The auto rules of the relationships, in firing order, without duplicates.
+    fn derived_rules(&self) -> Result<Vec<Rule>> {
         let mut per_entity: Vec<Vec<(crate::rules::Category, usize, Rule)>> =
             vec![Vec::new(); self.entities.len()];
         for (n, rel) in self.relationships.iter().enumerate() {
@@ -286,14 +295,17 @@ impl Engine {
                 }
             }
         }
+        let mut ids = HashSet::new();
+        let mut out = Vec::new();
         for mut group in per_entity {
             group.sort_by_key(|(c, n, _)| (*c, *n));
             for (_, _, rule) in group {
-                self.insert_rule(rule);
+                if ids.insert(rule.id.clone()) {
+                    out.push(rule);
+                }
             }
         }
-        self.reindex_rules();
-        Ok(())
+        Ok(out)
     }
 
     /// Inserts a rule unless an identical one exists; returns its id.
@@ -854,13 +866,25 @@ impl Engine {
         out
     }
 
-    /// The engine's entities, relationships and rules as JSON, loadable without the schema.
+    /// The engine's entities, relationships and rules as JSON, loadable without the schema
+    /// (format version 1: every rule and every field list spelled out).
     pub fn to_value(&self) -> Result<Value> {
+        self.to_value_version(1)
+    }
+
+    /// As [`Engine::to_value`], in format `version` 1 or 2. Version 2 is slim: entities and
+    /// relationships are arrays with lists joined by spaces, and when the rules start with
+    /// exactly the auto rules of the relationships (`"derived": true`) those are not stored but
+    /// derived again on load; only the rules after them are listed.
+    pub fn to_value_version(&self, version: u32) -> Result<Value> {
         if let Some(r) = self.rules.iter().find(|r| r.when.as_ref().is_some_and(Condition::has_external)) {
             return Err(Error::rule(format!(
                 "rule `{}` has a JS function as its condition, which cannot be saved; use the declarative `when` form",
                 r.id
             )));
+        }
+        if version == 2 {
+            return self.to_value_v2();
         }
         let strings = |v: &[String]| Value::Array(v.iter().map(|s| Value::from(s.as_str())).collect());
         let entities = self
@@ -888,6 +912,57 @@ impl Engine {
         ]))
     }
 
+    fn to_value_v2(&self) -> Result<Value> {
+        // A list whose items hold no space is one space-joined string; otherwise an array.
+        let list = |v: &[String]| {
+            if v.iter().any(|s| s.is_empty() || s.contains(' ')) {
+                Value::Array(v.iter().map(|s| Value::from(s.as_str())).collect())
+            } else {
+                Value::from(v.join(" "))
+            }
+        };
+        let entities = self
+            .entities
+            .iter()
+            .map(|e| {
+                Value::Array(vec![
+                    Value::from(e.type_name.as_str()),
+                    Value::from(e.keyspace.as_str()),
+                    list(&e.key_fields),
+                    list(&e.fields),
+                ])
+            })
+            .collect();
+        let relationships = self
+            .relationships
+            .iter()
+            .map(|r| {
+                Value::Array(vec![
+                    Value::from(r.holder.as_str()),
+                    Value::from(r.field.as_str()),
+                    Value::from(r.target.as_str()),
+                    Value::from(if r.cardinality == Cardinality::One { "one" } else { "many" }),
+                    list(&r.via),
+                    list(&r.inverse),
+                ])
+            })
+            .collect();
+        let derived = self.derived_rules()?;
+        let is_derived = self.rules.len() >= derived.len() && self.rules[..derived.len()] == derived[..];
+        let stored = if is_derived { &self.rules[derived.len()..] } else { &self.rules[..] };
+        Ok(Value::object([
+            ("format", Value::from("cascade-edge/rules")),
+            ("version", Value::Number(2.0)),
+            ("delimiter", Value::from(self.options.delimiter.to_string())),
+            ("maxDepth", Value::Number(f64::from(self.options.max_depth))),
+            ("maxKeys", Value::Number(self.options.max_keys as f64)),
+            ("entities", Value::Array(entities)),
+            ("relationships", Value::Array(relationships)),
+            ("derived", Value::Bool(is_derived)),
+            ("rules", Value::Array(stored.iter().map(Rule::to_value).collect())),
+        ]))
+    }
+
     /// Loads an engine saved with [`Engine::to_value`]; no schema is parsed.
     pub fn from_value(v: &Value, logger: Option<Logger>) -> Result<Engine> {
         let bad = |what: &str| Error::json(format!("precompiled rules: {what}"), None);
@@ -896,9 +971,11 @@ impl Engine {
                 "not a cascade-edge rules document (missing \"format\": \"cascade-edge/rules\")",
             ));
         }
-        if v.get("version").and_then(Value::as_f64) != Some(1.0) {
-            return Err(bad("unsupported version; this build reads version 1"));
-        }
+        let version = match v.get("version").and_then(Value::as_f64) {
+            Some(1.0) => 1,
+            Some(2.0) => 2,
+            _ => return Err(bad("unsupported version; this build reads versions 1 and 2")),
+        };
         let mut delim = v.get("delimiter").and_then(Value::as_str).unwrap_or(":").chars();
         let delimiter = match (delim.next(), delim.next()) {
             (Some(c), None) => c,
@@ -931,39 +1008,93 @@ impl Engine {
                 .map(str::to_owned)
                 .ok_or_else(|| bad(&format!("`{k}` must be a string")))
         };
-        let array = |o: &Value, k: &str| -> Result<Vec<Value>> {
+        fn array<'v>(o: &'v Value, k: &str) -> Result<&'v [Value]> {
             match o.get(k) {
-                Some(Value::Array(items)) => Ok(items.clone()),
-                _ => Err(bad(&format!("`{k}` must be an array"))),
+                Some(Value::Array(items)) => Ok(items.as_slice()),
+                _ => Err(Error::json(format!("precompiled rules: `{k}` must be an array"), None)),
             }
+        }
+        // Version 2 rows: positional strings, and lists as one space-joined string (or an array).
+        let cell = |row: &[Value], i: usize, what: &str| -> Result<String> {
+            row.get(i)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| bad(&format!("{what} must be a string")))
+        };
+        let cell_list = |row: &[Value], i: usize, what: &str| -> Result<Vec<String>> {
+            match row.get(i) {
+                Some(Value::String(s)) => {
+                    Ok(s.split(' ').filter(|f| !f.is_empty()).map(str::to_owned).collect())
+                }
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .map(|s| {
+                        s.as_str().map(str::to_owned).ok_or_else(|| bad(&format!("{what} must hold strings")))
+                    })
+                    .collect(),
+                _ => Err(bad(&format!("{what} must be a string or an array"))),
+            }
+        };
+        fn row<'v>(r: &'v Value, what: &str) -> Result<&'v [Value]> {
+            r.as_array().ok_or_else(|| {
+                Error::json(
+                    format!("precompiled rules: each of `{what}` must be an array in version 2"),
+                    None,
+                )
+            })
+        }
+        let cardinality = |c: &str| match c {
+            "one" => Ok(Cardinality::One),
+            "many" => Ok(Cardinality::Many),
+            _ => Err(bad("`cardinality` must be \"one\" or \"many\"")),
         };
         let mut engine = Engine::empty(options, logger);
         for e in array(v, "entities")? {
-            engine.entities.push(Entity {
-                type_name: string(&e, "type")?,
-                keyspace: string(&e, "keyspace")?,
-                key_fields: strings(&e, "keyFields")?,
-                fields: strings(&e, "fields")?,
+            engine.entities.push(if version == 2 {
+                let e = row(e, "entities")?;
+                Entity {
+                    type_name: cell(e, 0, "an entity's type")?,
+                    keyspace: cell(e, 1, "an entity's keyspace")?,
+                    key_fields: cell_list(e, 2, "an entity's key fields")?,
+                    fields: cell_list(e, 3, "an entity's fields")?,
+                }
+            } else {
+                Entity {
+                    type_name: string(e, "type")?,
+                    keyspace: string(e, "keyspace")?,
+                    key_fields: strings(e, "keyFields")?,
+                    fields: strings(e, "fields")?,
+                }
             });
         }
         engine.index_entities()?;
         for r in array(v, "relationships")? {
-            let cardinality = match string(&r, "cardinality")?.as_str() {
-                "one" => Cardinality::One,
-                "many" => Cardinality::Many,
-                _ => return Err(bad("`cardinality` must be \"one\" or \"many\"")),
-            };
-            engine.relationships.push(Relationship {
-                holder: string(&r, "holder")?,
-                field: string(&r, "field")?,
-                target: string(&r, "target")?,
-                cardinality,
-                via: strings(&r, "via")?,
-                inverse: strings(&r, "inverse")?,
+            engine.relationships.push(if version == 2 {
+                let r = row(r, "relationships")?;
+                Relationship {
+                    holder: cell(r, 0, "a relationship's holder")?,
+                    field: cell(r, 1, "a relationship's field")?,
+                    target: cell(r, 2, "a relationship's target")?,
+                    cardinality: cardinality(&cell(r, 3, "a relationship's cardinality")?)?,
+                    via: cell_list(r, 4, "a relationship's via")?,
+                    inverse: cell_list(r, 5, "a relationship's inverse")?,
+                }
+            } else {
+                Relationship {
+                    holder: string(r, "holder")?,
+                    field: string(r, "field")?,
+                    target: string(r, "target")?,
+                    cardinality: cardinality(&string(r, "cardinality")?)?,
+                    via: strings(r, "via")?,
+                    inverse: strings(r, "inverse")?,
+                }
             });
         }
+        if version == 2 && v.get("derived").and_then(Value::as_bool) == Some(true) {
+            engine.derive_auto_rules()?;
+        }
         for r in array(v, "rules")? {
-            let source = string(&r, "source")?;
+            let source = string(r, "source")?;
             let mut rule = engine.parse_rule(
                 &Value::Object(
                     r.as_object()
@@ -979,7 +1110,7 @@ impl Engine {
             )?;
             rule.coarse = r.get("coarse").and_then(Value::as_bool).unwrap_or(false);
             if source == "auto" {
-                let rel = string(&r, "relationship")?;
+                let rel = string(r, "relationship")?;
                 let (holder, field) =
                     rel.split_once('.').ok_or_else(|| bad("`relationship` must be Holder.field"))?;
                 rule.origin = Origin::Auto { holder: holder.to_owned(), field: field.to_owned() };
@@ -1245,4 +1376,53 @@ fn utf16_len(s: &str) -> u32 {
 pub struct CompactSet {
     pub text: String,
     pub meta: Vec<u32>,
+}
+
+#[cfg(test)]
+mod format_tests {
+    use super::*;
+
+    const SDL: &str = "type User { id: ID! name: String posts: [Post!]! manager: User }
+        type Post { id: ID! title: String author: User! tags: [Tag!]! }
+        type Tag { id: ID! label: String }
+        type Query { user: User }";
+
+    fn reload(e: &Engine, version: u32) -> Engine {
+        let text = e.to_value_version(version).unwrap().to_json();
+        Engine::from_value(&Value::parse(&text).unwrap(), None).unwrap()
+    }
+
+    #[test]
+    fn version_2_round_trips_rules_and_cascades() {
+        let mut e = Engine::from_schema(SDL, EngineOptions::default()).unwrap();
+        e.add_rule_value(
+            &Value::parse(r#"{"entity":"post","cascadeTo":["feed:{author_id}"],"onFields":["title"]}"#)
+                .unwrap(),
+        )
+        .unwrap();
+        let v2 = e.to_value_version(2).unwrap();
+        assert_eq!(v2.get("derived").and_then(Value::as_bool), Some(true));
+        assert_eq!(v2.get("rules").and_then(Value::as_array).map(<[Value]>::len), Some(1));
+        // An engine whose auto rules were edited stores every rule.
+        let mut edited = Engine::from_schema(SDL, EngineOptions::default()).unwrap();
+        let first = edited.rules()[0].id.clone();
+        edited.remove_rule(&first).unwrap();
+        for engine in [&e, &edited] {
+            for loaded in [reload(engine, 1), reload(engine, 2)] {
+                assert_eq!(loaded.rules(), engine.rules());
+                assert_eq!(loaded.relationships(), engine.relationships());
+                assert_eq!(loaded.entities(), engine.entities());
+                assert_eq!(loaded.to_value().unwrap().to_json(), engine.to_value().unwrap().to_json());
+                assert_eq!(
+                    loaded.to_value_version(2).unwrap().to_json(),
+                    engine.to_value_version(2).unwrap().to_json()
+                );
+            }
+        }
+        let mut loaded = reload(&e, 2);
+        for c in [Change::new("user", "1"), Change::new("post", "9"), Change::new("tag", "3")] {
+            assert_eq!(loaded.cascade(&c).unwrap(), e.cascade(&c).unwrap());
+        }
+        assert_eq!(reload(&edited, 2).to_value_version(2).unwrap().get("derived"), Some(&Value::Bool(false)));
+    }
 }

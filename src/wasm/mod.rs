@@ -281,8 +281,8 @@ impl WasmEngine {
     }
 
     #[wasm_bindgen(js_name = toJSON)]
-    pub fn to_json(&self) -> Result<String, JsValue> {
-        Ok(self.inner.to_value().into_js()?.to_json())
+    pub fn to_json(&self, version: Option<u32>) -> Result<String, JsValue> {
+        Ok(self.inner.to_value_version(version.unwrap_or(1)).into_js()?.to_json())
     }
 
     #[wasm_bindgen(js_name = recordPurge)]
