@@ -299,6 +299,14 @@ async function startupBench() {
     for (let i = 0; i < n; i++) sink += ce.CascadeEngine.fromJSON(compiled) ? 1 : 0;
   }, { ops: smoke ? 1 : 10 });
   rows.push([`fromJSON(${label} rules, ${(compiled.length / 1024).toFixed(0)} KB)`, fmtNs(fromJson), smoke ? "" : `${(2e6 / fromJson).toFixed(2)}× of the 2 ms target`]);
+  // Format version 2 (slim: auto rules derived again on load); builds without it skip the row.
+  const slim = (() => { try { return JSON.stringify(engine.toJSON({ version: 2 })); } catch { return undefined; } })();
+  if (slim !== undefined && JSON.parse(slim).version === 2) {
+    const fromSlim = measure((n) => {
+      for (let i = 0; i < n; i++) sink += ce.CascadeEngine.fromJSON(slim) ? 1 : 0;
+    }, { ops: smoke ? 1 : 10 });
+    rows.push([`fromJSON(${label} rules, version 2, ${(slim.length / 1024).toFixed(0)} KB)`, fmtNs(fromSlim), smoke ? "" : `${(2e6 / fromSlim).toFixed(2)}× of the 2 ms target`]);
+  }
 
   // Instantiation in a fresh process: compile + instantiate + the start function.
   const wasmPath = join(pkg, "cascade_edge_bg.wasm");

@@ -75,18 +75,40 @@ function engineOptions(options) {
   return options;
 }
 
+// `op` of a change as the number `cascadeIdCompact` takes.
+const OPS = { __proto__: null, update: 0, create: 1, delete: 2 };
+// The properties a change may have; a change with only these, no data and a well-formed string id
+// skips JSON (`cascadeIdCompact`).
+const CHANGE_PROPS = { __proto__: null, entity: true, id: true, op: true, data: true, before: true, after: true };
+
+function dataless(change) {
+  if (change === null || typeof change !== "object" || Array.isArray(change)) return false;
+  const { entity, id, op } = change;
+  if (typeof entity !== "string" || entity === "" || typeof id !== "string") return false;
+  if (op !== undefined && OPS[op] === undefined) return false;
+  if (change.data !== undefined || change.before !== undefined || change.after !== undefined) return false;
+  for (const k in change) if (CHANGE_PROPS[k] !== true) return false;
+  return typeof id.isWellFormed === "function" ? id.isWellFormed() && entity.isWellFormed() : !LONE_SURROGATE.test(id + entity);
+}
+
 /** Derives cascade rules from a GraphQL schema and computes what to purge after a change. */
 export class CascadeEngine {
   #inner;
   // The cache most recently attached (`new LruCache({ engine })`): graph() counts its keys per edge.
   #cache;
+  // Rule ids by index, fetched from wasm on first use; reset whenever the rules change.
+  #ruleIds = [];
+  // Without a logger, wasm has no clock: cascades are timed here and reported before `stats()`.
+  #timed = false;
+  #pendingMs = 0;
 
   /** @internal use `CascadeEngine.fromSchema` or `CascadeEngine.fromJSON`. */
-  constructor(inner) {
+  constructor(inner, timed = false) {
     if (!(inner instanceof WasmEngine)) {
       throw codedError("INVALID_ARGUMENT", "use CascadeEngine.fromSchema(sdl, options) or CascadeEngine.fromJSON(json)");
     }
     this.#inner = inner;
+    this.#timed = timed === true;
   }
 
   /** Parses SDL, detects relationships and derives the auto rules. */
@@ -94,14 +116,74 @@ export class CascadeEngine {
     requireString(sdl, "the schema (SDL text)");
     const o = engineOptions(options);
     const { logger: _logger, ...rest } = o;
-    return call(() => new CascadeEngine(WasmEngine.fromSchema(sdl, toJson(rest, "options"), loggerFor(o), now)));
+    const logger = loggerFor(o);
+    return call(() => new CascadeEngine(WasmEngine.fromSchema(sdl, toJson(rest, "options"), logger, now), logger === undefined));
   }
 
   /** Loads precompiled rules (`engine.toJSON()`, as an object or JSON text); no schema is parsed. */
   static fromJSON(json, options) {
     const o = engineOptions(options);
     const text = typeof json === "string" ? json : toJson(json, "the precompiled rules");
-    return call(() => new CascadeEngine(WasmEngine.fromJSON(text, loggerFor(o), now)));
+    const logger = loggerFor(o);
+    return call(() => new CascadeEngine(WasmEngine.fromJSON(text, logger, now), logger === undefined));
+  }
+
+  #ruleId(index) {
+    let id = this.#ruleIds[index];
+    if (id === undefined) id = this.#ruleIds[index] = this.#inner.ruleId(index) ?? null;
+    return id;
+  }
+
+  /** Runs one compact cascade export (timing it when wasm does not) and expands its result. */
+  #compact(fn) {
+    let text;
+    if (this.#timed) {
+      const t0 = now();
+      text = call(fn);
+      this.#pendingMs += now() - t0;
+    } else {
+      text = call(fn);
+    }
+    return text === undefined ? undefined : this.#expand(text, this.#inner.resultMeta());
+  }
+
+  /** Builds `{ keys, patterns, tags, trace, depth, truncated }` from the compact form (see CompactSet in src/engine.rs). */
+  #expand(text, meta) {
+    const n = meta[2];
+    const names = new Array(n);
+    const keys = [];
+    const patterns = [];
+    const keyTags = [];
+    const patternTags = [];
+    const trace = new Array(n);
+    let at = 0;
+    let tagAt = 0;
+    for (let i = 0, m = 3; i < n; i++, m += 6) tagAt += meta[m];
+    for (let i = 0, m = 3; i < n; i++, m += 6) {
+      const key = text.slice(at, (at += meta[m]));
+      names[i] = key;
+      const rule = meta[m + 1];
+      const from = meta[m + 2];
+      const flags = meta[m + 4];
+      const tagLength = meta[m + 5];
+      const tag = tagLength === 0 ? key : text.slice(tagAt, (tagAt += tagLength));
+      if (flags & 2) {
+        patterns.push(key);
+        patternTags.push(tag);
+      } else {
+        keys.push(key);
+        keyTags.push(tag);
+      }
+      trace[i] = {
+        key,
+        rule: rule === 0 ? null : this.#ruleId(rule - 1),
+        from: from === 0 ? null : names[from - 1],
+        depth: meta[m + 3],
+        coarse: (flags & 1) === 1,
+      };
+    }
+    for (const t of patternTags) keyTags.push(t);
+    return { keys, patterns, tags: keyTags, trace, depth: meta[1], truncated: meta[0] === 1 };
   }
 
   /** The detected relationships. */
@@ -124,6 +206,7 @@ export class CascadeEngine {
     if (rule === null || typeof rule !== "object") {
       throw codedError("INVALID_RULE", 'a rule must be an object like { entity: "user", cascadeTo: ["user:{id}:feed"] }');
     }
+    this.#ruleIds = [];
     if (typeof rule.when === "function") {
       const { when, ...rest } = rule;
       return call(() => this.#inner.addRuleWithPredicate(toJson(rest, "the rule"), when));
@@ -134,23 +217,31 @@ export class CascadeEngine {
   /** Removes the rule with this id. */
   removeRule(id) {
     requireString(id, "the rule id");
+    this.#ruleIds = [];
     call(() => this.#inner.removeRule(id));
   }
 
   /** Removes every rule, auto rules included. */
   clearRules() {
+    this.#ruleIds = [];
     this.#inner.clearRules();
   }
 
   /** The cascade set of one change `{ entity, id, op?, data?, before?, after? }`. */
   cascade(change) {
-    return JSON.parse(call(() => this.#inner.cascade(toJson(change, "the change"))));
+    if (dataless(change)) {
+      const op = change.op === undefined ? 0 : OPS[change.op];
+      return this.#compact(() => this.#inner.cascadeIdCompact(change.entity, change.id, op));
+    }
+    const text = toJson(change, "the change");
+    return this.#compact(() => this.#inner.cascadeCompact(text));
   }
 
   /** One deduplicated cascade set for several changes. */
   cascadeBatch(changes) {
     if (!Array.isArray(changes)) throw codedError("INVALID_CHANGE", "cascadeBatch takes an array of changes");
-    return JSON.parse(call(() => this.#inner.cascadeBatch(toJson(changes, "the changes"))));
+    const text = toJson(changes, "the changes");
+    return this.#compact(() => this.#inner.cascadeBatchCompact(text));
   }
 
   /** The entity changes in a GraphQL response (`__typename` plus key fields). */
@@ -171,6 +262,10 @@ export class CascadeEngine {
 
   /** Counters and timings. */
   stats() {
+    if (this.#pendingMs > 0) {
+      this.#inner.addTime(this.#pendingMs);
+      this.#pendingMs = 0;
+    }
     return JSON.parse(this.#inner.stats());
   }
 
@@ -179,15 +274,16 @@ export class CascadeEngine {
     return JSON.parse(this.#inner.lint());
   }
 
-  /** The engine as JSON for `CascadeEngine.fromJSON` (precompiled rules). */
-  toJSON() {
-    return JSON.parse(call(() => this.#inner.toJSON()));
+  /** The engine as JSON for `CascadeEngine.fromJSON` (precompiled rules; `{ version: 1 }` for the verbose format). */
+  toJSON(options) {
+    // JSON.stringify(engine) passes a property name here, not options.
+    const version = options !== null && typeof options === "object" && options.version === 1 ? 1 : undefined;
+    return JSON.parse(call(() => this.#inner.toJSON(version)));
   }
 
   /** @internal the cascade set of invalidating an entity key, or undefined. */
   _cascadeKey(key) {
-    const text = this.#inner.cascadeKey(key);
-    return text === undefined ? undefined : JSON.parse(text);
+    return this.#compact(() => this.#inner.cascadeKeyCompact(key));
   }
 
   /** @internal */

@@ -242,15 +242,31 @@ export interface GraphOptions<F extends GraphFormat = GraphFormat> {
   cache?: LruCache;
 }
 
-/** Precompiled rules (`toJSON()`), loaded at the edge with `CascadeEngine.fromJSON`. */
-export interface CompiledRules {
+/** Precompiled rules, format version 1 (`toJSON({ version: 1 })`): every rule spelled out. */
+export interface CompiledRulesV1 {
   format: "cascade-edge/rules";
-  version: number;
+  version: 1;
   delimiter: string;
   maxDepth: number;
   maxKeys: number;
   entities: (Entity & { fields: string[] })[];
   relationships: Relationship[];
+  rules: Rule[];
+}
+
+/** Precompiled rules (`toJSON()`, format version 2), loaded at the edge with `CascadeEngine.fromJSON`. */
+export interface CompiledRules {
+  format: "cascade-edge/rules";
+  version: 2;
+  delimiter: string;
+  maxDepth: number;
+  maxKeys: number;
+  /** `[type, keyspace, keyFields, fields]`; a list is one space-joined string, or an array. */
+  entities: [string, string, string | string[], string | string[]][];
+  /** `[holder, field, target, "one" | "many", via, inverse]`. */
+  relationships: [string, string, string, "one" | "many", string | string[], string | string[]][];
+  /** Whether the auto rules are derived again on load (they are then not in `rules`). */
+  derived: boolean;
   rules: Rule[];
 }
 
@@ -260,7 +276,7 @@ export class CascadeEngine {
   /** Parses SDL, detects relationships and derives the auto rules. */
   static fromSchema(sdl: string, options?: EngineOptions): CascadeEngine;
   /** Loads precompiled rules (an object or JSON text); no schema is parsed. */
-  static fromJSON(json: CompiledRules | string, options?: Pick<EngineOptions, "verbose" | "logger">): CascadeEngine;
+  static fromJSON(json: CompiledRules | CompiledRulesV1 | string, options?: Pick<EngineOptions, "verbose" | "logger">): CascadeEngine;
   relationships(): Relationship[];
   entities(): Entity[];
   rules(): Rule[];
@@ -276,7 +292,10 @@ export class CascadeEngine {
   graph(options?: GraphOptions): string | RuleGraph;
   stats(): EngineStats;
   lint(): Lint[];
-  toJSON(): CompiledRules;
+  /** Slim (auto rules are derived again on load, lists joined by spaces); `fromJSON` reads both versions. */
+  toJSON(options?: { version?: 2 }): CompiledRules;
+  /** The verbose format version 1. */
+  toJSON(options: { version: 1 }): CompiledRulesV1;
 }
 
 export interface LruOptions {

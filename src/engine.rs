@@ -12,6 +12,7 @@ use crate::value::Value;
 use hashbrown::{HashMap, HashSet};
 use std::borrow::Cow;
 use std::collections::VecDeque;
+use std::hash::BuildHasher;
 
 /// Most rules an engine holds.
 pub const MAX_RULES: usize = 100_000;
@@ -176,7 +177,8 @@ impl std::fmt::Debug for Engine {
 /// One entity change waiting to be expanded.
 struct Work<'a> {
     entity: usize,
-    key: String,
+    /// The entity's key, as an index into the run's keys.
+    key: u32,
     /// The encoded id segment (what `{id}` renders to).
     id_segment: String,
     data: Option<&'a Value>,
@@ -267,6 +269,15 @@ impl Engine {
     }
 
     fn derive_auto_rules(&mut self) -> Result<()> {
+        for rule in self.derived_rules()? {
+            self.insert_rule(rule);
+        }
+        self.reindex_rules();
+        Ok(())
+    }
+
+    /// The auto rules of the relationships, in firing order, without duplicates.
+    fn derived_rules(&self) -> Result<Vec<Rule>> {
         let mut per_entity: Vec<Vec<(crate::rules::Category, usize, Rule)>> =
             vec![Vec::new(); self.entities.len()];
         for (n, rel) in self.relationships.iter().enumerate() {
@@ -284,14 +295,17 @@ impl Engine {
                 }
             }
         }
+        let mut ids = HashSet::new();
+        let mut out = Vec::new();
         for mut group in per_entity {
             group.sort_by_key(|(c, n, _)| (*c, *n));
             for (_, _, rule) in group {
-                self.insert_rule(rule);
+                if ids.insert(rule.id.clone()) {
+                    out.push(rule);
+                }
             }
         }
-        self.reindex_rules();
-        Ok(())
+        Ok(out)
     }
 
     /// Inserts a rule unless an identical one exists; returns its id.
@@ -328,6 +342,21 @@ impl Engine {
     /// Sets the evaluator of embedder predicates (`Condition::External`).
     pub fn set_external_predicate(&mut self, external: Option<ExternalPredicate>) {
         self.external = external;
+    }
+
+    /// Whether cascades are logged (a logger is set, or `verbose`).
+    pub fn is_logging(&self) -> bool {
+        self.logging()
+    }
+
+    /// Adds time an embedder measured around cascades of an engine with no clock (`stats`).
+    pub fn add_cascade_time(&mut self, elapsed_ms: f64) {
+        self.stats.add_time(elapsed_ms);
+    }
+
+    /// The id of the rule at `index` in [`Engine::rules`].
+    pub fn rule_id(&self, index: usize) -> Option<&str> {
+        self.rules.get(index).map(|r| r.id.as_str())
     }
 
     fn logging(&self) -> bool {
@@ -534,6 +563,17 @@ impl Engine {
 
     /// One deduplicated cascade set for several changes, in the order given.
     pub fn cascade_batch(&mut self, changes: &[Change]) -> Result<CascadeSet> {
+        let run = self.run(changes)?;
+        Ok(run.finish(&self.rules))
+    }
+
+    /// As [`Engine::cascade_batch`], writing the set in the compact form the JS binding expands.
+    pub fn cascade_batch_compact(&mut self, changes: &[Change], out: &mut CompactSet) -> Result<()> {
+        self.run(changes)?.encode(out);
+        Ok(())
+    }
+
+    fn run(&mut self, changes: &[Change]) -> Result<Run> {
         let started = self.clock.as_ref().map(|c| c());
         // Validate everything first: a bad change leaves stats and logs untouched.
         let mut seeds = Vec::with_capacity(changes.len());
@@ -548,8 +588,26 @@ impl Engine {
                     actual: key.len(),
                 });
             }
-            seeds.push(Work {
-                entity: ei,
+            seeds.push((key, ei, id_segment, c));
+        }
+        let mut run = Run::new(self.options.max_keys, self.options.delimiter);
+        let mut edges: Vec<(usize, u32)> = Vec::new();
+        let mut queue: VecDeque<Work<'_>> = VecDeque::new();
+        for (key, entity, id_segment, c) in seeds {
+            if self.logging() {
+                let line = format!("[CASCADE] {key} changed");
+                self.log(&line);
+            }
+            // Each change of a batch cascades with its own data, as it would alone; the set stays
+            // deduplicated.
+            run.next_change();
+            let key = match run.add(key, NONE, NONE, 0, false) {
+                Added::New(i) | Added::Present(i) => i,
+                Added::Dropped => unreachable!("a changed entity's own key is never dropped"),
+            };
+            run.reach(key);
+            queue.push_back(Work {
+                entity,
                 key,
                 id_segment,
                 data: c.data.as_ref(),
@@ -559,18 +617,6 @@ impl Engine {
                 remaining: self.options.max_depth,
                 limited_by_rule: false,
             });
-        }
-        let mut run = Run::new(self.options.max_keys, self.options.delimiter);
-        let mut edges: Vec<(usize, String)> = Vec::new();
-        let mut queue: VecDeque<Work<'_>> = VecDeque::new();
-        for seed in seeds {
-            if self.logging() {
-                let line = format!("[CASCADE] {} changed", seed.key);
-                self.log(&line);
-            }
-            run.next_change();
-            run.add(seed.key.clone(), None, None, 0, false);
-            queue.push_back(seed);
             while let Some(work) = queue.pop_front() {
                 self.expand(&work, &mut run, &mut queue, &mut edges);
             }
@@ -579,20 +625,19 @@ impl Engine {
             (Some(s), Some(c)) => (c() - s).max(0.0),
             _ => 0.0,
         };
-        let set = run.finish();
         self.stats.record(
             changes.len(),
-            set.depth,
+            run.depth(),
             elapsed,
-            &edges,
+            edges.iter().map(|&(e, k)| (e, run.keys[k as usize].as_str())),
             &self.entities,
-            set.keys.len() + set.patterns.len(),
+            run.keys.len(),
         );
         if self.logging() {
             let line = format!("[CASCADE] ✓ CASCADE complete in {elapsed:.2}ms");
             self.log(&line);
         }
-        Ok(set)
+        Ok(run)
     }
 
     fn expand<'a>(
@@ -600,7 +645,7 @@ impl Engine {
         work: &Work<'a>,
         run: &mut Run,
         queue: &mut VecDeque<Work<'a>>,
-        edges: &mut Vec<(usize, String)>,
+        edges: &mut Vec<(usize, u32)>,
     ) {
         if work.remaining == 0 {
             // The budget ran out here; it only counts as truncation when the global depth (not
@@ -613,7 +658,8 @@ impl Engine {
         let delimiter = self.options.delimiter;
         let rule_ids = std::mem::take(&mut self.by_entity[work.entity]);
         for &ri in &rule_ids {
-            if !run.expanded.insert((ri, work.key.clone())) {
+            // Each (rule, key) pair is expanded once per change, which is what ends cycles.
+            if !run.first_expansion(ri, work.key) {
                 continue;
             }
             if !self.fires(ri, work) {
@@ -657,25 +703,33 @@ impl Engine {
             });
             for r in renderings {
                 let coarse = r.coarse || rule.coarse;
-                if !run.add(r.key.clone(), Some(&rule.id), Some(&work.key), work.depth + 1, coarse) {
-                    continue;
-                }
-                produced += 1;
-                edges.push((work.entity, r.key.clone()));
-                if r.is_pattern {
-                    continue;
-                }
-                let Some((ks, id_segment)) = r.key.split_once(delimiter) else { continue };
-                if id_segment.contains(delimiter) {
-                    continue;
-                }
-                let Some(&ei) = self.lookup.get(ks).filter(|&&ei| self.entities[ei].keyspace == ks) else {
-                    continue;
+                // Only the part after the keyspace is needed to follow an entity key.
+                let follow = (!r.is_pattern)
+                    .then(|| r.key.split_once(delimiter))
+                    .flatten()
+                    .filter(|(_, id)| !id.contains(delimiter))
+                    .and_then(|(ks, id)| {
+                        let &ei = self.lookup.get(ks)?;
+                        (self.entities[ei].keyspace == ks).then(|| (ei, id.to_owned()))
+                    });
+                let ki = match run.add(r.key, ri as u32, work.key, work.depth + 1, coarse) {
+                    Added::New(ki) => {
+                        produced += 1;
+                        edges.push((work.entity, ki));
+                        ki
+                    }
+                    // Listed by an earlier change of the batch: this change may reach further.
+                    Added::Present(ki) => ki,
+                    Added::Dropped => continue,
                 };
+                if !run.reach(ki) {
+                    continue;
+                }
+                let Some((ei, id_segment)) = follow else { continue };
                 queue.push_back(Work {
                     entity: ei,
-                    key: r.key.clone(),
-                    id_segment: id_segment.to_owned(),
+                    key: ki,
+                    id_segment,
                     data: None,
                     before: None,
                     op: Op::Update,
@@ -732,6 +786,21 @@ impl Engine {
         }
         let change = Change::new(ks, decode_segment(id));
         self.cascade(&change).ok()
+    }
+
+    /// As [`Engine::cascade_key`], in the compact form; `false` for a key that is not an
+    /// entity key.
+    pub fn cascade_key_compact(&mut self, key: &str, out: &mut CompactSet) -> bool {
+        let (ks, id) = match key.split_once(self.options.delimiter) {
+            Some((ks, id)) if !id.contains(self.options.delimiter) && id != "*" => (ks, id),
+            _ => return false,
+        };
+        match self.lookup.get(ks) {
+            Some(&ei) if self.entities[ei].keyspace == ks => {}
+            _ => return false,
+        }
+        let change = Change::new(ks, decode_segment(id));
+        self.cascade_batch_compact(std::slice::from_ref(&change), out).is_ok()
     }
 
     /// Counters and timings since the engine was made.
@@ -807,13 +876,26 @@ impl Engine {
         out
     }
 
-    /// The engine's entities, relationships and rules as JSON, loadable without the schema.
+    /// The engine's entities, relationships and rules as JSON, loadable without the schema, in
+    /// the slim format version 2 (4.5× smaller than version 1 on GitHub's schema).
     pub fn to_value(&self) -> Result<Value> {
+        self.to_value_version(2)
+    }
+
+    /// As [`Engine::to_value`], in format `version` 1 or 2. Version 1 spells out every rule and
+    /// every field list; it is still read, and written on request. Version 2 is slim: entities and
+    /// relationships are arrays with lists joined by spaces, and when the rules start with
+    /// exactly the auto rules of the relationships (`"derived": true`) those are not stored but
+    /// derived again on load; only the rules after them are listed.
+    pub fn to_value_version(&self, version: u32) -> Result<Value> {
         if let Some(r) = self.rules.iter().find(|r| r.when.as_ref().is_some_and(Condition::has_external)) {
             return Err(Error::rule(format!(
                 "rule `{}` has a JS function as its condition, which cannot be saved; use the declarative `when` form",
                 r.id
             )));
+        }
+        if version == 2 {
+            return self.to_value_v2();
         }
         let strings = |v: &[String]| Value::Array(v.iter().map(|s| Value::from(s.as_str())).collect());
         let entities = self
@@ -841,6 +923,57 @@ impl Engine {
         ]))
     }
 
+    fn to_value_v2(&self) -> Result<Value> {
+        // A list whose items hold no space is one space-joined string; otherwise an array.
+        let list = |v: &[String]| {
+            if v.iter().any(|s| s.is_empty() || s.contains(' ')) {
+                Value::Array(v.iter().map(|s| Value::from(s.as_str())).collect())
+            } else {
+                Value::from(v.join(" "))
+            }
+        };
+        let entities = self
+            .entities
+            .iter()
+            .map(|e| {
+                Value::Array(vec![
+                    Value::from(e.type_name.as_str()),
+                    Value::from(e.keyspace.as_str()),
+                    list(&e.key_fields),
+                    list(&e.fields),
+                ])
+            })
+            .collect();
+        let relationships = self
+            .relationships
+            .iter()
+            .map(|r| {
+                Value::Array(vec![
+                    Value::from(r.holder.as_str()),
+                    Value::from(r.field.as_str()),
+                    Value::from(r.target.as_str()),
+                    Value::from(if r.cardinality == Cardinality::One { "one" } else { "many" }),
+                    list(&r.via),
+                    list(&r.inverse),
+                ])
+            })
+            .collect();
+        let derived = self.derived_rules()?;
+        let is_derived = self.rules.len() >= derived.len() && self.rules[..derived.len()] == derived[..];
+        let stored = if is_derived { &self.rules[derived.len()..] } else { &self.rules[..] };
+        Ok(Value::object([
+            ("format", Value::from("cascade-edge/rules")),
+            ("version", Value::Number(2.0)),
+            ("delimiter", Value::from(self.options.delimiter.to_string())),
+            ("maxDepth", Value::Number(f64::from(self.options.max_depth))),
+            ("maxKeys", Value::Number(self.options.max_keys as f64)),
+            ("entities", Value::Array(entities)),
+            ("relationships", Value::Array(relationships)),
+            ("derived", Value::Bool(is_derived)),
+            ("rules", Value::Array(stored.iter().map(Rule::to_value).collect())),
+        ]))
+    }
+
     /// Loads an engine saved with [`Engine::to_value`]; no schema is parsed.
     pub fn from_value(v: &Value, logger: Option<Logger>) -> Result<Engine> {
         let bad = |what: &str| Error::json(format!("precompiled rules: {what}"), None);
@@ -849,9 +982,11 @@ impl Engine {
                 "not a cascade-edge rules document (missing \"format\": \"cascade-edge/rules\")",
             ));
         }
-        if v.get("version").and_then(Value::as_f64) != Some(1.0) {
-            return Err(bad("unsupported version; this build reads version 1"));
-        }
+        let version = match v.get("version").and_then(Value::as_f64) {
+            Some(1.0) => 1,
+            Some(2.0) => 2,
+            _ => return Err(bad("unsupported version; this build reads versions 1 and 2")),
+        };
         let mut delim = v.get("delimiter").and_then(Value::as_str).unwrap_or(":").chars();
         let delimiter = match (delim.next(), delim.next()) {
             (Some(c), None) => c,
@@ -884,36 +1019,90 @@ impl Engine {
                 .map(str::to_owned)
                 .ok_or_else(|| bad(&format!("`{k}` must be a string")))
         };
-        let array = |o: &Value, k: &str| -> Result<Vec<Value>> {
+        fn array<'v>(o: &'v Value, k: &str) -> Result<&'v [Value]> {
             match o.get(k) {
-                Some(Value::Array(items)) => Ok(items.clone()),
-                _ => Err(bad(&format!("`{k}` must be an array"))),
+                Some(Value::Array(items)) => Ok(items.as_slice()),
+                _ => Err(Error::json(format!("precompiled rules: `{k}` must be an array"), None)),
             }
+        }
+        // Version 2 rows: positional strings, and lists as one space-joined string (or an array).
+        let cell = |row: &[Value], i: usize, what: &str| -> Result<String> {
+            row.get(i)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| bad(&format!("{what} must be a string")))
+        };
+        let cell_list = |row: &[Value], i: usize, what: &str| -> Result<Vec<String>> {
+            match row.get(i) {
+                Some(Value::String(s)) => {
+                    Ok(s.split(' ').filter(|f| !f.is_empty()).map(str::to_owned).collect())
+                }
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .map(|s| {
+                        s.as_str().map(str::to_owned).ok_or_else(|| bad(&format!("{what} must hold strings")))
+                    })
+                    .collect(),
+                _ => Err(bad(&format!("{what} must be a string or an array"))),
+            }
+        };
+        fn row<'v>(r: &'v Value, what: &str) -> Result<&'v [Value]> {
+            r.as_array().ok_or_else(|| {
+                Error::json(
+                    format!("precompiled rules: each of `{what}` must be an array in version 2"),
+                    None,
+                )
+            })
+        }
+        let cardinality = |c: &str| match c {
+            "one" => Ok(Cardinality::One),
+            "many" => Ok(Cardinality::Many),
+            _ => Err(bad("`cardinality` must be \"one\" or \"many\"")),
         };
         let mut engine = Engine::empty(options, logger);
         for e in array(v, "entities")? {
-            engine.entities.push(Entity {
-                type_name: string(&e, "type")?,
-                keyspace: string(&e, "keyspace")?,
-                key_fields: strings(&e, "keyFields")?,
-                fields: strings(&e, "fields")?,
+            engine.entities.push(if version == 2 {
+                let e = row(e, "entities")?;
+                Entity {
+                    type_name: cell(e, 0, "an entity's type")?,
+                    keyspace: cell(e, 1, "an entity's keyspace")?,
+                    key_fields: cell_list(e, 2, "an entity's key fields")?,
+                    fields: cell_list(e, 3, "an entity's fields")?,
+                }
+            } else {
+                Entity {
+                    type_name: string(e, "type")?,
+                    keyspace: string(e, "keyspace")?,
+                    key_fields: strings(e, "keyFields")?,
+                    fields: strings(e, "fields")?,
+                }
             });
         }
         engine.index_entities()?;
         for r in array(v, "relationships")? {
-            let cardinality = match string(&r, "cardinality")?.as_str() {
-                "one" => Cardinality::One,
-                "many" => Cardinality::Many,
-                _ => return Err(bad("`cardinality` must be \"one\" or \"many\"")),
-            };
-            engine.relationships.push(Relationship {
-                holder: string(&r, "holder")?,
-                field: string(&r, "field")?,
-                target: string(&r, "target")?,
-                cardinality,
-                via: strings(&r, "via")?,
-                inverse: strings(&r, "inverse")?,
+            engine.relationships.push(if version == 2 {
+                let r = row(r, "relationships")?;
+                Relationship {
+                    holder: cell(r, 0, "a relationship's holder")?,
+                    field: cell(r, 1, "a relationship's field")?,
+                    target: cell(r, 2, "a relationship's target")?,
+                    cardinality: cardinality(&cell(r, 3, "a relationship's cardinality")?)?,
+                    via: cell_list(r, 4, "a relationship's via")?,
+                    inverse: cell_list(r, 5, "a relationship's inverse")?,
+                }
+            } else {
+                Relationship {
+                    holder: string(r, "holder")?,
+                    field: string(r, "field")?,
+                    target: string(r, "target")?,
+                    cardinality: cardinality(&string(r, "cardinality")?)?,
+                    via: strings(r, "via")?,
+                    inverse: strings(r, "inverse")?,
+                }
             });
+        }
+        if version == 2 && v.get("derived").and_then(Value::as_bool) == Some(true) {
+            engine.derive_auto_rules()?;
         }
         let rules = array(v, "rules")?;
         if rules.len() > MAX_RULES {
@@ -924,7 +1113,7 @@ impl Engine {
             });
         }
         for r in rules {
-            let source = string(&r, "source")?;
+            let source = string(r, "source")?;
             let mut rule = engine.parse_rule(
                 &Value::Object(
                     r.as_object()
@@ -940,7 +1129,7 @@ impl Engine {
             )?;
             rule.coarse = r.get("coarse").and_then(Value::as_bool).unwrap_or(false);
             if source == "auto" {
-                let rel = string(&r, "relationship")?;
+                let rel = string(r, "relationship")?;
                 let (holder, field) =
                     rel.split_once('.').ok_or_else(|| bad("`relationship` must be Holder.field"))?;
                 rule.origin = Origin::Auto { holder: holder.to_owned(), field: field.to_owned() };
@@ -1029,19 +1218,45 @@ fn strip_camel_suffix(name: &str) -> Option<&str> {
     (at > 0).then(|| &name[..at])
 }
 
-/// The state of one cascade computation.
+/// No rule or no source key (a changed entity's own key).
+const NONE: u32 = u32::MAX;
+
+/// One key of a run, in the order produced; `key` indexes [`Run::keys`].
+struct Entry {
+    /// The rule that produced the key, or [`NONE`].
+    rule: u32,
+    /// The key whose change fired the rule (an index into [`Run::keys`]), or [`NONE`].
+    from: u32,
+    depth: u32,
+    coarse: bool,
+}
+
+/// The state of one cascade computation. Keys are held once, in `keys`, and referred to by
+/// index everywhere else (the visited set, the trace, the work queue, the stats edges).
 struct Run {
     max_keys: usize,
     delimiter: char,
-    /// Keys listed in the set.
-    seen: HashSet<String>,
-    /// Keys reached by the current change of a batch, and the (rule, key) pairs it expanded: each
-    /// change of a batch cascades with its own data, as it would alone.
-    reached: HashSet<String>,
-    expanded: HashSet<(usize, String)>,
-    trace: Vec<Trace>,
+    hasher: hashbrown::DefaultHashBuilder,
+    keys: Vec<String>,
+    /// Indexes into `keys`, hashed by the key text.
+    seen: hashbrown::HashTable<u32>,
+    /// (rule, key index) pairs the current change expanded.
+    expanded: HashSet<u64>,
+    /// Key indexes the current change reached.
+    reached: HashSet<u32>,
+    entries: Vec<Entry>,
     keyspace_wildcards: HashSet<String>,
     truncated: bool,
+}
+
+/// What [`Run::add`] did with a key.
+enum Added {
+    /// The key is new; its index.
+    New(u32),
+    /// The key was already in the set; its index.
+    Present(u32),
+    /// Past the fan-out budget: the key was replaced by (or folded into) its keyspace wildcard.
+    Dropped,
 }
 
 impl Run {
@@ -1049,71 +1264,198 @@ impl Run {
         Run {
             max_keys,
             delimiter,
-            seen: HashSet::new(),
-            reached: HashSet::new(),
+            hasher: hashbrown::DefaultHashBuilder::default(),
+            keys: Vec::new(),
+            seen: hashbrown::HashTable::new(),
             expanded: HashSet::new(),
-            trace: Vec::new(),
+            reached: HashSet::new(),
+            entries: Vec::new(),
             keyspace_wildcards: HashSet::new(),
             truncated: false,
         }
     }
 
+    fn find(&self, key: &str) -> Option<u32> {
+        let hash = self.hasher.hash_one(key);
+        self.seen.find(hash, |&i| self.keys[i as usize] == key).copied()
+    }
+
+    fn push(&mut self, key: String, entry: Entry) -> u32 {
+        let i = self.keys.len() as u32;
+        let hash = self.hasher.hash_one(key.as_str());
+        let (keys, hasher) = (&self.keys, &self.hasher);
+        self.seen.insert_unique(hash, i, |&j| hasher.hash_one(keys[j as usize].as_str()));
+        self.keys.push(key);
+        self.entries.push(entry);
+        i
+    }
+
+    /// Whether the pair (rule, key) is seen for the first time.
     /// Starts the cascade of the next change of a batch.
     fn next_change(&mut self) {
-        self.reached.clear();
         self.expanded.clear();
+        self.reached.clear();
     }
 
-    /// Adds a key unless listed; returns whether the current change reached it for the first
-    /// time (so it is to be expanded). Past the fan-out budget, a key is replaced by its whole
+    /// Marks a key reached by the current change; whether it was the first time.
+    fn reach(&mut self, key: u32) -> bool {
+        self.reached.insert(key)
+    }
+
+    fn first_expansion(&mut self, rule: usize, key: u32) -> bool {
+        self.expanded.insert(((rule as u64) << 32) | u64::from(key))
+    }
+
+    /// Adds a key unless present. Past the fan-out budget, a key is replaced by its whole
     /// keyspace (`user:*`) so nothing is lost, and the set is truncated.
-    fn add(&mut self, key: String, rule: Option<&str>, from: Option<&str>, depth: u32, coarse: bool) -> bool {
-        if !self.reached.insert(key.clone()) {
-            return false;
+    fn add(&mut self, key: String, rule: u32, from: u32, depth: u32, coarse: bool) -> Added {
+        if let Some(i) = self.find(&key) {
+            return Added::Present(i);
         }
-        if self.seen.contains(&key) {
-            // Listed by an earlier change of the batch; this change may reach further from it.
-            return true;
-        }
-        if self.trace.len() >= self.max_keys && rule.is_some() {
+        if self.entries.len() >= self.max_keys && rule != NONE {
             self.truncated = true;
-            let ks = key.split(self.delimiter).next().unwrap_or(&key).to_owned();
-            if self.keyspace_wildcards.insert(ks.clone()) {
+            let ks = key.split(self.delimiter).next().unwrap_or(&key);
+            if !self.keyspace_wildcards.contains(ks) {
+                let ks = ks.to_owned();
+                self.keyspace_wildcards.insert(ks.clone());
                 let wide = if ks == "*" { ks } else { format!("{ks}{}*", self.delimiter) };
-                self.seen.insert(wide.clone());
-                self.trace.push(Trace {
-                    key: wide,
-                    rule: rule.map(str::to_owned),
-                    from: from.map(str::to_owned),
-                    depth,
-                    coarse: true,
-                });
+                self.push(wide, Entry { rule, from, depth, coarse: true });
             }
-            return false;
+            return Added::Dropped;
         }
-        self.seen.insert(key.clone());
-        self.trace.push(Trace {
-            key,
-            rule: rule.map(str::to_owned),
-            from: from.map(str::to_owned),
-            depth,
-            coarse,
-        });
-        true
+        Added::New(self.push(key, Entry { rule, from, depth, coarse }))
     }
 
-    fn finish(self) -> CascadeSet {
-        let mut set = CascadeSet { truncated: self.truncated, ..CascadeSet::default() };
-        for t in &self.trace {
-            if t.key.split(self.delimiter).any(|s| s == "*") {
-                set.patterns.push(t.key.clone());
+    fn is_pattern(&self, key: &str) -> bool {
+        key.split(self.delimiter).any(|s| s == "*")
+    }
+
+    fn depth(&self) -> u32 {
+        self.entries.iter().map(|e| e.depth).max().unwrap_or(0)
+    }
+
+    fn finish(self, rules: &[Rule]) -> CascadeSet {
+        let mut set = CascadeSet { truncated: self.truncated, depth: self.depth(), ..CascadeSet::default() };
+        for k in &self.keys {
+            if self.is_pattern(k) {
+                set.patterns.push(k.clone());
             } else {
-                set.keys.push(t.key.clone());
+                set.keys.push(k.clone());
             }
-            set.depth = set.depth.max(t.depth);
         }
         set.tags = set.keys.iter().chain(&set.patterns).map(|k| tag_for(k)).collect();
-        set.trace = self.trace;
+        set.trace = self
+            .entries
+            .iter()
+            .zip(&self.keys)
+            .map(|(e, k)| Trace {
+                key: k.clone(),
+                rule: (e.rule != NONE).then(|| rules[e.rule as usize].id.clone()),
+                from: (e.from != NONE).then(|| self.keys[e.from as usize].clone()),
+                depth: e.depth,
+                coarse: e.coarse,
+            })
+            .collect();
         set
+    }
+
+    /// The compact form the JS binding expands (see [`CompactSet`]).
+    fn encode(&self, out: &mut CompactSet) {
+        out.text.clear();
+        out.meta.clear();
+        out.meta.extend([u32::from(self.truncated), self.depth(), self.keys.len() as u32]);
+        let mut odd_tags = Vec::new();
+        for (e, k) in self.entries.iter().zip(&self.keys) {
+            let tag_len = if k.bytes().all(|b| b.is_ascii_graphic() && b != b',') {
+                0 // tag_for(k) == k
+            } else {
+                let tag = tag_for(k);
+                let n = utf16_len(&tag);
+                odd_tags.push(tag);
+                n
+            };
+            let flags = u32::from(e.coarse) | (u32::from(self.is_pattern(k)) << 1);
+            out.meta.extend([
+                utf16_len(k),
+                e.rule.wrapping_add(1),
+                e.from.wrapping_add(1),
+                e.depth,
+                flags,
+                tag_len,
+            ]);
+            out.text.push_str(k);
+        }
+        for t in odd_tags {
+            out.text.push_str(&t);
+        }
+    }
+}
+
+fn utf16_len(s: &str) -> u32 {
+    if s.is_ascii() {
+        s.len() as u32
+    } else {
+        s.encode_utf16().count() as u32
+    }
+}
+
+/// A cascade set in the form that crosses into JS cheaply: every key and pattern concatenated in
+/// one string, in trace order, followed by the tags that differ from their key; and numbers.
+///
+/// `meta` is `[truncated, depth, n]` then, per trace entry, six numbers: the key's length in
+/// UTF-16 units, the rule index + 1 (0: none), the source key's trace index + 1 (0: none), the
+/// depth, flags (1: coarse, 2: pattern), and the tag's UTF-16 length (0: the tag is the key).
+#[derive(Debug, Default)]
+pub struct CompactSet {
+    pub text: String,
+    pub meta: Vec<u32>,
+}
+
+#[cfg(test)]
+mod format_tests {
+    use super::*;
+
+    const SDL: &str = "type User { id: ID! name: String posts: [Post!]! manager: User }
+        type Post { id: ID! title: String author: User! tags: [Tag!]! }
+        type Tag { id: ID! label: String }
+        type Query { user: User }";
+
+    fn reload(e: &Engine, version: u32) -> Engine {
+        let text = e.to_value_version(version).unwrap().to_json();
+        Engine::from_value(&Value::parse(&text).unwrap(), None).unwrap()
+    }
+
+    #[test]
+    fn version_2_round_trips_rules_and_cascades() {
+        let mut e = Engine::from_schema(SDL, EngineOptions::default()).unwrap();
+        e.add_rule_value(
+            &Value::parse(r#"{"entity":"post","cascadeTo":["feed:{author_id}"],"onFields":["title"]}"#)
+                .unwrap(),
+        )
+        .unwrap();
+        let v2 = e.to_value_version(2).unwrap();
+        assert_eq!(v2.get("derived").and_then(Value::as_bool), Some(true));
+        assert_eq!(v2.get("rules").and_then(Value::as_array).map(<[Value]>::len), Some(1));
+        // An engine whose auto rules were edited stores every rule.
+        let mut edited = Engine::from_schema(SDL, EngineOptions::default()).unwrap();
+        let first = edited.rules()[0].id.clone();
+        edited.remove_rule(&first).unwrap();
+        for engine in [&e, &edited] {
+            for loaded in [reload(engine, 1), reload(engine, 2)] {
+                assert_eq!(loaded.rules(), engine.rules());
+                assert_eq!(loaded.relationships(), engine.relationships());
+                assert_eq!(loaded.entities(), engine.entities());
+                assert_eq!(loaded.to_value().unwrap().to_json(), engine.to_value().unwrap().to_json());
+                assert_eq!(
+                    loaded.to_value_version(2).unwrap().to_json(),
+                    engine.to_value_version(2).unwrap().to_json()
+                );
+            }
+        }
+        let mut loaded = reload(&e, 2);
+        for c in [Change::new("user", "1"), Change::new("post", "9"), Change::new("tag", "3")] {
+            assert_eq!(loaded.cascade(&c).unwrap(), e.cascade(&c).unwrap());
+        }
+        assert_eq!(reload(&edited, 2).to_value_version(2).unwrap().get("derived"), Some(&Value::Bool(false)));
     }
 }

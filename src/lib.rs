@@ -23,7 +23,9 @@ pub mod wasm;
 
 pub use cascade::{tag_for, CascadeSet, Change, Op, Trace};
 pub use condition::{Condition, Test, MAX_CONDITION_DEPTH};
-pub use engine::{relationship_value, Clock, Engine, EngineOptions, ExternalPredicate, Lint, Logger};
+pub use engine::{
+    relationship_value, Clock, CompactSet, Engine, EngineOptions, ExternalPredicate, Lint, Logger,
+};
 pub use engine::{DEFAULT_MAX_DEPTH, DEFAULT_MAX_KEYS, MAX_RULES, MAX_TEMPLATES_PER_RULE};
 pub use error::{Error, Result};
 pub use graph::{render as render_graph, GraphFormat};

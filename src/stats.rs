@@ -54,17 +54,20 @@ pub(crate) struct StatsAccumulator {
     keys: u64,
     depth_sum: u64,
     time_sum: f64,
-    edges: HashMap<String, u64>,
+    /// Per source entity (by index): target keyspace → count.
+    edges: Vec<HashMap<String, u64>>,
+    /// The keyspace of each entity, for labelling `edges`.
+    keyspaces: Vec<String>,
     backends: HashMap<String, u64>,
 }
 
 impl StatsAccumulator {
-    pub(crate) fn record(
+    pub(crate) fn record<'k>(
         &mut self,
         changes: usize,
         depth: u32,
         elapsed_ms: f64,
-        edges: &[(usize, String)],
+        edges: impl Iterator<Item = (usize, &'k str)>,
         entities: &[Entity],
         keys: usize,
     ) {
@@ -73,11 +76,21 @@ impl StatsAccumulator {
         self.keys += keys as u64;
         self.depth_sum += u64::from(depth);
         self.time_sum += elapsed_ms;
+        if self.keyspaces.len() != entities.len() {
+            self.keyspaces = entities.iter().map(|e| e.keyspace.clone()).collect();
+            self.edges.resize_with(entities.len(), HashMap::new);
+        }
         for (from, key) in edges {
-            let Some(e) = entities.get(*from) else { continue };
+            let Some(counts) = self.edges.get_mut(from) else { continue };
             let to = key.split(|c: char| !c.is_alphanumeric() && c != '_' && c != '*').next().unwrap_or(key);
-            let label = format!("{} -> {}", e.keyspace, to);
-            *self.edges.entry(label).or_insert(0) += 1;
+            *counts.entry_ref(to).or_insert(0) += 1;
+        }
+    }
+
+    /// Adds time measured by the embedder around cascades whose engine has no clock.
+    pub(crate) fn add_time(&mut self, elapsed_ms: f64) {
+        if elapsed_ms.is_finite() && elapsed_ms > 0.0 {
+            self.time_sum += elapsed_ms;
         }
     }
 
@@ -92,6 +105,13 @@ impl StatsAccumulator {
             v.truncate(limit);
             v
         };
+        let mut edges = HashMap::new();
+        for (from, counts) in self.edges.iter().enumerate() {
+            let Some(ks) = self.keyspaces.get(from) else { continue };
+            for (to, n) in counts {
+                *edges.entry(format!("{ks} -> {to}")).or_insert(0) += *n;
+            }
+        }
         let n = self.cascades.max(1) as f64;
         EngineStats {
             invalidations: self.invalidations,
@@ -99,7 +119,7 @@ impl StatsAccumulator {
             keys: self.keys,
             average_depth: if self.cascades == 0 { 0.0 } else { self.depth_sum as f64 / n },
             average_time_ms: if self.cascades == 0 { 0.0 } else { self.time_sum / n },
-            top_edges: sorted(&self.edges, 10),
+            top_edges: sorted(&edges, 10),
             keys_per_backend: sorted(&self.backends, usize::MAX),
         }
     }

@@ -6,7 +6,7 @@
 
 mod lru;
 
-use crate::{Change, Engine, EngineOptions, Error, GraphFormat, Value};
+use crate::{Change, CompactSet, Engine, EngineOptions, Error, GraphFormat, Op, Value};
 use js_sys::Function;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -72,6 +72,8 @@ pub struct WasmEngine {
     inner: Engine,
     /// JS predicates of rules whose `when` is a function, indexed by `Condition::External` ids.
     predicates: Rc<RefCell<Vec<Function>>>,
+    /// The last compact cascade set; its text is returned, its numbers read by `resultMeta`.
+    out: CompactSet,
 }
 
 #[wasm_bindgen]
@@ -101,7 +103,12 @@ impl WasmEngine {
     }
 
     fn wrap(mut inner: Engine, clock: Option<Function>) -> WasmEngine {
-        inner.set_clock(clock.map(js_clock));
+        // Calling a JS clock from wasm twice per cascade costs more than a small cascade; only the
+        // log line needs the time inside wasm. Otherwise the JS side times each call and reports
+        // the sum with `addTime` before reading `stats`.
+        if inner.is_logging() {
+            inner.set_clock(clock.map(js_clock));
+        }
         let predicates: Rc<RefCell<Vec<Function>>> = Rc::default();
         let held = predicates.clone();
         inner.set_external_predicate(Some(Box::new(move |id, data| {
@@ -110,7 +117,7 @@ impl WasmEngine {
             // A predicate that throws fires the rule: purging more is safe, less is not.
             f.call1(&JsValue::NULL, &arg).map_or(true, |v| v.is_truthy())
         })));
-        WasmEngine { inner, predicates }
+        WasmEngine { inner, predicates, out: CompactSet::default() }
     }
 
     pub fn relationships(&self) -> String {
@@ -174,21 +181,64 @@ impl WasmEngine {
         self.inner.clear_rules();
     }
 
-    /// The cascade set (JSON text) of one change (JSON text).
-    pub fn cascade(&mut self, change: &str) -> Result<String, JsValue> {
+    /// The cascade set of one change (JSON text) in the compact form (see `CompactSet`): returns
+    /// the keys' text; `resultMeta` gives the numbers.
+    #[wasm_bindgen(js_name = cascadeCompact)]
+    pub fn cascade_compact(&mut self, change: &str) -> Result<String, JsValue> {
         let change = Change::from_value(&parse_json(change)?).into_js()?;
-        Ok(self.inner.cascade(&change).into_js()?.to_value().to_json())
+        self.compact(std::slice::from_ref(&change))
     }
 
-    /// One deduplicated cascade set (JSON text) for an array of changes (JSON text).
-    #[wasm_bindgen(js_name = cascadeBatch)]
-    pub fn cascade_batch(&mut self, changes: &str) -> Result<String, JsValue> {
+    /// As `cascadeCompact` for a change without data: `op` is 0 update, 1 create, 2 delete.
+    #[wasm_bindgen(js_name = cascadeIdCompact)]
+    pub fn cascade_id_compact(&mut self, entity: &str, id: &str, op: u32) -> Result<String, JsValue> {
+        let op = match op {
+            1 => Op::Create,
+            2 => Op::Delete,
+            _ => Op::Update,
+        };
+        let change = Change::new(entity, id).with_op(op);
+        self.compact(std::slice::from_ref(&change))
+    }
+
+    /// As `cascadeBatch`, in the compact form.
+    #[wasm_bindgen(js_name = cascadeBatchCompact)]
+    pub fn cascade_batch_compact(&mut self, changes: &str) -> Result<String, JsValue> {
         let v = parse_json(changes)?;
         let items = v.as_array().ok_or_else(|| {
             js_error(Error::InvalidChange { message: "cascadeBatch takes an array of changes".into() })
         })?;
         let changes = items.iter().map(Change::from_value).collect::<crate::Result<Vec<_>>>().into_js()?;
-        Ok(self.inner.cascade_batch(&changes).into_js()?.to_value().to_json())
+        self.compact(&changes)
+    }
+
+    /// As `cascadeKey`, in the compact form.
+    #[wasm_bindgen(js_name = cascadeKeyCompact)]
+    pub fn cascade_key_compact(&mut self, key: &str) -> Option<String> {
+        self.inner.cascade_key_compact(key, &mut self.out).then(|| std::mem::take(&mut self.out.text))
+    }
+
+    fn compact(&mut self, changes: &[Change]) -> Result<String, JsValue> {
+        self.inner.cascade_batch_compact(changes, &mut self.out).into_js()?;
+        Ok(std::mem::take(&mut self.out.text))
+    }
+
+    /// The numbers of the last compact cascade set.
+    #[wasm_bindgen(js_name = resultMeta)]
+    pub fn result_meta(&self) -> Vec<u32> {
+        self.out.meta.clone()
+    }
+
+    /// The id of the rule at this index of `rules()`.
+    #[wasm_bindgen(js_name = ruleId)]
+    pub fn rule_id(&self, index: u32) -> Option<String> {
+        self.inner.rule_id(index as usize).map(str::to_owned)
+    }
+
+    /// Adds cascade time measured on the JS side (milliseconds) to `stats`.
+    #[wasm_bindgen(js_name = addTime)]
+    pub fn add_time(&mut self, ms: f64) {
+        self.inner.add_cascade_time(ms);
     }
 
     /// The entity changes (JSON text) in a GraphQL response (JSON text).
@@ -231,15 +281,8 @@ impl WasmEngine {
     }
 
     #[wasm_bindgen(js_name = toJSON)]
-    pub fn to_json(&self) -> Result<String, JsValue> {
-        Ok(self.inner.to_value().into_js()?.to_json())
-    }
-
-    /// The cascade set (JSON text) of invalidating an entity key such as `user:123`, or
-    /// `undefined` for any other key.
-    #[wasm_bindgen(js_name = cascadeKey)]
-    pub fn cascade_key(&mut self, key: &str) -> Option<String> {
-        self.inner.cascade_key(key).map(|s| s.to_value().to_json())
+    pub fn to_json(&self, version: Option<u32>) -> Result<String, JsValue> {
+        Ok(self.inner.to_value_version(version.unwrap_or(2)).into_js()?.to_json())
     }
 
     #[wasm_bindgen(js_name = recordPurge)]

@@ -427,7 +427,7 @@ comment
     engine.addRule({ entity: "user", cascadeTo: ["profile:{id}"], onFields: ["name"], maxDepth: 1 });
     const json = engine.toJSON();
     assert.equal(json.format, "cascade-edge/rules");
-    assert.equal(json.version, 1);
+    assert.equal(json.version, 2);
     assert.equal(JSON.stringify(engine), JSON.stringify(json));
     const changes = [
       { entity: "user", id: "123" },

@@ -92,7 +92,7 @@ test("cloudflare: a Retry-After beyond maxRetryAfterMs fails the batch instead o
 test("cloudflare: a response slower than timeoutMs is aborted and retried", async () => {
   const plan = [{ delayMs: 2000, ...CF_OK }];
   await withServer((_, i) => plan[i] ?? CF_OK, async (srv) => {
-    const { cfg, delays } = config(srv, { timeoutMs: 40 });
+    const { cfg, delays } = config(srv, { timeoutMs: 500 });
     const started = Date.now();
     const res = await purgeCloudflare(cfg, { tags: ["a"] });
     assert.deepEqual(res.failed, []);

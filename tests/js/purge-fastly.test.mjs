@@ -52,7 +52,7 @@ test("fastly: soft purge sends fastly-soft-purge: 1 (config or third argument)",
 test("fastly: 429 with Retry-After, a reset and a slow response are retried with the shared policy", async () => {
   const plan = [{ status: 429, headers: { "retry-after": "2" }, body: { msg: "slow down" } }, { reset: true }, { delayMs: 2000, ...FASTLY_OK }];
   await withServer((_, i) => plan[i] ?? FASTLY_OK, async (srv) => {
-    const { cfg, delays } = config(srv, { timeoutMs: 40 });
+    const { cfg, delays } = config(srv, { timeoutMs: 500 });
     const res = await purgeFastly(cfg, { tags: ["a", "b"] });
     assert.deepEqual(res.failed, []);
     assert.deepEqual(res.purged, ["a", "b"]);
