@@ -2,7 +2,7 @@
 // It only converts arguments and results: structured data crosses into wasm as JSON text, and
 // every failure surfaces as an Error with a stable `code`. Nothing here calls into wasm at module
 // top level, since entries initialise the module after importing this file.
-import { WasmEngine, WasmLru, version as wasmVersion } from "./cascade_edge.js";
+import { WasmEngine, WasmLru, takePanic, version as wasmVersion } from "./cascade_edge.js";
 
 export { planPurge, purgeKv, purgeCache, purgeCloudflare, purgeFastly, keyCovers } from "./purge.js";
 
@@ -17,13 +17,18 @@ function codedError(code, message) {
   return error;
 }
 
-// Errors thrown by wasm already carry `code`; anything else (a JS TypeError from a cyclic object,
-// say) becomes INVALID_ARGUMENT so callers can rely on `code` always being present.
+// Errors thrown by wasm already carry `code`; a trap is a bug in cascade-edge and becomes INTERNAL
+// with the panic's message; anything else (a JS TypeError from a cyclic object, say) becomes
+// INVALID_ARGUMENT so callers can rely on `code` always being present.
 function call(fn) {
   try {
     return fn();
   } catch (error) {
     if (error instanceof Error && typeof error.code === "string") throw error;
+    if (error instanceof WebAssembly.RuntimeError) {
+      const detail = takePanic() ?? error.message;
+      throw codedError("INTERNAL", `${detail}. The object that was in use may be unusable: create a new one.`);
+    }
     throw codedError("INVALID_ARGUMENT", error instanceof Error ? error.message : String(error));
   }
 }

@@ -73,7 +73,9 @@ export type ErrorCode =
   | "INVALID_OPTIONS"
   | "LIMIT_EXCEEDED"
   | "STALE_WRITE"
-  | "INVALID_ARGUMENT";
+  | "INVALID_ARGUMENT"
+  /** A bug in cascade-edge (a trap in the wasm); the message says what happened. */
+  | "INTERNAL";
 
 /** What every cascade-edge function throws: an `Error` with a stable `code`. */
 export type CascadeError = Error & { code: ErrorCode };

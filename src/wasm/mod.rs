@@ -40,6 +40,7 @@ fn start() {
     std::panic::set_hook(Box::new(|info| {
         let msg = format!("cascade-edge: internal error (please report): {info}");
         console_error(&msg);
+        LAST_PANIC.with(|p| *p.borrow_mut() = Some(msg));
     }));
 }
 
@@ -47,6 +48,25 @@ fn start() {
 extern "C" {
     #[wasm_bindgen(js_namespace = console, js_name = error)]
     fn console_error(s: &str);
+}
+
+thread_local! {
+    /// The message of the last panic, for the JS side to put in the error it throws: with
+    /// `panic = "abort"` the call itself only traps with "unreachable".
+    static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Takes the message of the last panic, if any.
+#[wasm_bindgen(js_name = takePanic)]
+pub fn take_panic() -> Option<String> {
+    LAST_PANIC.with(|p| p.borrow_mut().take())
+}
+
+/// Panics on purpose, so tests can check what a bug looks like from JS. Not part of the API.
+#[doc(hidden)]
+#[wasm_bindgen(js_name = __panicForTests)]
+pub fn panic_for_tests() {
+    panic!("a deliberate panic");
 }
 
 /// The crate version.
