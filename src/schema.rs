@@ -516,9 +516,10 @@ impl<'a> TypeTable<'a> {
             }
         }
         table.resolve();
-        let mut order: Vec<usize> = (0..table.types.len()).collect();
-        order.sort_by_key(|&i| table.types.get(i).map_or(usize::MAX, |t| t.position));
-        table.order = order;
+        let mut order: Vec<(usize, usize)> =
+            table.types.iter().enumerate().map(|(i, t)| (t.position, i)).collect();
+        order.sort_unstable();
+        table.order = order.into_iter().map(|(_, i)| i).collect();
         Ok(table)
     }
 
@@ -734,9 +735,11 @@ impl<'a> Graph<'a> {
     fn key_fields(&self, options: &SchemaOptions) -> Result<Vec<Option<Vec<String>>>> {
         let table = &self.table;
         // Sorted so that, with several bad entries, the same one is always reported.
-        let mut configured: Vec<(&String, &Vec<String>)> = options.key_fields.iter().collect();
-        configured.sort();
-        for (name, fields) in configured {
+        // (`sort_unstable` on `&str`: names are unique, and it shares one sort with the LRU.)
+        let mut configured: Vec<&str> = options.key_fields.keys().map(String::as_str).collect();
+        configured.sort_unstable();
+        for name in configured {
+            let fields = options.key_fields.get(name).map_or(&[][..], Vec::as_slice);
             let ty = self.configured_type(name, "key_fields")?;
             if ty.kind != Kind::Object {
                 return Err(Error::options(format!(
@@ -806,9 +809,10 @@ impl<'a> Graph<'a> {
     }
 
     fn entities(&self, options: &SchemaOptions) -> Result<Vec<Entity>> {
-        let mut overrides: Vec<(&String, &String)> = options.keyspaces.iter().collect();
-        overrides.sort();
-        for (name, keyspace) in overrides {
+        let mut overrides: Vec<&str> = options.keyspaces.keys().map(String::as_str).collect();
+        overrides.sort_unstable();
+        for name in overrides {
+            let keyspace = options.keyspaces.get(name).map_or("", String::as_str);
             self.configured_type(name, "keyspaces")?;
             if keyspace.is_empty() || keyspace.chars().any(|c| c.is_whitespace() || "*{}".contains(c)) {
                 return Err(Error::options(format!(
@@ -860,8 +864,13 @@ impl<'a> Graph<'a> {
                 walk.via.clear();
                 walk.hits.clear();
                 walk.reach(start, f.list, true, 0);
-                // Stable: among paths to one target, the first keeps its `via`.
-                walk.hits.sort_by_key(|h| self.rank.get(h.target).copied().unwrap_or(usize::MAX));
+                // Stable (the index breaks ties): among paths to one target, the first keeps its `via`.
+                let mut order: Vec<(usize, usize)> = (walk.hits.iter().enumerate())
+                    .map(|(i, h)| (self.rank.get(h.target).copied().unwrap_or(usize::MAX), i))
+                    .collect();
+                order.sort_unstable();
+                let mut hits: Vec<Option<Hit<'a>>> = walk.hits.drain(..).map(Some).collect();
+                walk.hits.extend(order.into_iter().filter_map(|(_, i)| hits[i].take()));
                 for hit in walk.hits.drain(..) {
                     match found.last_mut() {
                         Some(last)
