@@ -820,7 +820,7 @@ impl<'a> Graph<'a> {
                 )));
             }
         }
-        let mut taken: HashMap<String, &str> = HashMap::new();
+        let mut taken: HashMap<String, usize> = HashMap::new();
         let mut out = Vec::new();
         for t in self.entity_order() {
             let (Some(ty), Some(Some(key_fields))) = (self.table.types.get(t), self.keys.get(t)) else {
@@ -828,14 +828,14 @@ impl<'a> Graph<'a> {
             };
             let keyspace =
                 options.keyspaces.get(ty.name).cloned().unwrap_or_else(|| keyspace_for_type(ty.name));
-            if let Some(first) = taken.get(&keyspace) {
+            if let Some(&first) = taken.get(&keyspace) {
                 return Err(Error::KeyspaceCollision {
                     keyspace,
-                    first: (*first).to_owned(),
+                    first: self.table.types.get(first).map_or("", |t| t.name).to_owned(),
                     second: ty.name.to_owned(),
                 });
             }
-            taken.insert(keyspace.clone(), ty.name);
+            taken.insert(keyspace.clone(), t);
             out.push(Entity {
                 type_name: ty.name.to_owned(),
                 keyspace,
