@@ -518,7 +518,7 @@ impl<'a> TypeTable<'a> {
         table.resolve();
         let mut order: Vec<(usize, usize)> =
             table.types.iter().enumerate().map(|(i, t)| (t.position, i)).collect();
-        order.sort_unstable();
+        sort_pairs(&mut order);
         table.order = order.into_iter().map(|(_, i)| i).collect();
         Ok(table)
     }
@@ -868,7 +868,7 @@ impl<'a> Graph<'a> {
                 let mut order: Vec<(usize, usize)> = (walk.hits.iter().enumerate())
                     .map(|(i, h)| (self.rank.get(h.target).copied().unwrap_or(usize::MAX), i))
                     .collect();
-                order.sort_unstable();
+                sort_pairs(&mut order);
                 let mut hits: Vec<Option<Hit<'a>>> = walk.hits.drain(..).map(Some).collect();
                 walk.hits.extend(order.into_iter().filter_map(|(_, i)| hits[i].take()));
                 for hit in walk.hits.drain(..) {
@@ -1017,4 +1017,56 @@ fn is_connection(graph: &Graph<'_>, ty: &TypeDef<'_>) -> bool {
             }
             _ => false,
         })
+}
+
+/// Sorts `(key, index)` pairs ascending. A heapsort: the pairs are unique, so any correct sort
+/// gives the same order, and this one is a few hundred bytes of wasm where each `sort_unstable`
+/// instantiation costs about 4 KB.
+fn sort_pairs(v: &mut [(usize, usize)]) {
+    fn sift(v: &mut [(usize, usize)], mut root: usize, end: usize) {
+        loop {
+            let mut child = 2 * root + 1;
+            if child >= end {
+                return;
+            }
+            if child + 1 < end && v[child] < v[child + 1] {
+                child += 1;
+            }
+            if v[root] >= v[child] {
+                return;
+            }
+            v.swap(root, child);
+            root = child;
+        }
+    }
+    let n = v.len();
+    for root in (0..n / 2).rev() {
+        sift(v, root, n);
+    }
+    for end in (1..n).rev() {
+        v.swap(0, end);
+        sift(v, 0, end);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sort_pairs;
+
+    #[test]
+    fn sort_pairs_sorts() {
+        let mut seed = 7u64;
+        for len in 0..40 {
+            let mut v: Vec<(usize, usize)> = (0..len)
+                .map(|i| {
+                    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    (((seed >> 33) % 5) as usize, i)
+                })
+                .collect();
+            let mut want = v.clone();
+            want.sort_unstable();
+            sort_pairs(&mut v);
+            assert_eq!(v, want);
+        }
+    }
 }
