@@ -16,25 +16,27 @@ pub const DEFAULT_DELIMITER: char = ':';
 
 /// Derives the keyspace of a GraphQL type name: snake_case with acronyms kept together
 /// (`BlogPost` → `blog_post`, `HTTPServer` → `http_server`, `APIKey` → `api_key`).
+///
+/// GraphQL names are ASCII (`[_A-Za-z][_0-9A-Za-z]*`), so only ASCII letters change case; any
+/// other character is kept as is (which also keeps Unicode case tables out of the wasm).
 pub fn keyspace_for_type(name: &str) -> String {
-    let chars: Vec<char> = name.chars().collect();
+    let bytes = name.as_bytes();
     let mut out = String::with_capacity(name.len() + 4);
-    for (i, &c) in chars.iter().enumerate() {
-        if c.is_uppercase() {
-            let prev = i.checked_sub(1).map(|p| chars[p]);
-            let next = chars.get(i + 1).copied();
+    for (i, c) in name.char_indices() {
+        if c.is_ascii_uppercase() {
+            let prev = i.checked_sub(1).map(|p| bytes[p]);
+            let next = bytes.get(i + 1).copied();
             let boundary = match prev {
                 None => false,
-                Some('_') => false,
-                Some(p) if p.is_lowercase() || p.is_ascii_digit() => true,
+                Some(p) if p.is_ascii_lowercase() || p.is_ascii_digit() => true,
                 // Inside an acronym: break only before its last capital when a word follows (`HTTPServer`).
-                Some(p) if p.is_uppercase() => next.is_some_and(char::is_lowercase),
+                Some(p) if p.is_ascii_uppercase() => next.is_some_and(|n| n.is_ascii_lowercase()),
                 Some(_) => false,
             };
             if boundary {
                 out.push('_');
             }
-            out.extend(c.to_lowercase());
+            out.push(c.to_ascii_lowercase());
         } else {
             out.push(c);
         }

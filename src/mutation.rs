@@ -22,7 +22,8 @@ pub(crate) fn changes_from_response(engine: &Engine, response: &Value) -> Result
         None => return Err(Error::change("a GraphQL response must be an object with `data`")),
     };
     let mut out: Vec<Change> = Vec::new();
-    let mut index: HashMap<(String, String), usize> = HashMap::new();
+    // Keyed by `keyspace\nid`: keyspaces hold no whitespace, so the pair is unambiguous.
+    let mut index: HashMap<String, usize> = HashMap::new();
     for (field, value) in root.as_object().unwrap_or_default() {
         let op = op_for_field(field);
         walk(engine, value, op, 0, &mut out, &mut index)?;
@@ -48,7 +49,7 @@ fn walk(
     op: Op,
     depth: usize,
     out: &mut Vec<Change>,
-    index: &mut HashMap<(String, String), usize>,
+    index: &mut HashMap<String, usize>,
 ) -> Result<()> {
     // `depth` counts the objects and lists around `v` below the field of `data`.
     if depth >= MAX_RESPONSE_DEPTH && matches!(v, Value::Array(_) | Value::Object(_)) {
@@ -78,7 +79,7 @@ fn walk(
                         .map(|parts| parts.join(","))
                 };
                 if let Some(id) = id {
-                    let key = (entity.keyspace.clone(), id.clone());
+                    let key = [entity.keyspace.as_str(), id.as_str()].join("\n");
                     match index.get(&key) {
                         Some(&i) => {
                             // A deletion anywhere in the response wins over an update.

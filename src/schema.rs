@@ -516,9 +516,10 @@ impl<'a> TypeTable<'a> {
             }
         }
         table.resolve();
-        let mut order: Vec<usize> = (0..table.types.len()).collect();
-        order.sort_by_key(|&i| table.types.get(i).map_or(usize::MAX, |t| t.position));
-        table.order = order;
+        let mut order: Vec<(usize, usize)> =
+            table.types.iter().enumerate().map(|(i, t)| (t.position, i)).collect();
+        sort_pairs(&mut order);
+        table.order = order.into_iter().map(|(_, i)| i).collect();
         Ok(table)
     }
 
@@ -734,9 +735,11 @@ impl<'a> Graph<'a> {
     fn key_fields(&self, options: &SchemaOptions) -> Result<Vec<Option<Vec<String>>>> {
         let table = &self.table;
         // Sorted so that, with several bad entries, the same one is always reported.
-        let mut configured: Vec<(&String, &Vec<String>)> = options.key_fields.iter().collect();
-        configured.sort();
-        for (name, fields) in configured {
+        // (`sort_unstable` on `&str`: names are unique, and it shares one sort with the LRU.)
+        let mut configured: Vec<&str> = options.key_fields.keys().map(String::as_str).collect();
+        configured.sort_unstable();
+        for name in configured {
+            let fields = options.key_fields.get(name).map_or(&[][..], Vec::as_slice);
             let ty = self.configured_type(name, "key_fields")?;
             if ty.kind != Kind::Object {
                 return Err(Error::options(format!(
@@ -806,9 +809,10 @@ impl<'a> Graph<'a> {
     }
 
     fn entities(&self, options: &SchemaOptions) -> Result<Vec<Entity>> {
-        let mut overrides: Vec<(&String, &String)> = options.keyspaces.iter().collect();
-        overrides.sort();
-        for (name, keyspace) in overrides {
+        let mut overrides: Vec<&str> = options.keyspaces.keys().map(String::as_str).collect();
+        overrides.sort_unstable();
+        for name in overrides {
+            let keyspace = options.keyspaces.get(name).map_or("", String::as_str);
             self.configured_type(name, "keyspaces")?;
             if keyspace.is_empty() || keyspace.chars().any(|c| c.is_whitespace() || "*{}".contains(c)) {
                 return Err(Error::options(format!(
@@ -816,7 +820,7 @@ impl<'a> Graph<'a> {
                 )));
             }
         }
-        let mut taken: HashMap<String, &str> = HashMap::new();
+        let mut taken: HashMap<String, usize> = HashMap::new();
         let mut out = Vec::new();
         for t in self.entity_order() {
             let (Some(ty), Some(Some(key_fields))) = (self.table.types.get(t), self.keys.get(t)) else {
@@ -824,14 +828,14 @@ impl<'a> Graph<'a> {
             };
             let keyspace =
                 options.keyspaces.get(ty.name).cloned().unwrap_or_else(|| keyspace_for_type(ty.name));
-            if let Some(first) = taken.get(&keyspace) {
+            if let Some(&first) = taken.get(&keyspace) {
                 return Err(Error::KeyspaceCollision {
                     keyspace,
-                    first: (*first).to_owned(),
+                    first: self.table.types.get(first).map_or("", |t| t.name).to_owned(),
                     second: ty.name.to_owned(),
                 });
             }
-            taken.insert(keyspace.clone(), ty.name);
+            taken.insert(keyspace.clone(), t);
             out.push(Entity {
                 type_name: ty.name.to_owned(),
                 keyspace,
@@ -860,8 +864,13 @@ impl<'a> Graph<'a> {
                 walk.via.clear();
                 walk.hits.clear();
                 walk.reach(start, f.list, true, 0);
-                // Stable: among paths to one target, the first keeps its `via`.
-                walk.hits.sort_by_key(|h| self.rank.get(h.target).copied().unwrap_or(usize::MAX));
+                // Stable (the index breaks ties): among paths to one target, the first keeps its `via`.
+                let mut order: Vec<(usize, usize)> = (walk.hits.iter().enumerate())
+                    .map(|(i, h)| (self.rank.get(h.target).copied().unwrap_or(usize::MAX), i))
+                    .collect();
+                sort_pairs(&mut order);
+                let mut hits: Vec<Option<Hit<'a>>> = walk.hits.drain(..).map(Some).collect();
+                walk.hits.extend(order.into_iter().filter_map(|(_, i)| hits[i].take()));
                 for hit in walk.hits.drain(..) {
                     match found.last_mut() {
                         Some(last)
@@ -1008,4 +1017,56 @@ fn is_connection(graph: &Graph<'_>, ty: &TypeDef<'_>) -> bool {
             }
             _ => false,
         })
+}
+
+/// Sorts `(key, index)` pairs ascending. A heapsort: the pairs are unique, so any correct sort
+/// gives the same order, and this one is a few hundred bytes of wasm where each `sort_unstable`
+/// instantiation costs about 4 KB.
+fn sort_pairs(v: &mut [(usize, usize)]) {
+    fn sift(v: &mut [(usize, usize)], mut root: usize, end: usize) {
+        loop {
+            let mut child = 2 * root + 1;
+            if child >= end {
+                return;
+            }
+            if child + 1 < end && v[child] < v[child + 1] {
+                child += 1;
+            }
+            if v[root] >= v[child] {
+                return;
+            }
+            v.swap(root, child);
+            root = child;
+        }
+    }
+    let n = v.len();
+    for root in (0..n / 2).rev() {
+        sift(v, root, n);
+    }
+    for end in (1..n).rev() {
+        v.swap(0, end);
+        sift(v, 0, end);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sort_pairs;
+
+    #[test]
+    fn sort_pairs_sorts() {
+        let mut seed = 7u64;
+        for len in 0..40 {
+            let mut v: Vec<(usize, usize)> = (0..len)
+                .map(|i| {
+                    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    (((seed >> 33) % 5) as usize, i)
+                })
+                .collect();
+            let mut want = v.clone();
+            want.sort_unstable();
+            sort_pairs(&mut v);
+            assert_eq!(v, want);
+        }
+    }
 }

@@ -184,7 +184,7 @@ pub struct LruCache<V> {
     trie: Trie,
     fence: Fence,
     /// Lazily invalidated keys and when they fall due.
-    pending: HashMap<Box<str>, u64>,
+    pending: HashMap<String, u64>,
     stats: LruStats,
 }
 
@@ -650,10 +650,10 @@ impl<V> LruCache<V> {
     /// below another due key runs only through its ancestor.
     pub fn flush_due(&mut self, now: u64) -> Vec<Removed<V>> {
         let d = self.options.delimiter;
-        let due: HashSet<Box<str>> = self.pending.extract_if(|_, at| *at <= now).map(|(k, _)| k).collect();
+        let due: HashSet<String> = self.pending.extract_if(|_, at| *at <= now).map(|(k, _)| k).collect();
         let mut keys: Vec<&str> = due
             .iter()
-            .map(|k| &**k)
+            .map(String::as_str)
             .filter(|k| !k.match_indices(d).any(|(i, _)| due.contains(&k[..i])))
             .collect();
         if keys.is_empty() {
