@@ -238,6 +238,10 @@ export class CascadeEngine {
       const op = change.op === undefined ? 0 : OPS[change.op];
       return this.#compact(() => this.#inner.cascadeIdCompact(change.entity, change.id, op));
     }
+    // JSON would turn a NaN or infinite id into null, which reads as a missing id.
+    if (typeof change?.id === "number" && !Number.isFinite(change.id)) {
+      throw codedError("INVALID_CHANGE", `\`id\` must be a string or a finite number, not ${change.id}`);
+    }
     const text = toJson(change, "the change");
     return this.#compact(() => this.#inner.cascadeCompact(text));
   }
@@ -562,7 +566,8 @@ export class LruCache {
 
   /** Runs the lazy invalidations due at `now` (ms, default the cache clock's now); returns the removed keys. */
   flushDue(now = Date.now()) {
-    if (typeof now !== "number") throw codedError("INVALID_ARGUMENT", "flushDue takes a time in ms");
+    // NaN would compare as "everything is due"; a time is required to be a real one.
+    if (!Number.isFinite(now)) throw codedError("INVALID_ARGUMENT", "flushDue takes a finite time in ms");
     this.#flush();
     return this.#removed(this.#inner.flushDue(now));
   }

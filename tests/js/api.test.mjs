@@ -678,6 +678,14 @@ describe("hostile inputs", () => {
     ["cascade(null)", (e) => e.cascade(null), "INVALID_CHANGE"],
     ["cascade(42)", (e) => e.cascade(42), "INVALID_CHANGE"],
     ["cascade(NaN id)", (e) => e.cascade({ entity: "user", id: NaN }), "INVALID_CHANGE"],
+    ["cascade(Infinity id) says what is wrong", (e) => {
+      try {
+        e.cascade({ entity: "user", id: Infinity });
+      } catch (error) {
+        assert.match(error.message, /finite number, not Infinity/);
+        throw error;
+      }
+    }, "INVALID_CHANGE"],
     ["cascade(2 MB id)", (e) => e.cascade({ entity: "user", id: big }), "LIMIT_EXCEEDED"],
     ["cascade(2 MB entity)", (e) => e.cascade({ entity: big, id: "1" }), "UNKNOWN_ENTITY"],
     ["cascade(cyclic data)", (e) => e.cascade({ entity: "user", id: "1", data: cyclic }), "INVALID_ARGUMENT"],
@@ -736,6 +744,7 @@ describe("hostile inputs", () => {
     ["invalidateLazy(k, NaN)", (c) => c.invalidateLazy("k", NaN), "INVALID_OPTIONS"],
     ["invalidateLazy(k, '5')", (c) => c.invalidateLazy("k", "5"), "INVALID_OPTIONS"],
     ["flushDue('now')", (c) => c.flushDue("now"), "INVALID_ARGUMENT"],
+    ["flushDue(NaN)", (c) => c.flushDue(NaN), "INVALID_ARGUMENT"],
     ["beginRead(null)", (c) => c.beginRead(null), "INVALID_ARGUMENT"],
   ];
   for (const [name, fn, expect] of cacheCalls) {
