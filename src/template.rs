@@ -119,6 +119,44 @@ impl KeyTemplate {
         Ok(KeyTemplate { source: source.to_owned(), segments })
     }
 
+    /// Builds the template `parse` would make of the text `segments` spell, without the text
+    /// round trip; `None` when a piece is outside the plain subset this handles (then format the
+    /// text with [`SimpleSegment::write_source`] and parse it, which gives the same template or
+    /// the same error).
+    pub(crate) fn from_simple(segments: &[SimpleSegment<'_>], delimiter: char) -> Option<KeyTemplate> {
+        let plain_literal = |l: &str| !l.is_empty() && !l.contains([delimiter, '{', '}', '*']);
+        let plain_name = |n: &[&str]| {
+            n.iter().any(|p| !p.is_empty())
+                && n.iter().all(|p| p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        };
+        let mut placeholders = 0;
+        for s in segments {
+            match s {
+                SimpleSegment::Literal(l) if !plain_literal(l) => return None,
+                SimpleSegment::Field(n) if !plain_name(n) => return None,
+                SimpleSegment::Field(_) => placeholders += 1,
+                _ => {}
+            }
+        }
+        let source = SimpleSegment::write_source(segments, delimiter);
+        if segments.is_empty()
+            || source.len() > MAX_KEY_LEN
+            || segments.len() > MAX_SEGMENTS
+            || placeholders > MAX_PLACEHOLDERS
+        {
+            return None;
+        }
+        let segments = segments
+            .iter()
+            .map(|s| match s {
+                SimpleSegment::Literal(l) => Segment::Literal((*l).to_owned()),
+                SimpleSegment::Wildcard => Segment::Wildcard,
+                SimpleSegment::Field(n) => Segment::Parts(vec![Part::Field(n.concat())]),
+            })
+            .collect();
+        Some(KeyTemplate { source, segments })
+    }
+
     /// The template as written.
     pub fn as_str(&self) -> &str {
         &self.source
@@ -208,6 +246,48 @@ impl KeyTemplate {
     }
 }
 
+/// A segment of a template built without parsing (see [`KeyTemplate::from_simple`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SimpleSegment<'a> {
+    Literal(&'a str),
+    Wildcard,
+    /// A whole-segment placeholder whose name is the concatenation of the pieces.
+    Field(&'a [&'a str]),
+}
+
+impl SimpleSegment<'_> {
+    /// The template text of `segments`.
+    pub(crate) fn write_source(segments: &[SimpleSegment<'_>], delimiter: char) -> String {
+        let len = segments
+            .iter()
+            .map(|s| match s {
+                SimpleSegment::Literal(l) => l.len(),
+                SimpleSegment::Wildcard => 1,
+                SimpleSegment::Field(n) => 2 + n.iter().map(|p| p.len()).sum::<usize>(),
+            })
+            .sum::<usize>()
+            + segments.len() * delimiter.len_utf8();
+        let mut source = String::with_capacity(len);
+        for (i, s) in segments.iter().enumerate() {
+            if i > 0 {
+                source.push(delimiter);
+            }
+            match s {
+                SimpleSegment::Literal(l) => source.push_str(l),
+                SimpleSegment::Wildcard => source.push('*'),
+                SimpleSegment::Field(n) => {
+                    source.push('{');
+                    for p in *n {
+                        source.push_str(p);
+                    }
+                    source.push('}');
+                }
+            }
+        }
+        source
+    }
+}
+
 fn finish_segment(source: &str, parts: &mut Vec<Part>, literal: &mut String) -> Result<Segment> {
     if parts.is_empty() {
         let lit = std::mem::take(literal);
@@ -271,6 +351,38 @@ mod tests {
     fn rejects_bad_syntax() {
         for bad in ["", "a::b", "a:{", "a:{}", "a:}", "a:{b c}", "a:b*", "a:{x}*", ":a", "a:{x.}"] {
             assert!(KeyTemplate::parse(bad, ':').is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn from_simple_matches_parse() {
+        use SimpleSegment::{Field, Literal, Wildcard};
+        let cases: &[&[SimpleSegment<'_>]] = &[
+            &[Literal("user"), Literal("posts"), Field(&["id"])],
+            &[Literal("user"), Field(&["posts", "_", "id"]), Literal("x")],
+            &[Literal("user"), Wildcard, Literal("posts")],
+            &[Wildcard],
+            &[Literal("a_b"), Field(&["", "_", "k"])],
+        ];
+        for delim in [':', '/', '.'] {
+            for segs in cases {
+                let text = SimpleSegment::write_source(segs, delim);
+                let built = KeyTemplate::from_simple(segs, delim).expect("plain");
+                assert_eq!(built, KeyTemplate::parse(&text, delim).unwrap(), "{text}");
+            }
+        }
+        // Outside the plain subset: `None`, and the caller parses the text instead.
+        let odd: &[&[SimpleSegment<'_>]] = &[
+            &[Literal("a:b"), Field(&["id"])],
+            &[Literal(""), Field(&["id"])],
+            &[Literal("a*"), Field(&["id"])],
+            &[Literal("a{"), Field(&["id"])],
+            &[Literal("a"), Field(&["x.y"])],
+            &[Literal("a"), Field(&["é"])],
+            &[Literal("a"), Field(&["", ""])],
+        ];
+        for segs in odd {
+            assert!(KeyTemplate::from_simple(segs, ':').is_none(), "{segs:?}");
         }
     }
 
