@@ -272,13 +272,19 @@ impl Engine {
         let derived = self.derived_rules()?;
         if self.rules.is_empty() {
             // `derived_rules` has no duplicate ids: nothing for `insert_rule` to skip.
+            self.rule_index.clear();
+            self.rule_index.reserve(derived.len());
+            for (i, rule) in derived.iter().enumerate() {
+                self.rule_index.insert(rule.id.clone(), i);
+            }
             self.rules = derived;
+            self.index_by_entity();
         } else {
             for rule in derived {
                 self.insert_rule(rule);
             }
+            self.reindex_rules();
         }
-        self.reindex_rules();
         Ok(())
     }
 
@@ -348,9 +354,16 @@ impl Engine {
     fn reindex_rules(&mut self) {
         self.rule_index.clear();
         self.rule_index.reserve(self.rules.len());
-        self.by_entity = vec![Vec::new(); self.entities.len()];
         for (i, r) in self.rules.iter().enumerate() {
             self.rule_index.insert(r.id.clone(), i);
+        }
+        self.index_by_entity();
+    }
+
+    /// Rebuilds `by_entity` (`rule_index` must already be up to date).
+    fn index_by_entity(&mut self) {
+        self.by_entity = vec![Vec::new(); self.entities.len()];
+        for (i, r) in self.rules.iter().enumerate() {
             if let Some(&e) = self.lookup.get(&r.entity) {
                 self.by_entity[e].push(i);
             }
@@ -1164,7 +1177,8 @@ impl Engine {
             }
             engine.insert_rule(rule);
         }
-        engine.reindex_rules();
+        // `insert_rule` kept `rule_index` exact (first occurrence of each id, ids unique).
+        engine.index_by_entity();
         Ok(engine)
     }
 
