@@ -269,18 +269,31 @@ impl Engine {
     }
 
     fn derive_auto_rules(&mut self) -> Result<()> {
-        for rule in self.derived_rules()? {
-            self.insert_rule(rule);
+        let derived = self.derived_rules()?;
+        if self.rules.is_empty() {
+            // `derived_rules` has no duplicate ids: nothing for `insert_rule` to skip.
+            self.rule_index.clear();
+            self.rule_index.reserve(derived.len());
+            for (i, rule) in derived.iter().enumerate() {
+                self.rule_index.insert(rule.id.clone(), i);
+            }
+            self.rules = derived;
+            self.index_by_entity();
+        } else {
+            for rule in derived {
+                self.insert_rule(rule);
+            }
+            self.reindex_rules();
         }
-        self.reindex_rules();
         Ok(())
     }
 
     /// The auto rules of the relationships, in firing order, without duplicates.
     fn derived_rules(&self) -> Result<Vec<Rule>> {
-        let mut per_entity: Vec<Vec<(crate::rules::Category, usize, Rule)>> =
-            vec![Vec::new(); self.entities.len()];
-        for (n, rel) in self.relationships.iter().enumerate() {
+        // Grouped by (entity, category), then by relationship: one bucket per (entity, category),
+        // filled while visiting the relationships in order, is that order without a sort.
+        let mut made: Vec<(usize, Rule)> = Vec::with_capacity(self.relationships.len() * 2);
+        for rel in &self.relationships {
             let (Some(&hi), Some(&ti)) = (self.lookup.get(&rel.holder), self.lookup.get(&rel.target)) else {
                 continue;
             };
@@ -291,18 +304,38 @@ impl Engine {
             for (category, rule) in auto_rules(rel, &entity_ref(hi), &entity_ref(ti), self.options.delimiter)?
             {
                 if let Some(&ei) = self.lookup.get(&rule.entity) {
-                    per_entity[ei].push((category, n, rule));
+                    made.push((ei * 4 + category as usize, rule));
                 }
             }
         }
-        let mut ids = HashSet::new();
-        let mut out = Vec::new();
-        for mut group in per_entity {
-            group.sort_by_key(|(c, n, _)| (*c, *n));
-            for (_, _, rule) in group {
-                if ids.insert(rule.id.clone()) {
-                    out.push(rule);
+        let mut next = vec![0usize; self.entities.len() * 4 + 1];
+        for (b, _) in &made {
+            next[b + 1] += 1;
+        }
+        for b in 1..next.len() {
+            next[b] += next[b - 1];
+        }
+        let mut order = vec![0usize; made.len()];
+        for (i, (b, _)) in made.iter().enumerate() {
+            order[next[*b]] = i;
+            next[*b] += 1;
+        }
+        let mut keep = vec![false; made.len()];
+        let mut kept = 0;
+        {
+            let mut ids: HashSet<&str> = HashSet::with_capacity(made.len());
+            for &i in &order {
+                if ids.insert(made[i].1.id.as_str()) {
+                    keep[i] = true;
+                    kept += 1;
                 }
+            }
+        }
+        let mut slots: Vec<Option<Rule>> = made.into_iter().map(|(_, r)| Some(r)).collect();
+        let mut out = Vec::with_capacity(kept);
+        for i in order {
+            if keep[i] {
+                out.extend(slots[i].take());
             }
         }
         Ok(out)
@@ -320,9 +353,17 @@ impl Engine {
 
     fn reindex_rules(&mut self) {
         self.rule_index.clear();
-        self.by_entity = vec![Vec::new(); self.entities.len()];
+        self.rule_index.reserve(self.rules.len());
         for (i, r) in self.rules.iter().enumerate() {
             self.rule_index.insert(r.id.clone(), i);
+        }
+        self.index_by_entity();
+    }
+
+    /// Rebuilds `by_entity` (`rule_index` must already be up to date).
+    fn index_by_entity(&mut self) {
+        self.by_entity = vec![Vec::new(); self.entities.len()];
+        for (i, r) in self.rules.iter().enumerate() {
             if let Some(&e) = self.lookup.get(&r.entity) {
                 self.by_entity[e].push(i);
             }
@@ -1136,7 +1177,8 @@ impl Engine {
             }
             engine.insert_rule(rule);
         }
-        engine.reindex_rules();
+        // `insert_rule` kept `rule_index` exact (first occurrence of each id, ids unique).
+        engine.index_by_entity();
         Ok(engine)
     }
 

@@ -3,7 +3,7 @@
 use crate::condition::Condition;
 use crate::error::Result;
 use crate::schema::{Cardinality, Relationship};
-use crate::template::KeyTemplate;
+use crate::template::{KeyTemplate, SimpleSegment};
 use crate::value::Value;
 
 /// Where a rule comes from.
@@ -42,7 +42,11 @@ impl Rule {
         on_fields: &[String],
         max_depth: Option<u32>,
     ) -> String {
-        let mut id = format!("{entity} -> ");
+        let mut id = String::with_capacity(
+            entity.len() + 4 + templates.iter().map(|t| t.as_str().len() + 2).sum::<usize>(),
+        );
+        id.push_str(entity);
+        id.push_str(" -> ");
         for (i, t) in templates.iter().enumerate() {
             if i > 0 {
                 id.push_str(", ");
@@ -121,12 +125,15 @@ pub(crate) fn auto_rules(
     target: &EntityRef<'_>,
     delimiter: char,
 ) -> Result<Vec<(Category, Rule)>> {
+    use SimpleSegment::{Field, Literal, Wildcard};
     let h = holder.keyspace;
-    let f = &rel.field;
-    let d = delimiter;
-    let mut out = Vec::new();
-    let mut push = |category, entity: &str, template: String, coarse| -> Result<()> {
-        let t = KeyTemplate::parse(&template, delimiter)?;
+    let f = rel.field.as_str();
+    let mut out = Vec::with_capacity(2 + rel.inverse.len());
+    let mut push = |category, entity: &str, segments: &[SimpleSegment<'_>], coarse| -> Result<()> {
+        let t = match KeyTemplate::from_simple(segments, delimiter) {
+            Some(t) => t,
+            None => KeyTemplate::parse(&SimpleSegment::write_source(segments, delimiter), delimiter)?,
+        };
         let id = Rule::make_id(entity, std::slice::from_ref(&t), None, &[], None);
         out.push((
             category,
@@ -145,22 +152,27 @@ pub(crate) fn auto_rules(
     };
     match rel.cardinality {
         Cardinality::One => {
-            push(Category::TargetOne, target.keyspace, format!("{h}{d}{f}{d}{{id}}"), false)?;
-            push(Category::HolderOne, h, format!("{h}{d}{f}{d}{{{f}_{}}}", target.key_field), false)?;
+            push(Category::TargetOne, target.keyspace, &[Literal(h), Literal(f), Field(&["id"])], false)?;
+            push(
+                Category::HolderOne,
+                h,
+                &[Literal(h), Literal(f), Field(&[f, "_", target.key_field])],
+                false,
+            )?;
         }
         Cardinality::Many => {
             if rel.inverse.is_empty() {
-                push(Category::TargetMany, target.keyspace, format!("{h}{d}*{d}{f}"), true)?;
+                push(Category::TargetMany, target.keyspace, &[Literal(h), Wildcard, Literal(f)], true)?;
             }
             for inv in &rel.inverse {
                 push(
                     Category::TargetMany,
                     target.keyspace,
-                    format!("{h}{d}{{{inv}_{}}}{d}{f}", holder.key_field),
+                    &[Literal(h), Field(&[inv, "_", holder.key_field]), Literal(f)],
                     false,
                 )?;
             }
-            push(Category::HolderMany, h, format!("{h}{d}{{id}}{d}{f}"), false)?;
+            push(Category::HolderMany, h, &[Literal(h), Field(&["id"]), Literal(f)], false)?;
         }
     }
     Ok(out)

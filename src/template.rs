@@ -10,15 +10,32 @@ use crate::keys::{encode_segment, MAX_KEY_LEN, MAX_SEGMENTS};
 /// Most placeholders in one template.
 pub const MAX_PLACEHOLDERS: usize = 16;
 
+/// A byte range of the template's source (which is at most `MAX_KEY_LEN` bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Span {
+    start: u32,
+    end: u32,
+}
+
+impl Span {
+    fn new(start: usize, end: usize) -> Span {
+        Span { start: start as u32, end: end as u32 }
+    }
+
+    fn of(self, source: &str) -> &str {
+        &source[self.start as usize..self.end as usize]
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Part {
-    Literal(String),
-    Field(String),
+    Literal(Span),
+    Field(Span),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Segment {
-    Literal(String),
+    Literal(Span),
     Wildcard,
     /// A segment with at least one placeholder, possibly mixed with literal text (`page-{n}`).
     Parts(Vec<Part>),
@@ -58,17 +75,22 @@ impl KeyTemplate {
         }
         let mut segments = Vec::new();
         let mut parts: Vec<Part> = Vec::new();
-        let mut literal = String::new();
+        // Where the literal text of the current segment (or after its last placeholder) starts.
+        let mut literal = 0;
         let mut placeholders = 0;
         let mut chars = source.char_indices();
         while let Some((at, c)) = chars.next() {
             match c {
                 '{' => {
-                    let mut name = String::new();
+                    let name_start = at + 1;
+                    let name_end;
                     loop {
                         match chars.next() {
-                            Some((_, '}')) => break,
-                            Some((_, c)) if c.is_alphanumeric() || c == '_' || c == '.' => name.push(c),
+                            Some((end, '}')) => {
+                                name_end = end;
+                                break;
+                            }
+                            Some((_, c)) if c.is_alphanumeric() || c == '_' || c == '.' => {}
                             Some((_, c)) => {
                                 return Err(Error::template(
                                     source,
@@ -85,23 +107,26 @@ impl KeyTemplate {
                             }
                         }
                     }
+                    let name = &source[name_start..name_end];
                     if name.is_empty() || name.split('.').any(str::is_empty) {
                         return Err(Error::template(source, format!("empty placeholder name at byte {at}")));
                     }
                     placeholders += 1;
-                    if !literal.is_empty() {
-                        parts.push(Part::Literal(std::mem::take(&mut literal)));
+                    if literal < at {
+                        parts.push(Part::Literal(Span::new(literal, at)));
                     }
-                    parts.push(Part::Field(name));
+                    parts.push(Part::Field(Span::new(name_start, name_end)));
+                    literal = name_end + 1;
                 }
                 '}' => return Err(Error::template(source, format!("unmatched `}}` at byte {at}"))),
                 c if c == delimiter => {
-                    segments.push(finish_segment(source, &mut parts, &mut literal)?);
+                    segments.push(finish_segment(source, &mut parts, Span::new(literal, at))?);
+                    literal = at + c.len_utf8();
                 }
-                c => literal.push(c),
+                _ => {}
             }
         }
-        segments.push(finish_segment(source, &mut parts, &mut literal)?);
+        segments.push(finish_segment(source, &mut parts, Span::new(literal, source.len()))?);
         if segments.len() > MAX_SEGMENTS {
             return Err(Error::LimitExceeded {
                 what: "segments in a template",
@@ -119,6 +144,54 @@ impl KeyTemplate {
         Ok(KeyTemplate { source: source.to_owned(), segments })
     }
 
+    /// Builds the template `parse` would make of the text `segments` spell, without the text
+    /// round trip; `None` when a piece is outside the plain subset this handles (then format the
+    /// text with [`SimpleSegment::write_source`] and parse it, which gives the same template or
+    /// the same error).
+    pub(crate) fn from_simple(segments: &[SimpleSegment<'_>], delimiter: char) -> Option<KeyTemplate> {
+        let plain_literal = |l: &str| {
+            !l.is_empty() && !l.bytes().any(|b| matches!(b, b'{' | b'}' | b'*')) && !l.contains(delimiter)
+        };
+        let plain_name = |n: &[&str]| {
+            n.iter().any(|p| !p.is_empty())
+                && n.iter().all(|p| p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        };
+        let mut placeholders = 0;
+        for s in segments {
+            match s {
+                SimpleSegment::Literal(l) if !plain_literal(l) => return None,
+                SimpleSegment::Field(n) if !plain_name(n) => return None,
+                SimpleSegment::Field(_) => placeholders += 1,
+                _ => {}
+            }
+        }
+        let source = SimpleSegment::write_source(segments, delimiter);
+        if segments.is_empty()
+            || source.len() > MAX_KEY_LEN
+            || segments.len() > MAX_SEGMENTS
+            || placeholders > MAX_PLACEHOLDERS
+        {
+            return None;
+        }
+        let mut at = 0;
+        let segments = segments
+            .iter()
+            .map(|s| {
+                let (segment, len) = match s {
+                    SimpleSegment::Literal(l) => (Segment::Literal(Span::new(at, at + l.len())), l.len()),
+                    SimpleSegment::Wildcard => (Segment::Wildcard, 1),
+                    SimpleSegment::Field(n) => {
+                        let len = n.iter().map(|p| p.len()).sum::<usize>();
+                        (Segment::Parts(vec![Part::Field(Span::new(at + 1, at + 1 + len))]), len + 2)
+                    }
+                };
+                at += len + delimiter.len_utf8();
+                segment
+            })
+            .collect();
+        Some(KeyTemplate { source, segments })
+    }
+
     /// The template as written.
     pub fn as_str(&self) -> &str {
         &self.source
@@ -133,7 +206,7 @@ impl KeyTemplate {
                 _ => &[],
             })
             .filter_map(|p| match p {
-                Part::Field(f) => Some(f.as_str()),
+                Part::Field(f) => Some(f.of(&self.source)),
                 Part::Literal(_) => None,
             })
     }
@@ -141,7 +214,7 @@ impl KeyTemplate {
     /// The first segment when it is literal: usually the keyspace the template points into.
     pub fn first_literal(&self) -> Option<&str> {
         match self.segments.first() {
-            Some(Segment::Literal(l)) => Some(l),
+            Some(Segment::Literal(l)) => Some(l.of(&self.source)),
             _ => None,
         }
     }
@@ -174,7 +247,7 @@ impl KeyTemplate {
                 key.push(delimiter);
             }
             match seg {
-                Segment::Literal(l) => key.push_str(l),
+                Segment::Literal(l) => key.push_str(l.of(&self.source)),
                 Segment::Wildcard => {
                     key.push('*');
                     is_pattern = true;
@@ -184,8 +257,8 @@ impl KeyTemplate {
                     let mut filled = true;
                     for part in parts {
                         match part {
-                            Part::Literal(l) => key.push_str(l),
-                            Part::Field(f) => match resolve(f) {
+                            Part::Literal(l) => key.push_str(l.of(&self.source)),
+                            Part::Field(f) => match resolve(f.of(&self.source)) {
                                 Some((v, true)) => key.push_str(&v),
                                 Some((v, false)) => key.push_str(&encode_segment(&v, delimiter)),
                                 None => {
@@ -208,29 +281,71 @@ impl KeyTemplate {
     }
 }
 
-fn finish_segment(source: &str, parts: &mut Vec<Part>, literal: &mut String) -> Result<Segment> {
+/// A segment of a template built without parsing (see [`KeyTemplate::from_simple`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SimpleSegment<'a> {
+    Literal(&'a str),
+    Wildcard,
+    /// A whole-segment placeholder whose name is the concatenation of the pieces.
+    Field(&'a [&'a str]),
+}
+
+impl SimpleSegment<'_> {
+    /// The template text of `segments`.
+    pub(crate) fn write_source(segments: &[SimpleSegment<'_>], delimiter: char) -> String {
+        let len = segments
+            .iter()
+            .map(|s| match s {
+                SimpleSegment::Literal(l) => l.len(),
+                SimpleSegment::Wildcard => 1,
+                SimpleSegment::Field(n) => 2 + n.iter().map(|p| p.len()).sum::<usize>(),
+            })
+            .sum::<usize>()
+            + segments.len() * delimiter.len_utf8();
+        let mut source = String::with_capacity(len);
+        for (i, s) in segments.iter().enumerate() {
+            if i > 0 {
+                source.push(delimiter);
+            }
+            match s {
+                SimpleSegment::Literal(l) => source.push_str(l),
+                SimpleSegment::Wildcard => source.push('*'),
+                SimpleSegment::Field(n) => {
+                    source.push('{');
+                    for p in *n {
+                        source.push_str(p);
+                    }
+                    source.push('}');
+                }
+            }
+        }
+        source
+    }
+}
+
+fn finish_segment(source: &str, parts: &mut Vec<Part>, literal: Span) -> Result<Segment> {
+    let text = literal.of(source);
     if parts.is_empty() {
-        let lit = std::mem::take(literal);
-        return match lit.as_str() {
+        return match text {
             "" => Err(Error::template(source, "empty segment (two delimiters in a row, or one at an end)")),
             "*" => Ok(Segment::Wildcard),
             l if l.contains('*') => Err(Error::template(
                 source,
                 "`*` must be a whole segment; wildcards never match part of a segment",
             )),
-            _ => Ok(Segment::Literal(lit)),
+            _ => Ok(Segment::Literal(literal)),
         };
     }
-    if literal.contains('*') {
+    if text.contains('*') {
         return Err(Error::template(
             source,
             "`*` must be a whole segment; wildcards never match part of a segment",
         ));
     }
-    if !literal.is_empty() {
-        parts.push(Part::Literal(std::mem::take(literal)));
+    if !text.is_empty() {
+        parts.push(Part::Literal(literal));
     }
-    if parts.iter().any(|p| matches!(p, Part::Literal(l) if l.contains('*'))) {
+    if parts.iter().any(|p| matches!(p, Part::Literal(l) if l.of(source).contains('*'))) {
         return Err(Error::template(
             source,
             "`*` must be a whole segment; wildcards never match part of a segment",
@@ -271,6 +386,38 @@ mod tests {
     fn rejects_bad_syntax() {
         for bad in ["", "a::b", "a:{", "a:{}", "a:}", "a:{b c}", "a:b*", "a:{x}*", ":a", "a:{x.}"] {
             assert!(KeyTemplate::parse(bad, ':').is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn from_simple_matches_parse() {
+        use SimpleSegment::{Field, Literal, Wildcard};
+        let cases: &[&[SimpleSegment<'_>]] = &[
+            &[Literal("user"), Literal("posts"), Field(&["id"])],
+            &[Literal("user"), Field(&["posts", "_", "id"]), Literal("x")],
+            &[Literal("user"), Wildcard, Literal("posts")],
+            &[Wildcard],
+            &[Literal("a_b"), Field(&["", "_", "k"])],
+        ];
+        for delim in [':', '/', '.'] {
+            for segs in cases {
+                let text = SimpleSegment::write_source(segs, delim);
+                let built = KeyTemplate::from_simple(segs, delim).expect("plain");
+                assert_eq!(built, KeyTemplate::parse(&text, delim).unwrap(), "{text}");
+            }
+        }
+        // Outside the plain subset: `None`, and the caller parses the text instead.
+        let odd: &[&[SimpleSegment<'_>]] = &[
+            &[Literal("a:b"), Field(&["id"])],
+            &[Literal(""), Field(&["id"])],
+            &[Literal("a*"), Field(&["id"])],
+            &[Literal("a{"), Field(&["id"])],
+            &[Literal("a"), Field(&["x.y"])],
+            &[Literal("a"), Field(&["é"])],
+            &[Literal("a"), Field(&["", ""])],
+        ];
+        for segs in odd {
+            assert!(KeyTemplate::from_simple(segs, ':').is_none(), "{segs:?}");
         }
     }
 
