@@ -44,9 +44,11 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$bindgen_ver
   cargo install --locked --force wasm-bindgen-cli --version "$bindgen_version"
 fi
 
+# Pinned so a fresh machine builds the version the project was tested with.
+wasm_pack_version=0.15.1
 if ! command -v wasm-pack >/dev/null 2>&1; then
-  log "building wasm-pack (takes a few minutes once)"
-  cargo install --locked wasm-pack
+  log "building wasm-pack $wasm_pack_version (takes a few minutes once)"
+  cargo install --locked wasm-pack --version "$wasm_pack_version"
 fi
 
 if [ "${SKIP_NPM:-}" != 1 ]; then
