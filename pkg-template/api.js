@@ -2,7 +2,7 @@
 // It only converts arguments and results: structured data crosses into wasm as JSON text, and
 // every failure surfaces as an Error with a stable `code`. Nothing here calls into wasm at module
 // top level, since entries initialise the module after importing this file.
-import { WasmEngine, WasmLru, takePanic, version as wasmVersion } from "./cascade_edge.js";
+import { WasmEngine, WasmLru, takePanic, version as wasmVersion, wasmMemory } from "./cascade_edge.js";
 
 export { planPurge, purgeKv, purgeCache, purgeCloudflare, purgeFastly, keyCovers } from "./purge.js";
 
@@ -96,6 +96,11 @@ function dataless(change) {
   return typeof id.isWellFormed === "function" ? id.isWellFormed() && entity.isWellFormed() : !LONE_SURROGATE.test(id + entity);
 }
 
+// The wasm memory (fetched on first use: instantiation may come after this module loads) and a
+// u32 view of it, shared by every engine.
+let memory;
+let u32View = new Uint32Array(0);
+
 /** Derives cascade rules from a GraphQL schema and computes what to purge after a change. */
 export class CascadeEngine {
   #inner;
@@ -149,12 +154,25 @@ export class CascadeEngine {
     } else {
       text = call(fn);
     }
-    return text === undefined ? undefined : this.#expand(text, this.#inner.resultMeta());
+    return text === undefined ? undefined : this.#expand(text, this.#inner.metaPtr() >>> 2);
+  }
+
+  /** A view of all wasm memory as u32, rebuilt when the memory grew (the old buffer is detached). */
+  #u32() {
+    const buffer = (memory ??= wasmMemory()).buffer;
+    if (u32View.buffer !== buffer) u32View = new Uint32Array(buffer);
+    return u32View;
   }
 
   /** Builds `{ keys, patterns, tags, trace, depth, truncated }` from the compact form (see CompactSet in src/engine.rs). */
-  #expand(text, meta) {
-    const n = meta[2];
+  #expand(text, p) {
+    // The numbers live in wasm memory at u32 index p (`metaPtr`); `m` is relative to p. Only a
+    // `ruleId` fetch calls into wasm in between, which may grow the memory: the view is
+    // refreshed after it.
+    let meta = this.#u32();
+    const truncated = meta[p] === 1;
+    const depth = meta[p + 1];
+    const n = meta[p + 2];
     const names = new Array(n);
     const keys = [];
     const patterns = [];
@@ -163,8 +181,8 @@ export class CascadeEngine {
     const trace = new Array(n);
     let at = 0;
     let tagAt = 0;
-    for (let i = 0, m = 3; i < n; i++, m += 6) tagAt += meta[m];
-    for (let i = 0, m = 3; i < n; i++, m += 6) {
+    for (let i = 0, m = p + 3; i < n; i++, m += 6) tagAt += meta[m];
+    for (let i = 0, m = p + 3; i < n; i++, m += 6) {
       const key = text.slice(at, (at += meta[m]));
       names[i] = key;
       const rule = meta[m + 1];
@@ -179,16 +197,25 @@ export class CascadeEngine {
         keys.push(key);
         keyTags.push(tag);
       }
+      const entryDepth = meta[m + 3];
+      let ruleId = null;
+      if (rule !== 0) {
+        ruleId = this.#ruleIds[rule - 1];
+        if (ruleId === undefined) {
+          ruleId = this.#ruleId(rule - 1);
+          meta = this.#u32();
+        }
+      }
       trace[i] = {
         key,
-        rule: rule === 0 ? null : this.#ruleId(rule - 1),
+        rule: ruleId,
         from: from === 0 ? null : names[from - 1],
-        depth: meta[m + 3],
+        depth: entryDepth,
         coarse: (flags & 1) === 1,
       };
     }
     for (const t of patternTags) keyTags.push(t);
-    return { keys, patterns, tags: keyTags, trace, depth: meta[1], truncated: meta[0] === 1 };
+    return { keys, patterns, tags: keyTags, trace, depth, truncated };
   }
 
   /** The detected relationships. */

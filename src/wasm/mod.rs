@@ -92,7 +92,7 @@ pub struct WasmEngine {
     inner: Engine,
     /// JS predicates of rules whose `when` is a function, indexed by `Condition::External` ids.
     predicates: Rc<RefCell<Vec<Function>>>,
-    /// The last compact cascade set; its text is returned, its numbers read by `resultMeta`.
+    /// The last compact cascade set; its text is returned, its numbers read through `metaPtr`.
     out: CompactSet,
 }
 
@@ -202,7 +202,7 @@ impl WasmEngine {
     }
 
     /// The cascade set of one change (JSON text) in the compact form (see `CompactSet`): returns
-    /// the keys' text; `resultMeta` gives the numbers.
+    /// the keys' text; `metaPtr` locates the numbers.
     #[wasm_bindgen(js_name = cascadeCompact)]
     pub fn cascade_compact(&mut self, change: &str) -> Result<String, JsValue> {
         let change = Change::from_value(&parse_json(change)?).into_js()?;
@@ -243,10 +243,14 @@ impl WasmEngine {
         Ok(std::mem::take(&mut self.out.text))
     }
 
-    /// The numbers of the last compact cascade set.
-    #[wasm_bindgen(js_name = resultMeta)]
-    pub fn result_meta(&self) -> Vec<u32> {
-        self.out.meta.clone()
+    /// Where the numbers of the last compact cascade set start in wasm memory (a byte offset,
+    /// 4-aligned). JS reads them through a `Uint32Array` over `wasmMemory().buffer` without a
+    /// copy: `[truncated, depth, n]` then six numbers per entry (see `CompactSet`). The address
+    /// stays valid until the next cascade call on this engine (which may move the buffer), and a
+    /// view must be rebuilt when the memory grows (its old buffer is detached then).
+    #[wasm_bindgen(js_name = metaPtr)]
+    pub fn meta_ptr(&self) -> u32 {
+        self.out.meta.as_ptr() as u32
     }
 
     /// The id of the rule at this index of `rules()`.
@@ -309,4 +313,10 @@ impl WasmEngine {
     pub fn record_purge(&mut self, backend: &str, keys: f64) {
         self.inner.record_purge(backend, keys.max(0.0) as u64);
     }
+}
+
+/// The wasm memory, for views over buffers the engine keeps (`WasmEngine::meta_ptr`).
+#[wasm_bindgen(js_name = wasmMemory)]
+pub fn wasm_memory() -> JsValue {
+    wasm_bindgen::memory()
 }
