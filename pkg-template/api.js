@@ -100,6 +100,9 @@ function dataless(change) {
 // u32 view of it, shared by every engine.
 let memory;
 let u32View = new Uint32Array(0);
+let u8View = new Uint8Array(0);
+// As wasm-bindgen's: a leading U+FEFF is part of the text.
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /** Derives cascade rules from a GraphQL schema and computes what to purge after a change. */
 export class CascadeEngine {
@@ -146,33 +149,38 @@ export class CascadeEngine {
 
   /** Runs one compact cascade export (timing it when wasm does not) and expands its result. */
   #compact(fn) {
-    let text;
+    let at;
     if (this.#timed) {
       const t0 = now();
-      text = call(fn);
+      at = call(fn);
       this.#pendingMs += now() - t0;
     } else {
-      text = call(fn);
+      at = call(fn);
     }
-    return text === undefined ? undefined : this.#expand(text, this.#inner.metaPtr() >>> 2);
+    return at === 0 ? undefined : this.#expand(at >>> 2);
   }
 
   /** A view of all wasm memory as u32, rebuilt when the memory grew (the old buffer is detached). */
   #u32() {
     const buffer = (memory ??= wasmMemory()).buffer;
-    if (u32View.buffer !== buffer) u32View = new Uint32Array(buffer);
+    if (u32View.buffer !== buffer) {
+      u32View = new Uint32Array(buffer);
+      u8View = new Uint8Array(buffer);
+    }
     return u32View;
   }
 
   /** Builds `{ keys, patterns, tags, trace, depth, truncated }` from the compact form (see CompactSet in src/engine.rs). */
-  #expand(text, p) {
-    // The numbers live in wasm memory at u32 index p (`metaPtr`); `m` is relative to p. Only a
-    // `ruleId` fetch calls into wasm in between, which may grow the memory: the view is
-    // refreshed after it.
+  #expand(p) {
+    // The numbers live in wasm memory at u32 index p, followed by the text's address and length
+    // (`locate` in src/wasm). Only a `ruleId` fetch calls into wasm in between, which may grow
+    // the memory: the view is refreshed after it.
     let meta = this.#u32();
     const truncated = meta[p] === 1;
     const depth = meta[p + 1];
     const n = meta[p + 2];
+    const textAt = meta[p + 3 + 6 * n];
+    const text = decoder.decode(u8View.subarray(textAt, textAt + meta[p + 4 + 6 * n]));
     const names = new Array(n);
     const keys = [];
     const patterns = [];
