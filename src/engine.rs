@@ -1353,14 +1353,13 @@ impl Run {
         self.edges.clear();
     }
 
-    fn find(&self, key: &str) -> Option<u32> {
-        let hash = self.hasher.hash_one(key);
+    fn find(&self, hash: u64, key: &str) -> Option<u32> {
         self.seen.find(hash, |&i| self.keys[i as usize] == key).copied()
     }
 
-    fn push(&mut self, key: String, entry: Entry) -> u32 {
+    /// Adds a key whose hash is `hash`.
+    fn push(&mut self, hash: u64, key: String, entry: Entry) -> u32 {
         let i = self.keys.len() as u32;
-        let hash = self.hasher.hash_one(key.as_str());
         let (keys, hasher) = (&self.keys, &self.hasher);
         self.seen.insert_unique(hash, i, |&j| hasher.hash_one(keys[j as usize].as_str()));
         self.keys.push(key);
@@ -1387,7 +1386,9 @@ impl Run {
     /// Adds a key unless present. Past the fan-out budget, a key is replaced by its whole
     /// keyspace (`user:*`) so nothing is lost, and the set is truncated.
     fn add(&mut self, key: String, rule: u32, from: u32, depth: u32, coarse: bool) -> Added {
-        if let Some(i) = self.find(&key) {
+        // One hash serves the lookup and the insertion.
+        let hash = self.hasher.hash_one(key.as_str());
+        if let Some(i) = self.find(hash, &key) {
             return Added::Present(i);
         }
         if self.entries.len() >= self.max_keys && rule != NONE {
@@ -1397,11 +1398,12 @@ impl Run {
                 let ks = ks.to_owned();
                 self.keyspace_wildcards.insert(ks.clone());
                 let wide = if ks == "*" { ks } else { format!("{ks}{}*", self.delimiter) };
-                self.push(wide, Entry { rule, from, depth, coarse: true });
+                let hash = self.hasher.hash_one(wide.as_str());
+                self.push(hash, wide, Entry { rule, from, depth, coarse: true });
             }
             return Added::Dropped;
         }
-        Added::New(self.push(key, Entry { rule, from, depth, coarse }))
+        Added::New(self.push(hash, key, Entry { rule, from, depth, coarse }))
     }
 
     fn is_pattern(&self, key: &str) -> bool {
