@@ -2,7 +2,7 @@
 // It only converts arguments and results: structured data crosses into wasm as JSON text, and
 // every failure surfaces as an Error with a stable `code`. Nothing here calls into wasm at module
 // top level, since entries initialise the module after importing this file.
-import { WasmEngine, WasmLru, takePanic, version as wasmVersion } from "./cascade_edge.js";
+import { WasmEngine, WasmLru, takePanic, version as wasmVersion, wasmMemory } from "./cascade_edge.js";
 
 export { planPurge, purgeKv, purgeCache, purgeCloudflare, purgeFastly, keyCovers } from "./purge.js";
 
@@ -96,6 +96,14 @@ function dataless(change) {
   return typeof id.isWellFormed === "function" ? id.isWellFormed() && entity.isWellFormed() : !LONE_SURROGATE.test(id + entity);
 }
 
+// The wasm memory (fetched on first use: instantiation may come after this module loads) and a
+// u32 view of it, shared by every engine.
+let memory;
+let u32View = new Uint32Array(0);
+let u8View = new Uint8Array(0);
+// As wasm-bindgen's: a leading U+FEFF is part of the text.
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+
 /** Derives cascade rules from a GraphQL schema and computes what to purge after a change. */
 export class CascadeEngine {
   #inner;
@@ -141,20 +149,38 @@ export class CascadeEngine {
 
   /** Runs one compact cascade export (timing it when wasm does not) and expands its result. */
   #compact(fn) {
-    let text;
+    let at;
     if (this.#timed) {
       const t0 = now();
-      text = call(fn);
+      at = call(fn);
       this.#pendingMs += now() - t0;
     } else {
-      text = call(fn);
+      at = call(fn);
     }
-    return text === undefined ? undefined : this.#expand(text, this.#inner.resultMeta());
+    return at === 0 ? undefined : this.#expand(at >>> 2);
+  }
+
+  /** A view of all wasm memory as u32, rebuilt when the memory grew (the old buffer is detached). */
+  #u32() {
+    const buffer = (memory ??= wasmMemory()).buffer;
+    if (u32View.buffer !== buffer) {
+      u32View = new Uint32Array(buffer);
+      u8View = new Uint8Array(buffer);
+    }
+    return u32View;
   }
 
   /** Builds `{ keys, patterns, tags, trace, depth, truncated }` from the compact form (see CompactSet in src/engine.rs). */
-  #expand(text, meta) {
-    const n = meta[2];
+  #expand(p) {
+    // The numbers live in wasm memory at u32 index p, followed by the text's address and length
+    // (`locate` in src/wasm). Only a `ruleId` fetch calls into wasm in between, which may grow
+    // the memory: the view is refreshed after it.
+    let meta = this.#u32();
+    const truncated = meta[p] === 1;
+    const depth = meta[p + 1];
+    const n = meta[p + 2];
+    const textAt = meta[p + 3 + 6 * n];
+    const text = decoder.decode(u8View.subarray(textAt, textAt + meta[p + 4 + 6 * n]));
     const names = new Array(n);
     const keys = [];
     const patterns = [];
@@ -163,8 +189,8 @@ export class CascadeEngine {
     const trace = new Array(n);
     let at = 0;
     let tagAt = 0;
-    for (let i = 0, m = 3; i < n; i++, m += 6) tagAt += meta[m];
-    for (let i = 0, m = 3; i < n; i++, m += 6) {
+    for (let i = 0, m = p + 3; i < n; i++, m += 6) tagAt += meta[m];
+    for (let i = 0, m = p + 3; i < n; i++, m += 6) {
       const key = text.slice(at, (at += meta[m]));
       names[i] = key;
       const rule = meta[m + 1];
@@ -179,16 +205,25 @@ export class CascadeEngine {
         keys.push(key);
         keyTags.push(tag);
       }
+      const entryDepth = meta[m + 3];
+      let ruleId = null;
+      if (rule !== 0) {
+        ruleId = this.#ruleIds[rule - 1];
+        if (ruleId === undefined) {
+          ruleId = this.#ruleId(rule - 1);
+          meta = this.#u32();
+        }
+      }
       trace[i] = {
         key,
-        rule: rule === 0 ? null : this.#ruleId(rule - 1),
+        rule: ruleId,
         from: from === 0 ? null : names[from - 1],
-        depth: meta[m + 3],
+        depth: entryDepth,
         coarse: (flags & 1) === 1,
       };
     }
     for (const t of patternTags) keyTags.push(t);
-    return { keys, patterns, tags: keyTags, trace, depth: meta[1], truncated: meta[0] === 1 };
+    return { keys, patterns, tags: keyTags, trace, depth, truncated };
   }
 
   /** The detected relationships. */

@@ -162,6 +162,9 @@ pub struct Engine {
     clock: Option<Clock>,
     external: Option<ExternalPredicate>,
     stats: StatsAccumulator,
+    /// The run of the last compact cascade, cleared and reused by the next one so its tables and
+    /// vectors keep their capacity.
+    spare: Option<Run>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -249,6 +252,7 @@ impl Engine {
             clock: None,
             external: None,
             stats: StatsAccumulator::default(),
+            spare: None,
         }
     }
 
@@ -610,7 +614,12 @@ impl Engine {
 
     /// As [`Engine::cascade_batch`], writing the set in the compact form the JS binding expands.
     pub fn cascade_batch_compact(&mut self, changes: &[Change], out: &mut CompactSet) -> Result<()> {
-        self.run(changes)?.encode(out);
+        let run = self.run(changes)?;
+        run.encode(out);
+        // A huge batch is not kept: its tables would hold their memory until the next cascade.
+        if run.keys.len() <= SPARE_RUN_KEYS {
+            self.spare = Some(run);
+        }
         Ok(())
     }
 
@@ -631,8 +640,14 @@ impl Engine {
             }
             seeds.push((key, ei, id_segment, c));
         }
-        let mut run = Run::new(self.options.max_keys, self.options.delimiter);
-        let mut edges: Vec<(usize, u32)> = Vec::new();
+        let mut run = match self.spare.take() {
+            Some(mut run) => {
+                run.reset(self.options.max_keys, self.options.delimiter);
+                run
+            }
+            None => Run::new(self.options.max_keys, self.options.delimiter),
+        };
+        let mut edges = std::mem::take(&mut run.edges);
         let mut queue: VecDeque<Work<'_>> = VecDeque::new();
         for (key, entity, id_segment, c) in seeds {
             if self.logging() {
@@ -674,6 +689,7 @@ impl Engine {
             &self.entities,
             run.keys.len(),
         );
+        run.edges = edges;
         if self.logging() {
             let line = format!("[CASCADE] ✓ CASCADE complete in {elapsed:.2}ms");
             self.log(&line);
@@ -1263,6 +1279,9 @@ fn strip_camel_suffix(name: &str) -> Option<&str> {
 /// No rule or no source key (a changed entity's own key).
 const NONE: u32 = u32::MAX;
 
+/// The most keys a finished run may hold and still be kept for reuse (`Engine::spare`).
+const SPARE_RUN_KEYS: usize = 4096;
+
 /// One key of a run, in the order produced; `key` indexes [`Run::keys`].
 struct Entry {
     /// The rule that produced the key, or [`NONE`].
@@ -1289,6 +1308,8 @@ struct Run {
     entries: Vec<Entry>,
     keyspace_wildcards: HashSet<String>,
     truncated: bool,
+    /// (source entity, key index) of each new key, for the stats; kept here for its capacity.
+    edges: Vec<(usize, u32)>,
 }
 
 /// What [`Run::add`] did with a key.
@@ -1314,17 +1335,31 @@ impl Run {
             entries: Vec::new(),
             keyspace_wildcards: HashSet::new(),
             truncated: false,
+            edges: Vec::new(),
         }
     }
 
-    fn find(&self, key: &str) -> Option<u32> {
-        let hash = self.hasher.hash_one(key);
+    /// Empties the run for the next cascade, keeping the capacity of its tables and vectors.
+    fn reset(&mut self, max_keys: usize, delimiter: char) {
+        self.max_keys = max_keys;
+        self.delimiter = delimiter;
+        self.keys.clear();
+        self.seen.clear();
+        self.expanded.clear();
+        self.reached.clear();
+        self.entries.clear();
+        self.keyspace_wildcards.clear();
+        self.truncated = false;
+        self.edges.clear();
+    }
+
+    fn find(&self, hash: u64, key: &str) -> Option<u32> {
         self.seen.find(hash, |&i| self.keys[i as usize] == key).copied()
     }
 
-    fn push(&mut self, key: String, entry: Entry) -> u32 {
+    /// Adds a key whose hash is `hash`.
+    fn push(&mut self, hash: u64, key: String, entry: Entry) -> u32 {
         let i = self.keys.len() as u32;
-        let hash = self.hasher.hash_one(key.as_str());
         let (keys, hasher) = (&self.keys, &self.hasher);
         self.seen.insert_unique(hash, i, |&j| hasher.hash_one(keys[j as usize].as_str()));
         self.keys.push(key);
@@ -1351,7 +1386,9 @@ impl Run {
     /// Adds a key unless present. Past the fan-out budget, a key is replaced by its whole
     /// keyspace (`user:*`) so nothing is lost, and the set is truncated.
     fn add(&mut self, key: String, rule: u32, from: u32, depth: u32, coarse: bool) -> Added {
-        if let Some(i) = self.find(&key) {
+        // One hash serves the lookup and the insertion.
+        let hash = self.hasher.hash_one(key.as_str());
+        if let Some(i) = self.find(hash, &key) {
             return Added::Present(i);
         }
         if self.entries.len() >= self.max_keys && rule != NONE {
@@ -1361,11 +1398,12 @@ impl Run {
                 let ks = ks.to_owned();
                 self.keyspace_wildcards.insert(ks.clone());
                 let wide = if ks == "*" { ks } else { format!("{ks}{}*", self.delimiter) };
-                self.push(wide, Entry { rule, from, depth, coarse: true });
+                let hash = self.hasher.hash_one(wide.as_str());
+                self.push(hash, wide, Entry { rule, from, depth, coarse: true });
             }
             return Added::Dropped;
         }
-        Added::New(self.push(key, Entry { rule, from, depth, coarse }))
+        Added::New(self.push(hash, key, Entry { rule, from, depth, coarse }))
     }
 
     fn is_pattern(&self, key: &str) -> bool {

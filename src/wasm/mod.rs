@@ -92,7 +92,7 @@ pub struct WasmEngine {
     inner: Engine,
     /// JS predicates of rules whose `when` is a function, indexed by `Condition::External` ids.
     predicates: Rc<RefCell<Vec<Function>>>,
-    /// The last compact cascade set; its text is returned, its numbers read by `resultMeta`.
+    /// The last compact cascade set, read by JS in wasm memory (see `locate`).
     out: CompactSet,
 }
 
@@ -202,16 +202,16 @@ impl WasmEngine {
     }
 
     /// The cascade set of one change (JSON text) in the compact form (see `CompactSet`): returns
-    /// the keys' text; `resultMeta` gives the numbers.
+    /// where its numbers start in wasm memory (see `locate`).
     #[wasm_bindgen(js_name = cascadeCompact)]
-    pub fn cascade_compact(&mut self, change: &str) -> Result<String, JsValue> {
+    pub fn cascade_compact(&mut self, change: &str) -> Result<u32, JsValue> {
         let change = Change::from_value(&parse_json(change)?).into_js()?;
         self.compact(std::slice::from_ref(&change))
     }
 
     /// As `cascadeCompact` for a change without data: `op` is 0 update, 1 create, 2 delete.
     #[wasm_bindgen(js_name = cascadeIdCompact)]
-    pub fn cascade_id_compact(&mut self, entity: &str, id: &str, op: u32) -> Result<String, JsValue> {
+    pub fn cascade_id_compact(&mut self, entity: &str, id: &str, op: u32) -> Result<u32, JsValue> {
         let op = match op {
             1 => Op::Create,
             2 => Op::Delete,
@@ -223,7 +223,7 @@ impl WasmEngine {
 
     /// As `cascadeBatch`, in the compact form.
     #[wasm_bindgen(js_name = cascadeBatchCompact)]
-    pub fn cascade_batch_compact(&mut self, changes: &str) -> Result<String, JsValue> {
+    pub fn cascade_batch_compact(&mut self, changes: &str) -> Result<u32, JsValue> {
         let v = parse_json(changes)?;
         let items = v.as_array().ok_or_else(|| {
             js_error(Error::InvalidChange { message: "cascadeBatch takes an array of changes".into() })
@@ -232,21 +232,31 @@ impl WasmEngine {
         self.compact(&changes)
     }
 
-    /// As `cascadeKey`, in the compact form.
+    /// As `cascadeKey`, in the compact form; 0 for a key that is not an entity key.
     #[wasm_bindgen(js_name = cascadeKeyCompact)]
-    pub fn cascade_key_compact(&mut self, key: &str) -> Option<String> {
-        self.inner.cascade_key_compact(key, &mut self.out).then(|| std::mem::take(&mut self.out.text))
+    pub fn cascade_key_compact(&mut self, key: &str) -> u32 {
+        if self.inner.cascade_key_compact(key, &mut self.out) {
+            self.locate()
+        } else {
+            0
+        }
     }
 
-    fn compact(&mut self, changes: &[Change]) -> Result<String, JsValue> {
+    fn compact(&mut self, changes: &[Change]) -> Result<u32, JsValue> {
         self.inner.cascade_batch_compact(changes, &mut self.out).into_js()?;
-        Ok(std::mem::take(&mut self.out.text))
+        Ok(self.locate())
     }
 
-    /// The numbers of the last compact cascade set.
-    #[wasm_bindgen(js_name = resultMeta)]
-    pub fn result_meta(&self) -> Vec<u32> {
-        self.out.meta.clone()
+    /// Appends the text's address and UTF-8 length to the numbers and returns the numbers'
+    /// address: byte offsets into wasm memory (never 0: the numbers are a non-empty heap
+    /// allocation). JS reads both through views over `wasmMemory().buffer`, without a copy:
+    /// `[truncated, depth, n]`, six numbers per entry (see `CompactSet`), then `[text, length]`.
+    /// They stay valid until the next cascade call on this engine, which reuses (and may move)
+    /// the buffers; a view must be rebuilt when the memory grows (its old buffer is detached).
+    fn locate(&mut self) -> u32 {
+        let (text, len) = (self.out.text.as_ptr() as u32, self.out.text.len() as u32);
+        self.out.meta.extend([text, len]);
+        self.out.meta.as_ptr() as u32
     }
 
     /// The id of the rule at this index of `rules()`.
@@ -309,4 +319,10 @@ impl WasmEngine {
     pub fn record_purge(&mut self, backend: &str, keys: f64) {
         self.inner.record_purge(backend, keys.max(0.0) as u64);
     }
+}
+
+/// The wasm memory, for views over buffers the engine keeps (`WasmEngine::locate`).
+#[wasm_bindgen(js_name = wasmMemory)]
+pub fn wasm_memory() -> JsValue {
+    wasm_bindgen::memory()
 }
