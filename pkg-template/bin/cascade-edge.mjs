@@ -3,6 +3,7 @@
 // Exit codes: 0 success, 1 runtime error (`error[CODE]: message`), 2 usage error.
 import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { runCommand, UsageError } from "./run.mjs";
 
 const HELP = `cascade-edge — cache-invalidation cascades derived from a GraphQL schema
 
@@ -48,8 +49,6 @@ const COMMANDS = {
 const GRAPH_FORMATS = ["tree", "dot", "mermaid", "json"];
 const OPS = ["create", "update", "delete"];
 
-/** A mistake in the command line: exit code 2. */
-class UsageError extends Error {}
 
 const OPTIONS = {
   entity: { type: "string" },
@@ -192,35 +191,26 @@ function compile(api, { schemaPath, options }, io) {
 /** Runs the CLI; returns the exit code. `io` holds stdout and stderr streams. */
 async function main(argv, io = { stdout: process.stdout, stderr: process.stderr }) {
   if (argv[0] === "pg") return (await import("./pg-command.mjs")).runPg(argv.slice(1), io);
-  let invocation;
-  try {
-    invocation = parse(argv);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    io.stderr.write(`error: ${error.message}\nRun 'cascade-edge --help' for usage.\n`);
-    return 2;
-  }
-  if (invocation.help) {
-    io.stdout.write(HELP);
-    return 0;
-  }
-  try {
-    // Loaded only when needed, so --help and usage errors never compile the wasm module.
-    const api = await import("../node.js");
-    if (invocation.version) {
-      io.stdout.write(`cascade-edge ${api.version()}\n`);
+  return runCommand({
+    name: "cascade-edge",
+    argv,
+    io,
+    parse,
+    help: HELP,
+    body: async (invocation) => {
+      // Loaded only when needed, so --help and usage errors never compile the wasm module.
+      const api = await import("../node.js");
+      if (invocation.version) {
+        io.stdout.write(`cascade-edge ${api.version()}\n`);
+        return 0;
+      }
+      if (typeof api.CascadeEngine !== "function") {
+        throw Object.assign(new Error("this build of cascade-edge has no CascadeEngine"), { code: "UNSUPPORTED" });
+      }
+      COMMANDS[invocation.command].run(api, invocation, io);
       return 0;
-    }
-    if (typeof api.CascadeEngine !== "function") {
-      throw Object.assign(new Error("this build of cascade-edge has no CascadeEngine"), { code: "UNSUPPORTED" });
-    }
-    COMMANDS[invocation.command].run(api, invocation, io);
-    return 0;
-  } catch (error) {
-    io.stderr.write(`${error?.code ? `error[${error.code}]` : "error"}: ${error?.message ?? error}\n`);
-    if (process.env.CASCADE_EDGE_DEBUG && error?.stack) io.stderr.write(`${error.stack}\n`);
-    return 1;
-  }
+    },
+  });
 }
 
 process.exitCode = await main(process.argv.slice(2));

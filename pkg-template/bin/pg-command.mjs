@@ -1,6 +1,7 @@
 // `cascade-edge pg install|watch`: PostgreSQL change capture and the watcher (see ../pg.js).
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { runCommand, UsageError } from "./run.mjs";
 
 export const PG_HELP = `cascade-edge pg — purge the edge after every write to PostgreSQL query-side tables
 
@@ -55,7 +56,6 @@ const ALLOWED = {
 };
 const BACKENDS = ["print", "cloudflare", "fastly", "http"];
 
-class UsageError extends Error {}
 
 function parse(argv) {
   let parsed;
@@ -208,30 +208,17 @@ async function watch(api, pg, opts, io) {
 }
 
 /** Runs `cascade-edge pg …`; resolves the exit code. */
-export async function runPg(argv, io) {
-  let opts;
-  try {
-    opts = parse(argv);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    io.stderr.write(`error: ${error.message}\nRun 'cascade-edge pg --help' for usage.\n`);
-    return 2;
-  }
-  if (opts.help) {
-    io.stdout.write(PG_HELP);
-    return 0;
-  }
-  try {
-    const api = await import("../node.js");
-    const pg = await import("../pg.js");
-    return opts.sub === "install" ? await install(api, pg, opts, io) : await watch(api, pg, opts, io);
-  } catch (error) {
-    if (error instanceof UsageError) {
-      io.stderr.write(`error: ${error.message}\nRun 'cascade-edge pg --help' for usage.\n`);
-      return 2;
-    }
-    io.stderr.write(`${error?.code ? `error[${error.code}]` : "error"}: ${error?.message ?? error}\n`);
-    if (process.env.CASCADE_EDGE_DEBUG && error?.stack) io.stderr.write(`${error.stack}\n`);
-    return 1;
-  }
+export function runPg(argv, io) {
+  return runCommand({
+    name: "cascade-edge pg",
+    argv,
+    io,
+    parse,
+    help: PG_HELP,
+    body: async (opts) => {
+      const api = await import("../node.js");
+      const pg = await import("../pg.js");
+      return opts.sub === "install" ? install(api, pg, opts, io) : watch(api, pg, opts, io);
+    },
+  });
 }
