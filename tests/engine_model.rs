@@ -10,6 +10,8 @@
 //!
 //! `PROPTEST_CASES` raises the case count for a long run (64 by default).
 
+mod common;
+
 use cascade_edge::{
     covers, CascadeSet, Change, Engine, EngineOptions, LruCache, LruOptions, Pattern, SetOptions, Value,
 };
@@ -135,20 +137,14 @@ fn union(sets: &[CascadeSet]) -> (Vec<String>, Vec<String>) {
     (dedup(sets.iter().map(|s| &s.keys).collect()), dedup(sets.iter().map(|s| &s.patterns).collect()))
 }
 
+const DEFAULT_CASES: u32 = 64;
+
 fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(64)
+    common::cases(DEFAULT_CASES)
 }
 
-static OPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-static CASES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-/// Counts a case's operations; in a long run, prints the total after the last case.
 fn count(ops: u64) {
-    use std::sync::atomic::Ordering::Relaxed;
-    let total = OPS.fetch_add(ops, Relaxed) + ops;
-    if CASES.fetch_add(1, Relaxed) + 1 == u64::from(cases()) && std::env::var_os("PROPTEST_CASES").is_some() {
-        eprintln!("{}: {} cases, {total} operations", module_path!(), cases());
-    }
+    common::count_operations(module_path!(), ops, cases());
 }
 
 proptest! {

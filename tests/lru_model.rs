@@ -3,6 +3,8 @@
 //!
 //! `PROPTEST_CASES` raises the case count for a long run (256 by default).
 
+mod common;
+
 use cascade_edge::{covers, LruCache, LruOptions, Pattern, RemovalReason, Removed, SetOptions};
 use proptest::prelude::*;
 
@@ -60,20 +62,14 @@ fn keys_of(removed: Vec<Removed<i32>>, reason: RemovalReason) -> Vec<String> {
     sorted(removed.into_iter().filter(|r| r.reason == reason).map(|r| r.key).collect())
 }
 
+const DEFAULT_CASES: u32 = 256;
+
 fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256)
+    common::cases(DEFAULT_CASES)
 }
 
-static OPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-static CASES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-/// Counts a case's operations; in a long run, prints the total after the last case.
 fn count(ops: u64) {
-    use std::sync::atomic::Ordering::Relaxed;
-    let total = OPS.fetch_add(ops, Relaxed) + ops;
-    if CASES.fetch_add(1, Relaxed) + 1 == u64::from(cases()) && std::env::var_os("PROPTEST_CASES").is_some() {
-        eprintln!("{}: {} cases, {total} operations", module_path!(), cases());
-    }
+    common::count_operations(module_path!(), ops, cases());
 }
 
 proptest! {

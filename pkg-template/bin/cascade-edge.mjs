@@ -2,8 +2,7 @@
 // cascade-edge CLI: derive cache-invalidation rules from a GraphQL schema and explore cascades.
 // Exit codes: 0 success, 1 runtime error (`error[CODE]: message`), 2 usage error.
 import { readFileSync, writeFileSync } from "node:fs";
-import { parseArgs } from "node:util";
-import { runCommand, UsageError } from "./run.mjs";
+import { parseStrict, runCommand, UsageError } from "./run.mjs";
 
 const HELP = `cascade-edge — cache-invalidation cascades derived from a GraphQL schema
 
@@ -66,13 +65,7 @@ const OPTIONS = {
 
 /** Parses argv into `{ command, schemaPath, options }`, or `{ help }` / `{ version }`. */
 function parse(argv) {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (error) {
-    throw new UsageError(error.message.replace(/\. To specify a positional argument.*$/s, ""));
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseStrict(argv, OPTIONS);
   if (values.help) return { help: true };
   if (values.version) return { version: true };
   const [command, schemaPath, ...extra] = positionals;

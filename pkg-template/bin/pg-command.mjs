@@ -1,7 +1,6 @@
 // `cascade-edge pg install|watch`: PostgreSQL change capture and the watcher (see ../pg.js).
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
-import { runCommand, UsageError } from "./run.mjs";
+import { parseStrict, runCommand, UsageError } from "./run.mjs";
 
 export const PG_HELP = `cascade-edge pg — purge the edge after every write to PostgreSQL query-side tables
 
@@ -56,15 +55,8 @@ const ALLOWED = {
 };
 const BACKENDS = ["print", "cloudflare", "fastly", "http"];
 
-
 function parse(argv) {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (error) {
-    throw new UsageError(error.message.replace(/\. To specify a positional argument.*$/s, ""));
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseStrict(argv, OPTIONS);
   if (values.help) return { help: true };
   const [sub, ...extra] = positionals;
   if (!sub) throw new UsageError("'pg' needs a subcommand: install or watch");

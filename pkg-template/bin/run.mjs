@@ -1,8 +1,19 @@
+import { parseArgs } from "node:util";
+
 // What every cascade-edge command shares: usage errors exit 2 with a pointer to --help, --help
 // prints the usage, runtime errors exit 1 as `error[CODE]: message`.
 
 /** A mistake in the command line: exit code 2. */
 export class UsageError extends Error {}
+
+/** `parseArgs` in strict mode, its complaints turned into usage errors. */
+export function parseStrict(argv, options) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError(error.message.replace(/\. To specify a positional argument.*$/s, ""));
+  }
+}
 
 /**
  * Parses `argv` and runs `body(parsed)`; resolves the exit code. `name` is the command as typed

@@ -21,3 +21,20 @@ pub fn fixture(name: &str) -> String {
     let path = format!("{}/../shared/fixtures/schemas/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
+
+/// Proptest cases: `PROPTEST_CASES` for the long mode, else `default`.
+pub fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+static OPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static CASES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Counts a case's operations; in a long run, prints the total after the last case.
+pub fn count_operations(name: &str, ops: u64, cases: u32) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let total = OPS.fetch_add(ops, Relaxed) + ops;
+    if CASES.fetch_add(1, Relaxed) + 1 == u64::from(cases) && std::env::var_os("PROPTEST_CASES").is_some() {
+        eprintln!("{name}: {cases} cases, {total} operations");
+    }
+}
