@@ -363,8 +363,8 @@ const TOUCH_BATCH = 1024;
  * A bounded LRU cache that understands cascade keys: hierarchy, wildcards, tags.
  *
  * Layout: wasm owns keys, recency, TTLs, the trie, tags and the fence, addressed by numeric slots;
- * this side mirrors key → slot in a `Map` and slot → value/key in arrays, so `get` never sends a
- * string into wasm. Without TTLs nothing can expire, and hits are queued and replayed in order
+ * values never enter wasm: this side mirrors key → slot in a `Map` and slot → value/key in arrays,
+ * so `get` never sends a string into wasm and removals come back as slot numbers. Without TTLs nothing can expire, and hits are queued and replayed in order
  * (`touchBatch`) before anything that reads recency or counters; with TTLs each hit asks wasm.
  */
 export class LruCache {
@@ -421,10 +421,17 @@ export class LruCache {
     this.#keys[slot] = undefined;
   }
 
-  /** Parses a JSON list of removed keys from wasm and forgets them. */
-  #removed(json) {
-    const keys = JSON.parse(json);
-    for (const key of keys) this.#forget(key);
+  /** Forgets the entries in the slots wasm removed; returns their keys, in wasm's order. */
+  #removed(slots) {
+    const keys = new Array(slots.length);
+    for (let i = 0; i < slots.length; i++) {
+      const slot = slots[i];
+      const key = this.#keys[slot];
+      keys[i] = key;
+      this.#slots.delete(key);
+      this.#values[slot] = undefined;
+      this.#keys[slot] = undefined;
+    }
     return keys;
   }
 
@@ -480,7 +487,7 @@ export class LruCache {
     this.#flush();
     if (ttl > 0) this.#mayExpire = true;
     const inner = this.#inner;
-    const result = call(() => inner.setSlot(key, value, this.#weigh(value), ttl, tagText, token ?? -1));
+    const result = call(() => inner.setSlot(key, this.#weigh(value), ttl, tagText, token ?? -1));
     const evicted = [];
     let slot = result;
     if (result >= 4294967296) {
@@ -528,7 +535,10 @@ export class LruCache {
   /** Live keys, most recently used first. */
   keys() {
     this.#flush();
-    return JSON.parse(this.#inner.keys())[Symbol.iterator]();
+    const slots = this.#inner.liveSlots();
+    const keys = new Array(slots.length);
+    for (let i = 0; i < slots.length; i++) keys[i] = this.#keys[slots[i]];
+    return keys[Symbol.iterator]();
   }
 
   [Symbol.iterator]() {
@@ -589,7 +599,8 @@ export class LruCache {
   invalidateField(keyOrPattern, path) {
     requireKey(keyOrPattern, "the key or pattern");
     requireString(path, "the field path");
-    return JSON.parse(call(() => this.#inner.invalidateField(keyOrPattern, path)));
+    this.#flush();
+    return JSON.parse(call(() => this.#inner.invalidateField(keyOrPattern, path, this.#values)));
   }
 
   /** Schedules `invalidate(key)` after `delayMs`; the same key scheduled twice runs once. Run with flushDue. */

@@ -201,7 +201,7 @@ proptest! {
         let mut removed: Vec<String> = cache.invalidate_set(&keys, &patterns).unwrap().into_iter().map(|r| r.key).collect();
         removed.sort();
         prop_assert_eq!(removed, expected);
-        prop_assert!(cache.keys().all(|k| !hit(k)), "nothing at or below a purged key remains");
+        prop_assert!(cache.keys().all(|k| !hit(&k)), "nothing at or below a purged key remains");
         cache.check_invariants().map_err(TestCaseError::fail)?;
         // Cascades (single, reloaded, repeated, batch), sets, one invalidation.
         count(3 * changes.len() as u64 + 1 + input.cached.len() as u64 + 1);

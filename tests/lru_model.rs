@@ -122,7 +122,7 @@ proptest! {
                     let expected = model.remove_where(|k| covers(target, k, ':'));
                     let removed = cache.invalidate(target).unwrap();
                     prop_assert_eq!(keys_of(removed, RemovalReason::Invalidated), expected);
-                    prop_assert!(cache.keys().all(|k| !covers(target, k, ':')));
+                    prop_assert!(cache.keys().all(|k| !covers(target, &k, ':')));
                 }
                 Op::InvalidatePattern(p) => {
                     let pattern = Pattern::parse(PATTERNS[p], ':').unwrap();

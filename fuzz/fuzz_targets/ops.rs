@@ -265,7 +265,7 @@ fuzz_target!(|input: Input| {
                     model.invalidate(|x| covers(target, x, ':'), Event::Keys(vec![target.to_owned()]));
                 let removed = cache.invalidate(target).expect("valid key");
                 assert_eq!(removed_keys(&removed, &[RemovalReason::Invalidated]), expected);
-                assert!(cache.keys().all(|k| !covers(target, k, ':')));
+                assert!(cache.keys().all(|k| !covers(target, &k, ':')));
             }
             Op::InvalidatePattern(p) => {
                 let text = pick(PATTERNS, p);
@@ -352,7 +352,7 @@ fuzz_target!(|input: Input| {
                 model.events.push(Event::Patterns(parsed.clone()));
                 let removed = cache.invalidate_set(&keys, &patterns).expect("a cascade set is valid");
                 assert_eq!(removed_keys(&removed, &[RemovalReason::Invalidated]), expected);
-                assert!(cache.keys().all(|k| !hit(k)), "nothing at or below a purged key remains");
+                assert!(cache.keys().all(|k| !hit(&k)), "nothing at or below a purged key remains");
             }
         }
         if let Err(e) = cache.check_invariants() {

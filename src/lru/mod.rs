@@ -2,7 +2,9 @@
 //! understands key hierarchy, wildcards and tags.
 //!
 //! Layout: entries live in slots of a `Vec` linked by `u32` recency links, with a free list; a
-//! hash table maps keys to slots; a segment trie ([`trie`]) indexes keys and tags by prefix. A hit
+//! segment trie ([`trie`]) is the one index of keys and tags: a key's last node holds its slot, so
+//! exact, hierarchical and wildcard lookups share it and a key's text is stored once, as the
+//! segments of its path (an entry does not keep a copy; [`Removed::key`] rebuilds it). A hit
 //! moves two links and allocates nothing. Slots are stable handles for as long as an entry lives,
 //! so a binding can keep values on its side and call the numbers-only [`LruCache::touch`],
 //! [`LruCache::value`] and [`LruCache::delete_slot`]. Every operation that removes entries reports
@@ -19,8 +21,7 @@ use crate::error::{Error, Result};
 use crate::keys::{validate_key, Pattern, DEFAULT_DELIMITER, MAX_KEY_LEN};
 use crate::value::Value;
 use fence::{Fence, Target};
-use hashbrown::{DefaultHashBuilder, HashMap, HashSet, HashTable};
-use std::hash::BuildHasher;
+use hashbrown::{HashMap, HashSet};
 use trie::{Trie, MAX_NODES, NIL};
 
 /// Most tags one entry may carry.
@@ -153,14 +154,13 @@ impl FieldRemovable for Value {
 }
 
 struct Entry<V> {
-    key: Box<str>,
     value: V,
     prev: u32,
     next: u32,
     /// Milliseconds on the cache clock; `u64::MAX` means never.
     expires_at: u64,
     bytes: usize,
-    /// The trie node of `key`.
+    /// The trie node of the entry's key (the key is that node's path).
     node: u32,
     /// (tag node, index of this slot in that node's `tagged` list); tag nodes are distinct.
     tags: Vec<(u32, u32)>,
@@ -173,8 +173,6 @@ pub struct LruCache<V> {
     clock: Box<dyn Fn() -> u64>,
     slots: Vec<Option<Entry<V>>>,
     free: Vec<u32>,
-    by_key: HashTable<u32>,
-    hasher: DefaultHashBuilder,
     /// Most recently used entry, or `NIL`.
     head: u32,
     /// Least recently used entry, or `NIL`.
@@ -232,8 +230,6 @@ impl<V> LruCache<V> {
             clock,
             slots: Vec::new(),
             free: Vec::new(),
-            by_key: HashTable::new(),
-            hasher: DefaultHashBuilder::default(),
             head: NIL,
             tail: NIL,
             len: 0,
@@ -290,14 +286,14 @@ impl<V> LruCache<V> {
 
     /// The slot of `key`, if present (expired or not: `touch` decides).
     pub fn slot_of(&self, key: &str) -> Option<u32> {
-        let hash = self.hasher.hash_one(key);
-        let slots = &self.slots;
-        self.by_key.find(hash, |&s| matches!(&slots[s as usize], Some(e) if *e.key == *key)).copied()
+        let node = self.trie.lookup(key, self.options.delimiter)?;
+        let slot = self.trie.node(node).entry;
+        (slot != NIL).then_some(slot)
     }
 
     /// The key in `slot`, if the slot is live.
-    pub fn key(&self, slot: u32) -> Option<&str> {
-        self.entry(slot).map(|e| &*e.key)
+    pub fn key(&self, slot: u32) -> Option<String> {
+        self.entry(slot).map(|e| self.trie.path(e.node, self.options.delimiter))
     }
 
     /// The value in `slot`, if the slot is live (expiry is not checked: `touch` first).
@@ -361,11 +357,18 @@ impl<V> LruCache<V> {
     }
 
     /// Live keys from most to least recently used.
-    pub fn keys(&self) -> impl Iterator<Item = &str> + '_ {
+    pub fn keys(&self) -> impl Iterator<Item = String> + '_ {
+        self.live_slots().filter_map(|s| self.key(s))
+    }
+
+    /// Slots of live entries from most to least recently used.
+    pub fn live_slots(&self) -> impl Iterator<Item = u32> + '_ {
         let now = (self.clock)();
-        std::iter::successors(self.entry(self.head), move |e| self.entry(e.next))
-            .filter(move |e| e.expires_at == u64::MAX || now < e.expires_at)
-            .map(|e| &*e.key)
+        let link = |s: u32| (s != NIL).then_some(s);
+        std::iter::successors(link(self.head), move |&s| link(self.live(s).next)).filter(move |&s| {
+            let e = self.live(s);
+            e.expires_at == u64::MAX || now < e.expires_at
+        })
     }
 
     /// Stores `value` under `key` as the most recent entry, evicting least recent entries to stay
@@ -415,60 +418,43 @@ impl<V> LruCache<V> {
         let expires_at = ttl.map_or(u64::MAX, |t| (self.clock)().saturating_add(t));
         self.stats.sets += 1;
         let mut removed = Vec::new();
-        let slot = match self.slot_of(key) {
-            Some(slot) => {
-                self.unlink(slot);
-                let e = self.live_mut(slot);
-                let (old_bytes, old_tags) = (e.bytes, std::mem::take(&mut e.tags));
-                self.bytes -= old_bytes;
-                self.detach_tags(slot, old_tags);
-                self.evict_for(bytes, 0, &mut removed);
-                let e = self.live_mut(slot);
-                let old = std::mem::replace(&mut e.value, value);
-                e.expires_at = expires_at;
-                e.bytes = bytes;
-                removed.push(Removed {
-                    slot,
-                    key: key.to_owned(),
-                    value: old,
-                    reason: RemovalReason::Replaced,
-                });
-                slot
-            }
-            None => {
-                self.evict_for(bytes, 1, &mut removed);
-                let node = self.trie.intern(key, d);
-                let entry = Entry {
-                    key: key.into(),
-                    value,
-                    prev: NIL,
-                    next: NIL,
-                    expires_at,
-                    bytes,
-                    node,
-                    tags: Vec::new(),
-                };
-                let slot = match self.free.pop() {
-                    Some(s) => {
-                        self.slots[s as usize] = Some(entry);
-                        s
-                    }
-                    None => {
-                        // len < max_entries ≤ MAX_ENTRIES_LIMIT here, so the index fits below NIL.
-                        self.slots.push(Some(entry));
-                        (self.slots.len() - 1) as u32
-                    }
-                };
-                self.trie.node_mut(node).entry = slot;
-                let hash = self.hasher.hash_one(key);
-                let (slots, hasher) = (&self.slots, &self.hasher);
-                self.by_key.insert_unique(hash, slot, |&s| match &slots[s as usize] {
-                    Some(e) => hasher.hash_one(&*e.key),
-                    None => 0,
-                });
-                self.len += 1;
-                slot
-            }
+        // One walk of the trie finds the key or makes its node; evicting afterwards cannot prune
+        // that node: it is a leaf or has children, and pruning only climbs from an entry's node.
+        let node = self.trie.intern(key, d);
+        let existing = self.trie.node(node).entry;
+        let slot = if existing != NIL {
+            let slot = existing;
+            self.unlink(slot);
+            let e = self.live_mut(slot);
+            let (old_bytes, old_tags) = (e.bytes, std::mem::take(&mut e.tags));
+            self.bytes -= old_bytes;
+            self.detach_tags(slot, old_tags);
+            self.evict_for(bytes, 0, &mut removed);
+            let e = self.live_mut(slot);
+            let old = std::mem::replace(&mut e.value, value);
+            e.expires_at = expires_at;
+            e.bytes = bytes;
+            removed.push(Removed { slot, key: key.to_owned(), value: old, reason: RemovalReason::Replaced });
+            slot
+        } else {
+            // Mark the node taken while evicting, so that no prune can free it meanwhile.
+            self.trie.node_mut(node).entry = NIL - 1;
+            self.evict_for(bytes, 1, &mut removed);
+            let entry = Entry { value, prev: NIL, next: NIL, expires_at, bytes, node, tags: Vec::new() };
+            let slot = match self.free.pop() {
+                Some(s) => {
+                    self.slots[s as usize] = Some(entry);
+                    s
+                }
+                None => {
+                    // len < max_entries ≤ MAX_ENTRIES_LIMIT here, so the index fits below NIL.
+                    self.slots.push(Some(entry));
+                    (self.slots.len() - 1) as u32
+                }
+            };
+            self.trie.node_mut(node).entry = slot;
+            self.len += 1;
+            slot
         };
         self.attach_tags(slot, &options.tags);
         self.bytes += bytes;
@@ -491,13 +477,14 @@ impl<V> LruCache<V> {
     /// Removes every entry, most recent first, and refuses every read token taken before.
     /// Scheduled lazy invalidations stay scheduled.
     pub fn clear(&mut self) -> Vec<Removed<V>> {
+        let d = self.options.delimiter;
         let mut out = Vec::with_capacity(self.len);
         let mut cur = self.head;
         while cur != NIL {
             let Some(e) = self.slots.get_mut(cur as usize).and_then(Option::take) else { break };
             out.push(Removed {
                 slot: cur,
-                key: e.key.into(),
+                key: self.trie.path(e.node, d),
                 value: e.value,
                 reason: RemovalReason::Cleared,
             });
@@ -505,7 +492,6 @@ impl<V> LruCache<V> {
         }
         self.slots.clear();
         self.free.clear();
-        self.by_key.clear();
         self.trie = Trie::new();
         self.head = NIL;
         self.tail = NIL;
@@ -762,10 +748,7 @@ impl<V> LruCache<V> {
         let Some(e) = self.slots[slot as usize].take() else {
             unreachable!("remove_slot on free slot {slot}")
         };
-        let hash = self.hasher.hash_one(&*e.key);
-        if let Ok(found) = self.by_key.find_entry(hash, |&s| s == slot) {
-            found.remove();
-        }
+        let key = self.trie.path(e.node, self.options.delimiter);
         self.trie.node_mut(e.node).entry = NIL;
         self.trie.prune(e.node);
         self.detach_tags(slot, e.tags);
@@ -778,7 +761,7 @@ impl<V> LruCache<V> {
             RemovalReason::Invalidated => self.stats.invalidations += 1,
             _ => {}
         }
-        Removed { slot, key: e.key.into(), value: e.value, reason }
+        Removed { slot, key, value: e.value, reason }
     }
 
     /// Checks every internal invariant (links, indexes, byte count, trie); for tests.
@@ -792,17 +775,18 @@ impl<V> LruCache<V> {
             if e.prev != prev {
                 return Err(format!("slot {cur}: prev {} != {prev}", e.prev));
             }
-            if self.slot_of(&e.key) != Some(cur) {
-                return Err(format!("key `{}` does not map to slot {cur}", e.key));
+            let key = self.trie.path(e.node, self.options.delimiter);
+            if self.slot_of(&key) != Some(cur) {
+                return Err(format!("key `{key}` does not map to slot {cur}"));
             }
-            if self.trie.lookup(&e.key, self.options.delimiter) != Some(e.node)
+            if self.trie.lookup(&key, self.options.delimiter) != Some(e.node)
                 || self.trie.node(e.node).entry != cur
             {
-                return Err(format!("trie node of `{}` is wrong", e.key));
+                return Err(format!("trie node of `{key}` is wrong"));
             }
             for (i, &(n, pos)) in e.tags.iter().enumerate() {
                 if self.trie.node(n).tagged.get(pos as usize) != Some(&(cur, i as u32)) {
-                    return Err(format!("tag {i} of `{}` has a broken back-pointer", e.key));
+                    return Err(format!("tag {i} of `{key}` has a broken back-pointer"));
                 }
             }
             count += 1;
@@ -812,12 +796,10 @@ impl<V> LruCache<V> {
                 return Err("recency list is longer than len (a cycle?)".into());
             }
         }
-        if prev != self.tail || count != self.len || bytes != self.bytes || self.by_key.len() != self.len {
+        if prev != self.tail || count != self.len || bytes != self.bytes {
             return Err(format!(
-                "list has {count} entries/{bytes} bytes, len {}, bytes {}, table {}",
-                self.len,
-                self.bytes,
-                self.by_key.len()
+                "list has {count} entries/{bytes} bytes, len {}, bytes {}",
+                self.len, self.bytes
             ));
         }
         if self.slots.len() != self.len + self.free.len() || self.len > self.options.max_entries {
@@ -832,6 +814,20 @@ impl<V: FieldRemovable> LruCache<V> {
     /// `key_or_pattern` names exactly (not the keys below them: those hold other shapes), adjusts
     /// their byte weight, fences them against stale writes and returns the keys changed.
     pub fn invalidate_field(&mut self, key_or_pattern: &str, path: &str) -> Result<Vec<String>> {
+        self.invalidate_field_with(key_or_pattern, path, |_, value| value.remove_field(path))
+    }
+}
+
+impl<V> LruCache<V> {
+    /// [`LruCache::invalidate_field`] with the edit supplied by the caller: `edit(slot, value)`
+    /// removes the field and returns by how many bytes the value shrank, or `None` if it was not
+    /// there. For bindings whose values live outside the cache (the caller holds them by slot).
+    pub fn invalidate_field_with(
+        &mut self,
+        key_or_pattern: &str,
+        path: &str,
+        mut edit: impl FnMut(u32, &mut V) -> Option<usize>,
+    ) -> Result<Vec<String>> {
         let d = self.options.delimiter;
         let pattern = Pattern::parse(key_or_pattern, d)?;
         if path.is_empty() || path.len() > MAX_KEY_LEN || path.split('.').any(str::is_empty) {
@@ -845,13 +841,14 @@ impl<V: FieldRemovable> LruCache<V> {
         for n in nodes {
             let slot = self.trie.node(n).entry;
             let Some(Some(e)) = self.slots.get_mut(slot as usize) else { continue };
-            if let Some(shrunk) = e.value.remove_field(path) {
+            if let Some(shrunk) = edit(slot, &mut e.value) {
                 // An entry never weighs less than its key.
-                let shrunk = shrunk.min(e.bytes - e.key.len());
+                let key = self.trie.path(n, d);
+                let shrunk = shrunk.min(e.bytes - key.len());
                 e.bytes -= shrunk;
                 self.bytes -= shrunk;
                 self.stats.invalidations += 1;
-                changed.push(e.key.to_string());
+                changed.push(key);
             }
         }
         let epoch = self.fence.advance();

@@ -97,15 +97,42 @@ impl Trie {
     pub(crate) fn intern(&mut self, key: &str, delimiter: char) -> u32 {
         let mut n = ROOT;
         for seg in key.split(delimiter) {
-            n = match self.child(n, seg) {
-                Some(c) => c,
-                None => self.add_child(n, seg),
+            let hash = self.hasher.hash_one((n, seg));
+            let nodes = &self.nodes;
+            let found = self.children.find(hash, |&c| {
+                let node = &nodes[c as usize];
+                node.parent == n && *node.seg == *seg
+            });
+            n = match found {
+                Some(&c) => c,
+                None => self.add_child(n, seg, hash),
             };
         }
         n
     }
 
-    fn add_child(&mut self, parent: u32, seg: &str) -> u32 {
+    /// The key (or tag) that ends at node `id`: its segments from the root, joined.
+    pub(crate) fn path(&self, id: u32, delimiter: char) -> String {
+        let mut segs = Vec::new();
+        let mut len = 0;
+        let mut n = id;
+        while n != ROOT && n != NIL {
+            let node = &self.nodes[n as usize];
+            len += node.seg.len() + 1;
+            segs.push(&*node.seg);
+            n = node.parent;
+        }
+        let mut out = String::with_capacity(len);
+        for (i, seg) in segs.iter().rev().enumerate() {
+            if i > 0 {
+                out.push(delimiter);
+            }
+            out.push_str(seg);
+        }
+        out
+    }
+
+    fn add_child(&mut self, parent: u32, seg: &str, hash: u64) -> u32 {
         let mut node = Node::new(seg.into(), parent);
         node.next_sibling = self.nodes[parent as usize].first_child;
         let id = match self.free.pop() {
@@ -124,7 +151,6 @@ impl Trie {
             self.nodes[next as usize].prev_sibling = id;
         }
         self.nodes[parent as usize].first_child = id;
-        let hash = self.hasher.hash_one((parent, seg));
         let (nodes, hasher) = (&self.nodes, &self.hasher);
         self.children.insert_unique(hash, id, |&c| {
             let n = &nodes[c as usize];

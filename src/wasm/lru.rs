@@ -1,22 +1,13 @@
-//! The LRU behind the JS `LruCache`. Values stay JS values (held as handles, never copied);
-//! keys, recency, TTLs, the trie, tags and the fence live in the core. The JS side keeps its own
-//! key → slot map and value array, so a hit crosses the boundary as a number (or not at all:
-//! hits are batched into `touchBatch`); only `set` and invalidation carry strings.
+//! The LRU behind the JS `LruCache`. Keys, recency, TTLs, the trie, tags and the fence live in
+//! the core; values never enter wasm: the JS side keeps them in an array indexed by slot, with
+//! its own key → slot map, so a hit crosses the boundary as a number (or not at all: hits are
+//! batched into `touchBatch`), only `set` and invalidation carry strings, and what an operation
+//! removed comes back as slot numbers.
 
 use super::{js_error, parse_json, IntoJsResult};
-use crate::{Error, FieldRemovable, LruCache, LruOptions, ReadToken, Removed, SetOptions, Value};
+use crate::{Error, LruCache, LruOptions, ReadToken, Removed, SetOptions, Value};
 use js_sys::{Array, Function, Reflect};
 use wasm_bindgen::prelude::*;
-
-/// A cached JS value.
-struct JsEntry(JsValue);
-
-impl FieldRemovable for JsEntry {
-    fn remove_field(&mut self, path: &str) -> Option<usize> {
-        // Byte weights of JS values are the caller's estimate; removing a field keeps it.
-        remove_js_path(&self.0, path, 0).then_some(0)
-    }
-}
 
 /// Deletes the property at a dotted path, through arrays, as `Value::remove_path` does.
 fn remove_js_path(v: &JsValue, path: &str, depth: usize) -> bool {
@@ -39,8 +30,8 @@ fn remove_js_path(v: &JsValue, path: &str, depth: usize) -> bool {
     }
 }
 
-fn keys_json<V>(removed: &[Removed<V>]) -> String {
-    Value::Array(removed.iter().map(|r| Value::from(r.key.as_str())).collect()).to_json()
+fn slots<V>(removed: &[Removed<V>]) -> Vec<u32> {
+    removed.iter().map(|r| r.slot).collect()
 }
 
 fn string_list(json: &str, what: &str) -> Result<Vec<String>, JsValue> {
@@ -56,7 +47,7 @@ fn optional(n: f64) -> Option<u64> {
 
 #[wasm_bindgen]
 pub struct WasmLru {
-    inner: LruCache<JsEntry>,
+    inner: LruCache<()>,
     /// Slots evicted by the last `set_slot`.
     removed: Vec<u32>,
 }
@@ -122,14 +113,14 @@ impl WasmLru {
         self.inner.is_live(slot)
     }
 
-    /// Stores a value; `tags` is a JSON array of entity keys or empty; `token` < 0 means none.
-    /// Returns the entry's slot, plus 2^32 when entries were evicted: their slots are then
-    /// `removedSlot(0..removedCount())`. Numbers only, so a `set` costs one string (the key).
+    /// Records a `set` of `key` (the JS side stores the value at the returned slot); `tags` is a
+    /// JSON array of entity keys or empty; `token` < 0 means none. Returns the entry's slot, plus
+    /// 2^32 when entries were evicted: their slots are then `removedSlot(0..removedCount())`.
+    /// Numbers only, so a `set` costs one string (the key).
     #[wasm_bindgen(js_name = setSlot)]
     pub fn set_slot(
         &mut self,
         key: &str,
-        value: JsValue,
         bytes: f64,
         ttl_ms: f64,
         tags: &str,
@@ -142,7 +133,7 @@ impl WasmLru {
             token: (token.is_finite() && token >= 0.0).then(|| ReadToken::from_epoch(token as u64)),
             bytes: if bytes.is_finite() && bytes > 0.0 { bytes as usize } else { 0 },
         };
-        let outcome = self.inner.set(key, JsEntry(value), options).into_js()?;
+        let outcome = self.inner.set(key, (), options).into_js()?;
         self.removed.clear();
         self.removed.extend(
             outcome.removed.iter().filter(|r| r.reason != crate::RemovalReason::Replaced).map(|r| r.slot),
@@ -176,28 +167,30 @@ impl WasmLru {
         self.inner.len() as f64
     }
 
-    /// Live keys, most recent first (JSON text).
-    pub fn keys(&self) -> String {
-        Value::Array(self.inner.keys().map(Value::from).collect()).to_json()
+    /// Slots of the live keys, most recent first.
+    #[wasm_bindgen(js_name = liveSlots)]
+    pub fn live_slots(&self) -> Vec<u32> {
+        self.inner.live_slots().collect()
     }
 
-    pub fn invalidate(&mut self, key: &str) -> Result<String, JsValue> {
-        Ok(keys_json(&self.inner.invalidate(key).into_js()?))
+    /// Removes `key` and what it covers; returns the removed slots.
+    pub fn invalidate(&mut self, key: &str) -> Result<Vec<u32>, JsValue> {
+        Ok(slots(&self.inner.invalidate(key).into_js()?))
     }
 
     /// Invalidates a cascade set's keys and patterns (JSON arrays) in one step.
     #[wasm_bindgen(js_name = invalidateSet)]
-    pub fn invalidate_set(&mut self, keys: &str, patterns: &str) -> Result<String, JsValue> {
+    pub fn invalidate_set(&mut self, keys: &str, patterns: &str) -> Result<Vec<u32>, JsValue> {
         let keys = string_list(keys, "keys")?;
         let patterns = string_list(patterns, "patterns")?;
         let k: Vec<&str> = keys.iter().map(String::as_str).collect();
         let p: Vec<&str> = patterns.iter().map(String::as_str).collect();
-        Ok(keys_json(&self.inner.invalidate_set(&k, &p).into_js()?))
+        Ok(slots(&self.inner.invalidate_set(&k, &p).into_js()?))
     }
 
     #[wasm_bindgen(js_name = invalidatePattern)]
-    pub fn invalidate_pattern(&mut self, pattern: &str) -> Result<String, JsValue> {
-        Ok(keys_json(&self.inner.invalidate_pattern(pattern).into_js()?))
+    pub fn invalidate_pattern(&mut self, pattern: &str) -> Result<Vec<u32>, JsValue> {
+        Ok(slots(&self.inner.invalidate_pattern(pattern).into_js()?))
     }
 
     #[wasm_bindgen(js_name = invalidateLazy)]
@@ -209,13 +202,26 @@ impl WasmLru {
     }
 
     #[wasm_bindgen(js_name = flushDue)]
-    pub fn flush_due(&mut self, now: f64) -> String {
-        keys_json(&self.inner.flush_due(if now.is_finite() { now.max(0.0) as u64 } else { u64::MAX }))
+    pub fn flush_due(&mut self, now: f64) -> Vec<u32> {
+        slots(&self.inner.flush_due(if now.is_finite() { now.max(0.0) as u64 } else { u64::MAX }))
     }
 
+    /// Removes the field at `path` from the JS values (`values`, indexed by slot) of the keys
+    /// `key_or_pattern` names; returns the changed keys (JSON text). Byte weights of JS values are
+    /// the caller's estimate, so they stay as they were.
     #[wasm_bindgen(js_name = invalidateField)]
-    pub fn invalidate_field(&mut self, key_or_pattern: &str, path: &str) -> Result<String, JsValue> {
-        let changed = self.inner.invalidate_field(key_or_pattern, path).into_js()?;
+    pub fn invalidate_field(
+        &mut self,
+        key_or_pattern: &str,
+        path: &str,
+        values: &Array,
+    ) -> Result<String, JsValue> {
+        let changed = self
+            .inner
+            .invalidate_field_with(key_or_pattern, path, |slot, _| {
+                remove_js_path(&values.get(slot), path, 0).then_some(0)
+            })
+            .into_js()?;
         Ok(Value::Array(changed.into_iter().map(Value::from).collect()).to_json())
     }
 
