@@ -24,13 +24,18 @@ function call(fn) {
   try {
     return fn();
   } catch (error) {
-    if (error instanceof Error && typeof error.code === "string") throw error;
-    if (error instanceof WebAssembly.RuntimeError) {
-      const detail = takePanic() ?? error.message;
-      throw codedError("INTERNAL", `${detail}. The object that was in use may be unusable: create a new one.`);
-    }
-    throw codedError("INVALID_ARGUMENT", error instanceof Error ? error.message : String(error));
+    throw coded(error);
   }
+}
+
+/** The error to throw for one that came out of wasm: coded errors as they are, traps as INTERNAL. */
+function coded(error) {
+  if (error instanceof Error && typeof error.code === "string") return error;
+  if (error instanceof WebAssembly.RuntimeError) {
+    const detail = takePanic() ?? error.message;
+    return codedError("INTERNAL", `${detail}. The object that was in use may be unusable: create a new one.`);
+  }
+  return codedError("INVALID_ARGUMENT", error instanceof Error ? error.message : String(error));
 }
 
 function toJson(value, what) {
@@ -356,6 +361,20 @@ function ms(value, what) {
   return value;
 }
 
+// The size of the wasm key buffer (`MAX_KEY_LEN` bytes): longer keys take the general path.
+const KEY_BUFFER_LEN = 1024;
+const encoder = new TextEncoder();
+
+/** A byte view of all wasm memory, rebuilt when the memory grew (the old buffer is detached). */
+function u8Memory() {
+  const buffer = (memory ??= wasmMemory()).buffer;
+  if (u8View.buffer !== buffer) {
+    u32View = new Uint32Array(buffer);
+    u8View = new Uint8Array(buffer);
+  }
+  return u8View;
+}
+
 // Hits are recorded here and handed to wasm in batches of this many slots.
 const TOUCH_BATCH = 1024;
 
@@ -378,6 +397,7 @@ export class LruCache {
   #pendingCount = 0;
   #misses = 0;
   #mayExpire;
+  #keyBuffer = 0;
 
   constructor(options = {}) {
     if (options === null || typeof options !== "object") throw codedError("INVALID_OPTIONS", "options must be an object");
@@ -472,7 +492,45 @@ export class LruCache {
   }
 
   /** Stores a value; `tags` are entity keys it contains; `token` (from beginRead) fences stale writes. Returns the evicted keys. */
-  set(key, value, options = {}) {
+  set(key, value, options) {
+    // Without options, an ASCII key goes through the key buffer: no string allocated in wasm and
+    // no error object; anything else, or a refusal, takes the general path (which throws).
+    if (options === undefined && typeof key === "string") {
+      const len = this.#writeKey(key);
+      if (len >= 0) {
+        this.#flush();
+        let result;
+        try {
+          result = this.#inner.setKey(len, this.#weigh(value));
+        } catch (error) {
+          throw coded(error);
+        }
+        if (result >= 0) return this.#stored(key, value, result);
+      }
+    }
+    return this.#setWith(key, value, options);
+  }
+
+  /** Writes an ASCII key into the wasm key buffer; returns its length, or -1 to use the general path. */
+  #writeKey(key) {
+    const len = key.length;
+    if (len > KEY_BUFFER_LEN) return -1;
+    const mem = u8Memory();
+    if (this.#keyBuffer === 0) this.#keyBuffer = this.#inner.keyBuffer();
+    const at = this.#keyBuffer;
+    if (len <= 32) {
+      for (let i = 0; i < len; i++) {
+        const c = key.charCodeAt(i);
+        if (c > 0x7f) return -1;
+        mem[at + i] = c;
+      }
+      return len;
+    }
+    const { read, written } = encoder.encodeInto(key, mem.subarray(at, at + KEY_BUFFER_LEN));
+    return read === len && written === len ? len : -1;
+  }
+
+  #setWith(key, value, options = {}) {
     requireKey(key, "the key");
     const { ttlMs, tags, token } = options ?? {};
     if (tags !== undefined && !(Array.isArray(tags) && tags.every((t) => typeof t === "string"))) {
@@ -487,10 +545,15 @@ export class LruCache {
     this.#flush();
     if (ttl > 0) this.#mayExpire = true;
     const inner = this.#inner;
-    const result = call(() => inner.setSlot(key, this.#weigh(value), ttl, tagText, token ?? -1));
+    return this.#stored(key, value, call(() => inner.setSlot(key, this.#weigh(value), ttl, tagText, token ?? -1)));
+  }
+
+  /** Records a stored entry on this side from `setSlot`'s result; returns the evicted keys. */
+  #stored(key, value, result) {
     const evicted = [];
     let slot = result;
     if (result >= 4294967296) {
+      const inner = this.#inner;
       slot = result - 4294967296;
       // Evicted slots are forgotten before the new entry is recorded: it may reuse one of them.
       for (let i = 0, n = inner.removedCount(); i < n; i++) {

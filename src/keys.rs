@@ -112,11 +112,69 @@ pub fn covers(covering: &str, key: &str, delimiter: char) -> bool {
 
 /// Checks a concrete key: not empty, no empty segment, no `*` segment, within the limits.
 pub fn validate_key(key: &str, delimiter: char) -> Result<()> {
+    if is_plain_key(key, delimiter) {
+        return Ok(());
+    }
     check_shape(key, delimiter)?;
     if key.split(delimiter).any(|s| s == "*") {
         return Err(Error::key(key, "a key cannot contain a `*` segment; use a pattern"));
     }
     Ok(())
+}
+
+/// One byte pass that accepts the common valid key (ASCII delimiter, no `*`, no empty segment,
+/// within the limits); anything else takes the slower checks that also say what is wrong.
+fn is_plain_key(key: &str, delimiter: char) -> bool {
+    if !delimiter.is_ascii() || key.is_empty() || key.len() > MAX_KEY_LEN {
+        return false;
+    }
+    let d = delimiter as u8;
+    let (mut segments, mut after_delimiter) = (1, true);
+    for &b in key.as_bytes() {
+        if b == b'*' {
+            return false;
+        }
+        if b == d {
+            if after_delimiter {
+                return false;
+            }
+            segments += 1;
+        }
+        after_delimiter = b == d;
+    }
+    !after_delimiter && segments <= MAX_SEGMENTS
+}
+
+/// The segments of `s` between `delimiter`s, as `s.split(delimiter)` yields them; an ASCII
+/// delimiter is found with a byte scan (in UTF-8 its byte never occurs inside another character).
+pub(crate) fn segments(s: &str, delimiter: char) -> Segments<'_> {
+    Segments { rest: Some(s), delimiter }
+}
+
+/// The iterator of [`segments`].
+pub(crate) struct Segments<'a> {
+    rest: Option<&'a str>,
+    delimiter: char,
+}
+
+impl<'a> Iterator for Segments<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let rest = self.rest?;
+        let d = self.delimiter;
+        let at = if d.is_ascii() { rest.bytes().position(|b| b == d as u8) } else { rest.find(d) };
+        match at {
+            Some(i) => {
+                self.rest = Some(&rest[i + d.len_utf8()..]);
+                Some(&rest[..i])
+            }
+            None => {
+                self.rest = None;
+                Some(rest)
+            }
+        }
+    }
 }
 
 fn check_shape(key: &str, delimiter: char) -> Result<()> {
@@ -260,6 +318,41 @@ impl Pattern {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn segments_split_like_str_split_and_the_fast_check_agrees_with_the_full_one() {
+        let texts = [
+            "",
+            ":",
+            "::",
+            "a",
+            "a:",
+            ":a",
+            "a::b",
+            "user:1:posts",
+            "é:ü:∑",
+            "a:*",
+            "*",
+            "a*b:c",
+            "a/b:c",
+            "x:🦀:y",
+            &"s:".repeat(31),
+            &"s:".repeat(32),
+            &"k".repeat(1025),
+        ];
+        for d in [':', '/', 'é', '🦀'] {
+            for t in texts {
+                let t = t.replace(':', &d.to_string());
+                let ours: Vec<&str> = segments(&t, d).collect();
+                let std: Vec<&str> = t.split(d).collect();
+                assert_eq!(ours, std, "{t:?} split at {d:?}");
+                if is_plain_key(&t, d) {
+                    assert!(check_shape(&t, d).is_ok() && !t.contains('*'), "{t:?} at {d:?}");
+                }
+            }
+        }
+        assert!(is_plain_key("user:1:posts", ':') && !is_plain_key("user::posts", ':'));
+    }
 
     #[test]
     fn keyspaces() {

@@ -18,7 +18,7 @@ mod trie;
 pub use fence::{ReadToken, FENCE_CAPACITY};
 
 use crate::error::{Error, Result};
-use crate::keys::{validate_key, Pattern, DEFAULT_DELIMITER, MAX_KEY_LEN};
+use crate::keys::{segments, validate_key, Pattern, DEFAULT_DELIMITER, MAX_KEY_LEN};
 use crate::value::Value;
 use fence::{Fence, Target};
 use hashbrown::{HashMap, HashSet};
@@ -64,7 +64,7 @@ pub struct SetOptions {
     pub bytes: usize,
 }
 
-/// Why an entry left the cache (or, for `Replaced`, why its old value did).
+/// Why an entry left the cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum RemovalReason {
@@ -76,8 +76,6 @@ pub enum RemovalReason {
     Deleted,
     /// Removed by an invalidation (key, pattern, tag, batch or lazy flush).
     Invalidated,
-    /// Its value was overwritten by `set`; the slot stays live and now holds the new value.
-    Replaced,
     /// Removed by `clear`.
     Cleared,
 }
@@ -90,7 +88,6 @@ impl RemovalReason {
             RemovalReason::Expired => "expired",
             RemovalReason::Deleted => "deleted",
             RemovalReason::Invalidated => "invalidated",
-            RemovalReason::Replaced => "replaced",
             RemovalReason::Cleared => "cleared",
         }
     }
@@ -99,11 +96,11 @@ impl RemovalReason {
 /// An entry that left the cache, with the slot it occupied.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Removed<V> {
-    /// The slot the entry occupied; free again unless `reason` is `Replaced`.
+    /// The slot the entry occupied, free again.
     pub slot: u32,
     /// The entry's key.
     pub key: String,
-    /// The entry's value (the old value for `Replaced`).
+    /// The entry's value.
     pub value: V,
     /// Why it was removed.
     pub reason: RemovalReason,
@@ -114,8 +111,10 @@ pub struct Removed<V> {
 pub struct SetOutcome<V> {
     /// The slot now holding the entry.
     pub slot: u32,
-    /// Entries evicted to make room, then the replaced old value if the key was present.
+    /// Entries evicted (or found expired) to make room.
     pub removed: Vec<Removed<V>>,
+    /// The old value, if the key was present: its slot now holds the new one.
+    pub replaced: Option<V>,
 }
 
 /// Counters of an [`LruCache`], plus its current size.
@@ -155,16 +154,26 @@ impl FieldRemovable for Value {
 
 struct Entry<V> {
     value: V,
-    prev: u32,
-    next: u32,
     /// Milliseconds on the cache clock; `u64::MAX` means never.
     expires_at: u64,
     bytes: usize,
     /// The trie node of the entry's key (the key is that node's path).
     node: u32,
     /// (tag node, index of this slot in that node's `tagged` list); tag nodes are distinct.
-    tags: Vec<(u32, u32)>,
+    tags: Box<[(u32, u32)]>,
 }
+
+/// The recency links of a slot, kept apart from its entry so that a hit only touches this
+/// 8-byte array (three links), not three whole entries.
+#[derive(Clone, Copy)]
+struct Link {
+    prev: u32,
+    /// `FREE` when the slot holds no entry.
+    next: u32,
+}
+
+/// `Link::next` of a free slot; never a slot number (those stay below `MAX_ENTRIES_LIMIT`).
+const FREE: u32 = NIL - 1;
 
 /// A bounded LRU cache of string keys, with TTL, hierarchical, wildcard and tag invalidation, and a
 /// stale-write fence.
@@ -172,7 +181,11 @@ pub struct LruCache<V> {
     options: LruOptions,
     clock: Box<dyn Fn() -> u64>,
     slots: Vec<Option<Entry<V>>>,
+    /// Recency links, indexed like `slots`.
+    links: Vec<Link>,
     free: Vec<u32>,
+    /// Live entries with an expiry time: while 0, a hit need not read the entry or the clock.
+    expiring: usize,
     /// Most recently used entry, or `NIL`.
     head: u32,
     /// Least recently used entry, or `NIL`.
@@ -229,7 +242,9 @@ impl<V> LruCache<V> {
             options,
             clock,
             slots: Vec::new(),
+            links: Vec::new(),
             free: Vec::new(),
+            expiring: 0,
             head: NIL,
             tail: NIL,
             len: 0,
@@ -308,8 +323,10 @@ impl<V> LruCache<V> {
     /// Uses `slot`: marks it most recent and counts a hit. If its entry has expired, removes it,
     /// counts a miss and returns `false`; a free slot also returns `false`.
     pub fn touch(&mut self, slot: u32) -> bool {
-        let Some(e) = self.entry(slot) else { return false };
-        if self.is_expired(e) {
+        if self.links.get(slot as usize).is_none_or(|l| l.next == FREE) {
+            return false;
+        }
+        if self.expiring > 0 && self.is_expired(self.live(slot)) {
             self.remove_slot(slot, RemovalReason::Expired);
             self.stats.misses += 1;
             return false;
@@ -365,10 +382,12 @@ impl<V> LruCache<V> {
     pub fn live_slots(&self) -> impl Iterator<Item = u32> + '_ {
         let now = (self.clock)();
         let link = |s: u32| (s != NIL).then_some(s);
-        std::iter::successors(link(self.head), move |&s| link(self.live(s).next)).filter(move |&s| {
-            let e = self.live(s);
-            e.expires_at == u64::MAX || now < e.expires_at
-        })
+        std::iter::successors(link(self.head), move |&s| link(self.links[s as usize].next)).filter(
+            move |&s| {
+                let e = self.live(s);
+                e.expires_at == u64::MAX || now < e.expires_at
+            },
+        )
     }
 
     /// Stores `value` under `key` as the most recent entry, evicting least recent entries to stay
@@ -405,19 +424,23 @@ impl<V> LruCache<V> {
             self.fence.check(key, &options.tags, token, d)?;
         }
         // Each segment of the key and of each tag may need a node; nodes only come back by pruning.
-        let segments = |k: &str| k.split(d).count();
-        let needed = segments(key) + options.tags.iter().map(|t| segments(t)).sum::<usize>();
-        if self.trie.live_nodes().saturating_add(needed) > MAX_NODES {
-            return Err(Error::LimitExceeded {
-                what: "trie nodes",
-                limit: MAX_NODES,
-                actual: self.trie.live_nodes() + needed,
-            });
+        // Counted only near the limit: a text of n bytes has at most n segments.
+        let bound = key.len() + options.tags.iter().map(String::len).sum::<usize>();
+        if self.trie.live_nodes().saturating_add(bound) > MAX_NODES {
+            let needed =
+                segments(key, d).count() + options.tags.iter().map(|t| segments(t, d).count()).sum::<usize>();
+            if self.trie.live_nodes() + needed > MAX_NODES {
+                return Err(Error::LimitExceeded {
+                    what: "trie nodes",
+                    limit: MAX_NODES,
+                    actual: self.trie.live_nodes() + needed,
+                });
+            }
         }
 
         let expires_at = ttl.map_or(u64::MAX, |t| (self.clock)().saturating_add(t));
         self.stats.sets += 1;
-        let mut removed = Vec::new();
+        let (mut removed, mut replaced) = (Vec::new(), None);
         // One walk of the trie finds the key or makes its node; evicting afterwards cannot prune
         // that node: it is a leaf or has children, and pruning only climbs from an entry's node.
         let node = self.trie.intern(key, d);
@@ -426,29 +449,30 @@ impl<V> LruCache<V> {
             let slot = existing;
             self.unlink(slot);
             let e = self.live_mut(slot);
-            let (old_bytes, old_tags) = (e.bytes, std::mem::take(&mut e.tags));
+            let (old_bytes, old_tags, old_expiry) = (e.bytes, std::mem::take(&mut e.tags), e.expires_at);
+            self.expiring -= usize::from(old_expiry != u64::MAX);
             self.bytes -= old_bytes;
-            self.detach_tags(slot, old_tags);
+            self.detach_tags(slot, &old_tags);
             self.evict_for(bytes, 0, &mut removed);
             let e = self.live_mut(slot);
-            let old = std::mem::replace(&mut e.value, value);
+            replaced = Some(std::mem::replace(&mut e.value, value));
             e.expires_at = expires_at;
             e.bytes = bytes;
-            removed.push(Removed { slot, key: key.to_owned(), value: old, reason: RemovalReason::Replaced });
             slot
         } else {
             // Mark the node taken while evicting, so that no prune can free it meanwhile.
             self.trie.node_mut(node).entry = NIL - 1;
             self.evict_for(bytes, 1, &mut removed);
-            let entry = Entry { value, prev: NIL, next: NIL, expires_at, bytes, node, tags: Vec::new() };
+            let entry = Entry { value, expires_at, bytes, node, tags: Box::default() };
             let slot = match self.free.pop() {
                 Some(s) => {
                     self.slots[s as usize] = Some(entry);
                     s
                 }
                 None => {
-                    // len < max_entries ≤ MAX_ENTRIES_LIMIT here, so the index fits below NIL.
+                    // len < max_entries ≤ MAX_ENTRIES_LIMIT here, so the index fits below FREE.
                     self.slots.push(Some(entry));
+                    self.links.push(Link { prev: NIL, next: FREE });
                     (self.slots.len() - 1) as u32
                 }
             };
@@ -458,8 +482,9 @@ impl<V> LruCache<V> {
         };
         self.attach_tags(slot, &options.tags);
         self.bytes += bytes;
+        self.expiring += usize::from(expires_at != u64::MAX);
         self.link_front(slot);
-        Ok(SetOutcome { slot, removed })
+        Ok(SetOutcome { slot, removed, replaced })
     }
 
     /// Removes `key`. Not fenced: a read in flight may still write it back (use `invalidate`).
@@ -488,10 +513,12 @@ impl<V> LruCache<V> {
                 value: e.value,
                 reason: RemovalReason::Cleared,
             });
-            cur = e.next;
+            cur = self.links[cur as usize].next;
         }
         self.slots.clear();
+        self.links.clear();
         self.free.clear();
+        self.expiring = 0;
         self.trie = Trie::new();
         self.head = NIL;
         self.tail = NIL;
@@ -508,7 +535,7 @@ impl<V> LruCache<V> {
         let mut cur = self.tail;
         while cur != NIL {
             let e = self.live(cur);
-            let prev = e.prev;
+            let prev = self.links[cur as usize].prev;
             if e.expires_at != u64::MAX && now >= e.expires_at {
                 out.push(self.remove_slot(cur, RemovalReason::Expired));
             }
@@ -662,29 +689,26 @@ impl<V> LruCache<V> {
 
     fn link_front(&mut self, slot: u32) {
         let head = self.head;
-        let e = self.live_mut(slot);
-        e.prev = NIL;
-        e.next = head;
+        self.links[slot as usize] = Link { prev: NIL, next: head };
         if head == NIL {
             self.tail = slot;
         } else {
-            self.live_mut(head).prev = slot;
+            self.links[head as usize].prev = slot;
         }
         self.head = slot;
     }
 
     fn unlink(&mut self, slot: u32) {
-        let e = self.live(slot);
-        let (prev, next) = (e.prev, e.next);
+        let Link { prev, next } = self.links[slot as usize];
         if prev == NIL {
             self.head = next;
         } else {
-            self.live_mut(prev).next = next;
+            self.links[prev as usize].next = next;
         }
         if next == NIL {
             self.tail = prev;
         } else {
-            self.live_mut(next).prev = prev;
+            self.links[next as usize].prev = prev;
         }
     }
 
@@ -708,6 +732,9 @@ impl<V> LruCache<V> {
     }
 
     fn attach_tags(&mut self, slot: u32, tags: &[String]) {
+        if tags.is_empty() {
+            return;
+        }
         let d = self.options.delimiter;
         let mut attached: Vec<(u32, u32)> = Vec::with_capacity(tags.len());
         for tag in tags {
@@ -720,12 +747,12 @@ impl<V> LruCache<V> {
             tagged.push((slot, attached.len() as u32));
             attached.push((node, (tagged.len() - 1) as u32));
         }
-        self.live_mut(slot).tags = attached;
+        self.live_mut(slot).tags = attached.into_boxed_slice();
     }
 
     /// Unhooks `slot` from the tag nodes in `tags` (taken out of its entry) and prunes them.
-    fn detach_tags(&mut self, slot: u32, tags: Vec<(u32, u32)>) {
-        for (node, pos) in tags {
+    fn detach_tags(&mut self, slot: u32, tags: &[(u32, u32)]) {
+        for &(node, pos) in tags.iter() {
             let tagged = &mut self.trie.node_mut(node).tagged;
             let pos = pos as usize;
             if tagged.get(pos).is_some_and(|&(s, _)| s == slot) {
@@ -745,13 +772,15 @@ impl<V> LruCache<V> {
 
     fn remove_slot(&mut self, slot: u32, reason: RemovalReason) -> Removed<V> {
         self.unlink(slot);
+        self.links[slot as usize].next = FREE;
         let Some(e) = self.slots[slot as usize].take() else {
             unreachable!("remove_slot on free slot {slot}")
         };
+        self.expiring -= usize::from(e.expires_at != u64::MAX);
         let key = self.trie.path(e.node, self.options.delimiter);
         self.trie.node_mut(e.node).entry = NIL;
         self.trie.prune(e.node);
-        self.detach_tags(slot, e.tags);
+        self.detach_tags(slot, &e.tags);
         self.bytes -= e.bytes;
         self.len -= 1;
         self.free.push(slot);
@@ -772,8 +801,9 @@ impl<V> LruCache<V> {
         let (mut prev, mut cur) = (NIL, self.head);
         while cur != NIL {
             let e = self.entry(cur).ok_or_else(|| format!("linked slot {cur} is free"))?;
-            if e.prev != prev {
-                return Err(format!("slot {cur}: prev {} != {prev}", e.prev));
+            let link = self.links[cur as usize];
+            if link.prev != prev || link.next == FREE {
+                return Err(format!("slot {cur}: prev {} != {prev}, or marked free", link.prev));
             }
             let key = self.trie.path(e.node, self.options.delimiter);
             if self.slot_of(&key) != Some(cur) {
@@ -791,7 +821,7 @@ impl<V> LruCache<V> {
             }
             count += 1;
             bytes += e.bytes;
-            (prev, cur) = (cur, e.next);
+            (prev, cur) = (cur, link.next);
             if count > self.len {
                 return Err("recency list is longer than len (a cycle?)".into());
             }
@@ -804,6 +834,15 @@ impl<V> LruCache<V> {
         }
         if self.slots.len() != self.len + self.free.len() || self.len > self.options.max_entries {
             return Err("slot accounting is off".into());
+        }
+        if self.links.len() != self.slots.len()
+            || self.free.iter().any(|&s| self.links[s as usize].next != FREE)
+        {
+            return Err("free slots are not marked free".into());
+        }
+        let expiring = self.slots.iter().flatten().filter(|e| e.expires_at != u64::MAX).count();
+        if expiring != self.expiring {
+            return Err(format!("{} entries expire, counted {}", expiring, self.expiring));
         }
         self.trie.check()
     }

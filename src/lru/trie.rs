@@ -5,7 +5,7 @@
 //! (parent, segment) and enumerated through an intrusive sibling list. A node lives exactly as
 //! long as it holds an entry, a tag or a child: `prune` frees it as soon as none is left.
 
-use crate::keys::{Pattern, PatternSegment};
+use crate::keys::{segments, Pattern, PatternSegment};
 use hashbrown::{DefaultHashBuilder, HashTable};
 use std::hash::BuildHasher;
 
@@ -51,7 +51,29 @@ pub(crate) struct Trie {
     nodes: Vec<Node>,
     free: Vec<u32>,
     children: HashTable<u32>,
-    hasher: DefaultHashBuilder,
+    /// Per-trie seed of [`child_hash`], drawn from hashbrown's default hasher.
+    seed: u64,
+}
+
+/// The hash of (parent, segment) for the child table. foldhash (hashbrown's default) multiplies
+/// 64 × 64 → 128 bits, which wasm32 emulates with a library call; this one only needs 64-bit
+/// multiplies, and the trie hashes one or two short segments per key on every `set`.
+fn child_hash(seed: u64, parent: u32, seg: &str) -> u64 {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let step = |h: u64, w: u64| (h ^ w).wrapping_mul(K).rotate_left(31);
+    // Little-endian words of up to 8 bytes, built by hand: `copy_from_slice` stays a call at
+    // opt-level "z".
+    let word = |c: &[u8]| c.iter().rev().fold(0u64, |w, &b| (w << 8) | u64::from(b));
+    let bytes = seg.as_bytes();
+    // The parent and length get their own round, so they cannot cancel against the text.
+    let mut h = step(seed, u64::from(parent) | ((bytes.len() as u64) << 32));
+    for c in bytes.chunks(8) {
+        h = step(h, word(c));
+    }
+    // Final avalanche: hashbrown takes the bucket from the low bits and a tag from the top 7.
+    h ^= h >> 32;
+    h = h.wrapping_mul(K);
+    h ^ (h >> 29)
 }
 
 impl Trie {
@@ -60,7 +82,7 @@ impl Trie {
             nodes: vec![Node::new("".into(), NIL)],
             free: Vec::new(),
             children: HashTable::new(),
-            hasher: DefaultHashBuilder::default(),
+            seed: DefaultHashBuilder::default().hash_one(0x5eed_u64),
         }
     }
 
@@ -78,7 +100,7 @@ impl Trie {
     }
 
     fn child(&self, parent: u32, seg: &str) -> Option<u32> {
-        let hash = self.hasher.hash_one((parent, seg));
+        let hash = child_hash(self.seed, parent, seg);
         let nodes = &self.nodes;
         self.children
             .find(hash, |&c| {
@@ -90,14 +112,14 @@ impl Trie {
 
     /// The node of `key`, if some live key or tag has it as a prefix.
     pub(crate) fn lookup(&self, key: &str, delimiter: char) -> Option<u32> {
-        key.split(delimiter).try_fold(ROOT, |n, seg| self.child(n, seg))
+        segments(key, delimiter).try_fold(ROOT, |n, seg| self.child(n, seg))
     }
 
     /// The node of `key`, created with its missing ancestors. The caller checks `MAX_NODES` first.
     pub(crate) fn intern(&mut self, key: &str, delimiter: char) -> u32 {
         let mut n = ROOT;
-        for seg in key.split(delimiter) {
-            let hash = self.hasher.hash_one((n, seg));
+        for seg in segments(key, delimiter) {
+            let hash = child_hash(self.seed, n, seg);
             let nodes = &self.nodes;
             let found = self.children.find(hash, |&c| {
                 let node = &nodes[c as usize];
@@ -151,10 +173,10 @@ impl Trie {
             self.nodes[next as usize].prev_sibling = id;
         }
         self.nodes[parent as usize].first_child = id;
-        let (nodes, hasher) = (&self.nodes, &self.hasher);
+        let (nodes, seed) = (&self.nodes, self.seed);
         self.children.insert_unique(hash, id, |&c| {
             let n = &nodes[c as usize];
-            hasher.hash_one((n.parent, &*n.seg))
+            child_hash(seed, n.parent, &n.seg)
         });
         id
     }
@@ -164,7 +186,7 @@ impl Trie {
         while id != ROOT && self.nodes[id as usize].is_empty() {
             let node = &self.nodes[id as usize];
             let (parent, prev, next) = (node.parent, node.prev_sibling, node.next_sibling);
-            let hash = self.hasher.hash_one((parent, &*node.seg));
+            let hash = child_hash(self.seed, parent, &node.seg);
             if let Ok(found) = self.children.find_entry(hash, |&c| c == id) {
                 found.remove();
             }
@@ -263,5 +285,35 @@ impl Trie {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn child_hashes_spread_over_buckets_and_tags() {
+        // Keys shaped like cache keys: numeric ids under a few parents, plus longer segments.
+        let mut seen = hashbrown::HashSet::new();
+        let (mut low, mut top) = ([0u32; 256], [0u32; 128]);
+        let mut n = 0u32;
+        for parent in 0..8u32 {
+            for i in 0..20_000 {
+                let seg = if i % 2 == 0 { i.to_string() } else { format!("segment-of-some-length-{i}") };
+                let h = child_hash(0x5eed, parent, &seg);
+                assert!(seen.insert(h), "64-bit collision for ({parent}, {seg})");
+                low[(h & 0xff) as usize] += 1;
+                top[(h >> 57) as usize] += 1;
+                n += 1;
+            }
+        }
+        // Uniform would be n/256 and n/128 per bin; allow ±15 %.
+        for (bins, count) in [(&low[..], 256), (&top[..], 128)] {
+            let expected = n / count;
+            assert!(bins.iter().all(|&b| b.abs_diff(expected) < expected * 15 / 100), "uneven: {bins:?}");
+        }
+        assert_ne!(child_hash(1, 0, "a"), child_hash(2, 0, "a"), "the seed changes the hash");
+        assert_ne!(child_hash(1, 0, "ab"), child_hash(1, 0, "ab\0"), "the length is part of the hash");
     }
 }

@@ -5,7 +5,7 @@
 //! removed comes back as slot numbers.
 
 use super::{js_error, parse_json, IntoJsResult};
-use crate::{Error, LruCache, LruOptions, ReadToken, Removed, SetOptions, Value};
+use crate::{Error, LruCache, LruOptions, ReadToken, Removed, SetOptions, SetOutcome, Value};
 use js_sys::{Array, Function, Reflect};
 use wasm_bindgen::prelude::*;
 
@@ -41,6 +41,10 @@ fn string_list(json: &str, what: &str) -> Result<Vec<String>, JsValue> {
         .ok_or_else(|| js_error(Error::options(format!("{what} must be an array of strings"))))
 }
 
+/// Bytes of the key buffer: the longest key (`MAX_KEY_LEN` bytes of UTF-8); longer text is
+/// refused by `set` anyway, so the JS side sends it through `setSlot` for the error.
+const KEY_BUFFER_LEN: usize = crate::MAX_KEY_LEN;
+
 fn optional(n: f64) -> Option<u64> {
     (n.is_finite() && n > 0.0).then_some(n as u64)
 }
@@ -48,8 +52,11 @@ fn optional(n: f64) -> Option<u64> {
 #[wasm_bindgen]
 pub struct WasmLru {
     inner: LruCache<()>,
-    /// Slots evicted by the last `set_slot`.
+    /// Slots evicted by the last `set_slot` or `set_key`.
     removed: Vec<u32>,
+    /// Where the JS side writes a key's UTF-8 for `set_key`; never reallocated, so its address
+    /// (`keyBuffer`) stays valid.
+    key_buf: Vec<u8>,
 }
 
 #[wasm_bindgen]
@@ -83,7 +90,11 @@ impl WasmLru {
             }),
             None => Box::new(|| js_sys::Date::now().max(0.0) as u64),
         };
-        Ok(WasmLru { inner: LruCache::with_clock(options, clock).into_js()?, removed: Vec::new() })
+        Ok(WasmLru {
+            inner: LruCache::with_clock(options, clock).into_js()?,
+            removed: Vec::new(),
+            key_buf: vec![0; KEY_BUFFER_LEN],
+        })
     }
 
     /// Uses `slot` (see `LruCache::touch`): `false` means its entry expired and is gone.
@@ -134,12 +145,39 @@ impl WasmLru {
             bytes: if bytes.is_finite() && bytes > 0.0 { bytes as usize } else { 0 },
         };
         let outcome = self.inner.set(key, (), options).into_js()?;
+        Ok(self.set_result(outcome))
+    }
+
+    /// The address of the key buffer (`KEY_BUFFER_LEN` bytes) that `setKey` reads.
+    #[wasm_bindgen(js_name = keyBuffer)]
+    pub fn key_buffer(&self) -> u32 {
+        self.key_buf.as_ptr() as u32
+    }
+
+    /// `setSlot` without options, for the key the JS side wrote into the key buffer (`len`
+    /// bytes of UTF-8): no string to allocate and free, no error object. Returns what `setSlot`
+    /// returns, or -1 if the set was refused (nothing changed: call `setSlot` for the error).
+    #[wasm_bindgen(js_name = setKey)]
+    pub fn set_key(&mut self, len: u32, bytes: f64) -> f64 {
+        let Some(Ok(key)) = self.key_buf.get(..len as usize).map(std::str::from_utf8) else {
+            return -1.0;
+        };
+        let options = SetOptions {
+            bytes: if bytes.is_finite() && bytes > 0.0 { bytes as usize } else { 0 },
+            ..SetOptions::default()
+        };
+        match self.inner.set(key, (), options) {
+            Ok(outcome) => self.set_result(outcome),
+            Err(_) => -1.0,
+        }
+    }
+
+    /// Keeps the evicted slots of a `set` for `removedSlot` and encodes its result.
+    fn set_result(&mut self, outcome: SetOutcome<()>) -> f64 {
         self.removed.clear();
-        self.removed.extend(
-            outcome.removed.iter().filter(|r| r.reason != crate::RemovalReason::Replaced).map(|r| r.slot),
-        );
+        self.removed.extend(outcome.removed.iter().map(|r| r.slot));
         let flag = if self.removed.is_empty() { 0.0 } else { 4_294_967_296.0 };
-        Ok(f64::from(outcome.slot) + flag)
+        f64::from(outcome.slot) + flag
     }
 
     /// How many entries the last `setSlot` evicted.
