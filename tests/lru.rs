@@ -535,3 +535,28 @@ fn system_clock_cache_works() {
     c.set("a", "x", SetOptions { ttl_ms: Some(60_000), ..SetOptions::default() }).unwrap();
     assert_eq!(c.get("a"), Some(&"x"));
 }
+
+#[test]
+fn keyless_removals_report_slots_and_still_fence_tagged_entries() {
+    let mut c = cache(2);
+    c.set_keyless_removals(true);
+    let a = c
+        .set("query:a", 1, SetOptions { tags: vec!["user:1".into()], ..SetOptions::default() })
+        .unwrap()
+        .slot;
+    let b = c.set("b", 2, SetOptions::default()).unwrap().slot;
+    let token = c.begin_read("query:a");
+    let removed = c.invalidate("user:1").unwrap();
+    assert_eq!(removed.iter().map(|r| (r.slot, r.key.as_str())).collect::<Vec<_>>(), [(a, "")]);
+    // The entry reached through its tag is fenced by its own key, rebuilt from the trie.
+    let refused = c.set("query:a", 1, SetOptions { token: Some(token), ..SetOptions::default() });
+    assert_eq!(refused.unwrap_err(), Error::StaleWrite { key: "query:a".into() });
+    put(&mut c, "c", 3);
+    let evicted = c.set("d", 4, SetOptions::default()).unwrap().removed;
+    assert_eq!(
+        evicted.iter().map(|r| (r.slot, r.key.as_str(), r.reason)).collect::<Vec<_>>(),
+        [(b, "", RemovalReason::Evicted)]
+    );
+    assert_eq!(keys(&c), ["d", "c"]);
+    c.check_invariants().unwrap();
+}

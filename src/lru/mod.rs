@@ -186,6 +186,8 @@ pub struct LruCache<V> {
     free: Vec<u32>,
     /// Live entries with an expiry time: while 0, a hit need not read the entry or the clock.
     expiring: usize,
+    /// See [`LruCache::set_keyless_removals`].
+    keyless_removals: bool,
     /// Most recently used entry, or `NIL`.
     head: u32,
     /// Least recently used entry, or `NIL`.
@@ -245,6 +247,7 @@ impl<V> LruCache<V> {
             links: Vec::new(),
             free: Vec::new(),
             expiring: 0,
+            keyless_removals: false,
             head: NIL,
             tail: NIL,
             len: 0,
@@ -254,6 +257,13 @@ impl<V> LruCache<V> {
             pending: HashMap::new(),
             stats: LruStats::default(),
         })
+    }
+
+    /// For bindings that know each entry's key by its slot: entries removed from now on are
+    /// reported with an empty [`Removed::key`], which saves rebuilding each key's text from the
+    /// trie on every eviction and invalidation.
+    pub fn set_keyless_removals(&mut self, on: bool) {
+        self.keyless_removals = on;
     }
 
     /// The options in force (with `max_entries` capped).
@@ -509,7 +519,7 @@ impl<V> LruCache<V> {
             let Some(e) = self.slots.get_mut(cur as usize).and_then(Option::take) else { break };
             out.push(Removed {
                 slot: cur,
-                key: self.trie.path(e.node, d),
+                key: if self.keyless_removals { String::new() } else { self.trie.path(e.node, d) },
                 value: e.value,
                 reason: RemovalReason::Cleared,
             });
@@ -616,11 +626,11 @@ impl<V> LruCache<V> {
             }
         }
         for slot in via_tag {
-            if self.entry(slot).is_some() {
-                let r = self.remove_slot(slot, RemovalReason::Invalidated);
+            if let Some(e) = self.entry(slot) {
                 // A write-back of this key without its tags would be stale too.
-                self.fence.record(epoch, Target::Key(r.key.as_str().into()));
-                out.push(r);
+                let key = self.trie.path(e.node, self.options.delimiter);
+                self.fence.record(epoch, Target::Key(key.into()));
+                out.push(self.remove_slot(slot, RemovalReason::Invalidated));
             }
         }
         for t in targets {
@@ -777,7 +787,11 @@ impl<V> LruCache<V> {
             unreachable!("remove_slot on free slot {slot}")
         };
         self.expiring -= usize::from(e.expires_at != u64::MAX);
-        let key = self.trie.path(e.node, self.options.delimiter);
+        let key = if self.keyless_removals {
+            String::new()
+        } else {
+            self.trie.path(e.node, self.options.delimiter)
+        };
         self.trie.node_mut(e.node).entry = NIL;
         self.trie.prune(e.node);
         self.detach_tags(slot, &e.tags);

@@ -90,11 +90,10 @@ impl WasmLru {
             }),
             None => Box::new(|| js_sys::Date::now().max(0.0) as u64),
         };
-        Ok(WasmLru {
-            inner: LruCache::with_clock(options, clock).into_js()?,
-            removed: Vec::new(),
-            key_buf: vec![0; KEY_BUFFER_LEN],
-        })
+        let mut inner = LruCache::with_clock(options, clock).into_js()?;
+        // The JS side maps removed slots back to its own keys.
+        inner.set_keyless_removals(true);
+        Ok(WasmLru { inner, removed: Vec::new(), key_buf: vec![0; KEY_BUFFER_LEN] })
     }
 
     /// Uses `slot` (see `LruCache::touch`): `false` means its entry expired and is gone.
