@@ -613,7 +613,7 @@ impl<V> LruCache<V> {
             if node.entry != NIL {
                 direct.push(node.entry);
             }
-            via_tag.extend(node.tagged.iter().map(|&(s, _)| s));
+            via_tag.extend(self.trie.tagged(n).iter().map(|&(s, _)| s));
         }
 
         let epoch = self.fence.advance();
@@ -752,7 +752,7 @@ impl<V> LruCache<V> {
             if attached.iter().any(|&(n, _)| n == node) {
                 continue;
             }
-            let tagged = &mut self.trie.node_mut(node).tagged;
+            let tagged = self.trie.tagged_mut(node);
             // Indices fit in u32: a node is tagged at most once per live slot.
             tagged.push((slot, attached.len() as u32));
             attached.push((node, (tagged.len() - 1) as u32));
@@ -763,7 +763,7 @@ impl<V> LruCache<V> {
     /// Unhooks `slot` from the tag nodes in `tags` (taken out of its entry) and prunes them.
     fn detach_tags(&mut self, slot: u32, tags: &[(u32, u32)]) {
         for &(node, pos) in tags.iter() {
-            let tagged = &mut self.trie.node_mut(node).tagged;
+            let tagged = self.trie.tagged_mut(node);
             let pos = pos as usize;
             if tagged.get(pos).is_some_and(|&(s, _)| s == slot) {
                 tagged.swap_remove(pos);
@@ -829,7 +829,7 @@ impl<V> LruCache<V> {
                 return Err(format!("trie node of `{key}` is wrong"));
             }
             for (i, &(n, pos)) in e.tags.iter().enumerate() {
-                if self.trie.node(n).tagged.get(pos as usize) != Some(&(cur, i as u32)) {
+                if self.trie.tagged(n).get(pos as usize) != Some(&(cur, i as u32)) {
                     return Err(format!("tag {i} of `{key}` has a broken back-pointer"));
                 }
             }

@@ -17,35 +17,37 @@ pub(crate) const ROOT: u32 = 0;
 pub(crate) const MAX_NODES: usize = (u32::MAX - 1) as usize;
 
 pub(crate) struct Node {
-    seg: Box<str>,
+    /// The segment's text: `Trie::text[at..at + len]`.
+    at: usize,
+    len: u32,
     parent: u32,
     first_child: u32,
     prev_sibling: u32,
     next_sibling: u32,
     /// The slot whose key ends at this node, or `NIL`.
     pub(crate) entry: u32,
-    /// Slots tagged with this node's key, each with the index of this tag in that slot's tag list,
-    /// so that removing one tag is O(1) (`swap_remove` plus one back-pointer fix).
-    pub(crate) tagged: Vec<(u32, u32)>,
+    /// The index in `Trie::tag_lists` of the slots tagged with this node's key, or `NIL`: most
+    /// nodes are never a tag, so the list lives apart.
+    tags: u32,
 }
 
 impl Node {
-    fn new(seg: Box<str>, parent: u32) -> Node {
+    fn new(at: usize, len: u32, parent: u32) -> Node {
         Node {
-            seg,
+            at,
+            len,
             parent,
             first_child: NIL,
             prev_sibling: NIL,
             next_sibling: NIL,
             entry: NIL,
-            tagged: Vec::new(),
+            tags: NIL,
         }
     }
-
-    fn is_empty(&self) -> bool {
-        self.entry == NIL && self.tagged.is_empty() && self.first_child == NIL
-    }
 }
+
+/// Bytes of dead segment text tolerated before `Trie::text` is compacted (and at most half).
+const TEXT_SLACK: usize = 4096;
 
 pub(crate) struct Trie {
     nodes: Vec<Node>,
@@ -53,6 +55,19 @@ pub(crate) struct Trie {
     children: HashTable<u32>,
     /// Per-trie seed of [`child_hash`], drawn from hashbrown's default hasher.
     seed: u64,
+    /// Every node's segment, back to back: one allocation instead of one per node.
+    text: String,
+    /// Bytes of `text` that belong to freed nodes; compacted away once they outweigh the rest.
+    dead: usize,
+    /// Slots tagged with a node's key, each with the index of this tag in that slot's tag list,
+    /// so that removing one tag is O(1) (`swap_remove` plus one back-pointer fix).
+    tag_lists: Vec<Vec<(u32, u32)>>,
+    free_tag_lists: Vec<u32>,
+}
+
+/// The segment of `n` in `text`.
+fn seg_of<'a>(text: &'a str, n: &Node) -> &'a str {
+    text.get(n.at..n.at + n.len as usize).unwrap_or("")
 }
 
 /// The hash of (parent, segment) for the child table. foldhash (hashbrown's default) multiplies
@@ -79,11 +94,48 @@ fn child_hash(seed: u64, parent: u32, seg: &str) -> u64 {
 impl Trie {
     pub(crate) fn new() -> Trie {
         Trie {
-            nodes: vec![Node::new("".into(), NIL)],
+            nodes: vec![Node::new(0, 0, NIL)],
             free: Vec::new(),
             children: HashTable::new(),
             seed: DefaultHashBuilder::default().hash_one(0x5eed_u64),
+            text: String::new(),
+            dead: 0,
+            tag_lists: Vec::new(),
+            free_tag_lists: Vec::new(),
         }
+    }
+
+    fn is_empty(&self, id: u32) -> bool {
+        let n = &self.nodes[id as usize];
+        n.entry == NIL && n.first_child == NIL && self.tagged(id).is_empty()
+    }
+
+    /// The slots tagged with node `id`'s key (with the tag's index in each slot's list).
+    pub(crate) fn tagged(&self, id: u32) -> &[(u32, u32)] {
+        match self.nodes[id as usize].tags {
+            NIL => &[],
+            t => &self.tag_lists[t as usize],
+        }
+    }
+
+    /// `tagged`, to change; gives the node a list if it had none.
+    pub(crate) fn tagged_mut(&mut self, id: u32) -> &mut Vec<(u32, u32)> {
+        let t = match self.nodes[id as usize].tags {
+            NIL => {
+                let t = match self.free_tag_lists.pop() {
+                    Some(t) => t,
+                    None => {
+                        // At most one list per node, and node ids stay below NIL.
+                        self.tag_lists.push(Vec::new());
+                        (self.tag_lists.len() - 1) as u32
+                    }
+                };
+                self.nodes[id as usize].tags = t;
+                t
+            }
+            t => t,
+        };
+        &mut self.tag_lists[t as usize]
     }
 
     /// Nodes in use, the root included.
@@ -101,11 +153,11 @@ impl Trie {
 
     fn child(&self, parent: u32, seg: &str) -> Option<u32> {
         let hash = child_hash(self.seed, parent, seg);
-        let nodes = &self.nodes;
+        let (nodes, text) = (&self.nodes, self.text.as_str());
         self.children
             .find(hash, |&c| {
                 let n = &nodes[c as usize];
-                n.parent == parent && *n.seg == *seg
+                n.parent == parent && seg_of(text, n) == seg
             })
             .copied()
     }
@@ -120,10 +172,10 @@ impl Trie {
         let mut n = ROOT;
         for seg in segments(key, delimiter) {
             let hash = child_hash(self.seed, n, seg);
-            let nodes = &self.nodes;
+            let (nodes, text) = (&self.nodes, self.text.as_str());
             let found = self.children.find(hash, |&c| {
                 let node = &nodes[c as usize];
-                node.parent == n && *node.seg == *seg
+                node.parent == n && seg_of(text, node) == seg
             });
             n = match found {
                 Some(&c) => c,
@@ -140,8 +192,8 @@ impl Trie {
         let mut n = id;
         while n != ROOT && n != NIL {
             let node = &self.nodes[n as usize];
-            len += node.seg.len() + 1;
-            segs.push(&*node.seg);
+            len += node.len as usize + 1;
+            segs.push(seg_of(&self.text, node));
             n = node.parent;
         }
         let mut out = String::with_capacity(len);
@@ -155,7 +207,8 @@ impl Trie {
     }
 
     fn add_child(&mut self, parent: u32, seg: &str, hash: u64) -> u32 {
-        let mut node = Node::new(seg.into(), parent);
+        let mut node = Node::new(self.text.len(), seg.len() as u32, parent);
+        self.text.push_str(seg);
         node.next_sibling = self.nodes[parent as usize].first_child;
         let id = match self.free.pop() {
             Some(id) => {
@@ -173,20 +226,21 @@ impl Trie {
             self.nodes[next as usize].prev_sibling = id;
         }
         self.nodes[parent as usize].first_child = id;
-        let (nodes, seed) = (&self.nodes, self.seed);
+        let (nodes, text, seed) = (&self.nodes, self.text.as_str(), self.seed);
         self.children.insert_unique(hash, id, |&c| {
             let n = &nodes[c as usize];
-            child_hash(seed, n.parent, &n.seg)
+            child_hash(seed, n.parent, seg_of(text, n))
         });
         id
     }
 
     /// Frees `id` and then each ancestor that no longer holds an entry, a tag or a child.
     pub(crate) fn prune(&mut self, mut id: u32) {
-        while id != ROOT && self.nodes[id as usize].is_empty() {
+        while id != ROOT && self.is_empty(id) {
             let node = &self.nodes[id as usize];
-            let (parent, prev, next) = (node.parent, node.prev_sibling, node.next_sibling);
-            let hash = child_hash(self.seed, parent, &node.seg);
+            let (parent, prev, next, tags) = (node.parent, node.prev_sibling, node.next_sibling, node.tags);
+            let hash = child_hash(self.seed, parent, seg_of(&self.text, node));
+            self.dead += node.len as usize;
             if let Ok(found) = self.children.find_entry(hash, |&c| c == id) {
                 found.remove();
             }
@@ -198,11 +252,33 @@ impl Trie {
             if next != NIL {
                 self.nodes[next as usize].prev_sibling = prev;
             }
-            // Drop the segment's allocation now rather than when the id is reused.
-            self.nodes[id as usize] = Node::new("".into(), NIL);
+            if tags != NIL {
+                // Empty (the node was), but it may hold capacity: give that back too.
+                self.tag_lists[tags as usize] = Vec::new();
+                self.free_tag_lists.push(tags);
+            }
+            self.nodes[id as usize] = Node::new(0, 0, NIL);
             self.free.push(id);
             id = parent;
         }
+        if self.dead > TEXT_SLACK && self.dead * 2 > self.text.len() {
+            self.compact_text();
+        }
+    }
+
+    /// Rewrites `text` with only the live nodes' segments.
+    fn compact_text(&mut self) {
+        let mut text = String::with_capacity(self.text.len() - self.dead);
+        for (id, n) in self.nodes.iter_mut().enumerate() {
+            // Freed nodes have no parent; only the root has none and is live.
+            if id as u32 != ROOT && n.parent != NIL {
+                let at = text.len();
+                text.push_str(seg_of(&self.text, n));
+                n.at = at;
+            }
+        }
+        self.text = text;
+        self.dead = 0;
     }
 
     fn children_of(&self, id: u32) -> impl Iterator<Item = u32> + '_ {
@@ -259,7 +335,7 @@ impl Trie {
 
     /// Checks the trie's own invariants; for tests.
     pub(crate) fn check(&self) -> Result<(), String> {
-        let mut seen = 1;
+        let (mut seen, mut text_len) = (1, 0);
         let mut stack = vec![ROOT];
         while let Some(n) = stack.pop() {
             for c in self.children_of(n) {
@@ -267,15 +343,23 @@ impl Trie {
                 if node.parent != n {
                     return Err(format!("node {c} has parent {} but is a child of {n}", node.parent));
                 }
-                if self.child(n, &node.seg) != Some(c) {
+                if self.child(n, seg_of(&self.text, node)) != Some(c) {
                     return Err(format!("node {c} is missing from the child table"));
                 }
-                if node.is_empty() {
+                if self.is_empty(c) {
                     return Err(format!("node {c} is empty but was not pruned"));
                 }
                 seen += 1;
+                text_len += node.len as usize;
                 stack.push(c);
             }
+        }
+        if text_len + self.dead != self.text.len() {
+            return Err(format!("{text_len} live + {} dead bytes != {} of text", self.dead, self.text.len()));
+        }
+        let lists = self.nodes.iter().filter(|n| n.tags != NIL).count();
+        if lists + self.free_tag_lists.len() != self.tag_lists.len() {
+            return Err("tag lists are leaked or shared".into());
         }
         if seen != self.live_nodes() || self.children.len() + 1 != seen {
             return Err(format!(
