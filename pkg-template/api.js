@@ -495,13 +495,16 @@ export class LruCache {
   set(key, value, options) {
     // Without options, an ASCII key goes through the key buffer: no string allocated in wasm and
     // no error object; anything else, or a refusal, takes the general path (which throws).
+    // A key already cached goes by its slot alone.
     if (options === undefined && typeof key === "string") {
-      const len = this.#writeKey(key);
+      const slot = this.#slots.get(key);
+      const len = slot === undefined ? this.#writeKey(key) : 0;
       if (len >= 0) {
         this.#flush();
         let result;
         try {
-          result = this.#inner.setKey(len, this.#weigh(value));
+          const bytes = this.#weigh(value);
+          result = slot === undefined ? this.#inner.setKey(len, bytes) : this.#inner.setExisting(slot, bytes);
         } catch (error) {
           throw coded(error);
         }

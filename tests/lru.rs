@@ -596,3 +596,24 @@ fn churn_compacts_the_segment_text_and_keeps_every_lookup() {
     assert!(c.is_empty());
     c.check_invariants().unwrap();
 }
+
+#[test]
+fn set_slot_replaces_by_slot_with_the_key_weighed_and_drops_tags() {
+    let (mut c, _) = cache_with(10, Some(20), None);
+    let slot = c
+        .set("ab:c", 1, SetOptions { bytes: 5, tags: vec!["user:1".into()], ..SetOptions::default() })
+        .unwrap()
+        .slot;
+    assert_eq!(c.bytes(), 9);
+    // 4 bytes of key + 17 would pass the budget: refused, nothing changed.
+    assert_eq!(c.set_slot(slot, 2, 17).unwrap_err().code(), "LIMIT_EXCEEDED");
+    assert_eq!((c.peek("ab:c"), c.bytes(), c.stats().sets), (Some(&1), 9, 1));
+    let out = c.set_slot(slot, 3, 10).unwrap();
+    assert_eq!((out.slot, out.replaced), (slot, Some(1)));
+    assert_eq!((c.peek("ab:c"), c.bytes(), c.stats().sets), (Some(&3), 14, 2));
+    // Like a set without tags, the old tags are gone.
+    assert_eq!(c.invalidate("user:1").unwrap(), []);
+    c.delete("ab:c");
+    assert_eq!(c.set_slot(slot, 4, 0).unwrap_err().code(), "INVALID_OPTIONS");
+    c.check_invariants().unwrap();
+}

@@ -14,7 +14,16 @@ const PATTERNS: &[&str] = &["a:*", "*:1", "*:2:y", "a:*:x", "*", "b:*:y", "*:1:*
 
 #[derive(Debug, Clone)]
 enum Op {
-    Set { key: usize, value: i32, tags: Vec<usize> },
+    Set {
+        key: usize,
+        value: i32,
+        tags: Vec<usize>,
+    },
+    /// `set_slot` on the key's slot when it is cached: a set without tags.
+    SetSlot {
+        key: usize,
+        value: i32,
+    },
     Get(usize),
     Delete(usize),
     Invalidate(usize),
@@ -25,6 +34,7 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         4 => (0..KEYS.len(), any::<i32>(), prop::collection::vec(0..TARGETS.len(), 0..3))
             .prop_map(|(key, value, tags)| Op::Set { key, value, tags }),
+        2 => (0..KEYS.len(), any::<i32>()).prop_map(|(key, value)| Op::SetSlot { key, value }),
         3 => (0..KEYS.len()).prop_map(Op::Get),
         1 => (0..KEYS.len()).prop_map(Op::Delete),
         1 => (0..TARGETS.len()).prop_map(Op::Invalidate),
@@ -90,9 +100,10 @@ proptest! {
                         .set(key, value, SetOptions { tags: tags.clone(), ..SetOptions::default() })
                         .unwrap();
                     let mut evicted = Vec::new();
+                    let mut replaced = None;
                     match model.position(key) {
                         Some(i) => {
-                            model.entries.remove(i);
+                            replaced = Some(model.entries.remove(i).1);
                         }
                         None if model.entries.len() == model.max => {
                             evicted.extend(model.entries.pop().map(|(k, _, _)| k));
@@ -101,6 +112,20 @@ proptest! {
                     }
                     model.entries.insert(0, (key.to_owned(), value, tags));
                     prop_assert_eq!(keys_of(out.removed, RemovalReason::Evicted), evicted);
+                    prop_assert_eq!(out.replaced, replaced);
+                }
+                Op::SetSlot { key, value } => {
+                    let key = KEYS[key];
+                    match (cache.slot_of(key), model.position(key)) {
+                        (Some(slot), Some(i)) => {
+                            let out = cache.set_slot(slot, value, 0).unwrap();
+                            let old = model.entries.remove(i).1;
+                            model.entries.insert(0, (key.to_owned(), value, Vec::new()));
+                            prop_assert_eq!((out.slot, out.replaced, out.removed), (slot, Some(old), Vec::new()));
+                        }
+                        (None, None) => {}
+                        (cached, modelled) => prop_assert!(false, "{key}: cache {cached:?}, model {modelled:?}"),
+                    }
                 }
                 Op::Get(key) => {
                     let key = KEYS[key];

@@ -456,19 +456,8 @@ impl<V> LruCache<V> {
         let node = self.trie.intern(key, d);
         let existing = self.trie.node(node).entry;
         let slot = if existing != NIL {
-            let slot = existing;
-            self.unlink(slot);
-            let e = self.live_mut(slot);
-            let (old_bytes, old_tags, old_expiry) = (e.bytes, std::mem::take(&mut e.tags), e.expires_at);
-            self.expiring -= usize::from(old_expiry != u64::MAX);
-            self.bytes -= old_bytes;
-            self.detach_tags(slot, &old_tags);
-            self.evict_for(bytes, 0, &mut removed);
-            let e = self.live_mut(slot);
-            replaced = Some(std::mem::replace(&mut e.value, value));
-            e.expires_at = expires_at;
-            e.bytes = bytes;
-            slot
+            replaced = Some(self.replace_value(existing, value, bytes, expires_at, &mut removed));
+            existing
         } else {
             // Mark the node taken while evicting, so that no prune can free it meanwhile.
             self.trie.node_mut(node).entry = NIL - 1;
@@ -495,6 +484,57 @@ impl<V> LruCache<V> {
         self.expiring += usize::from(expires_at != u64::MAX);
         self.link_front(slot);
         Ok(SetOutcome { slot, removed, replaced })
+    }
+
+    /// `set` of the key that `slot` holds, with default options (no tags, token or TTL of its
+    /// own, `bytes` for the value): for bindings that know the slot of an existing key, which
+    /// skips sending the key and walking the trie. Refused, changing nothing, if the slot is
+    /// free or the entry would exceed `max_bytes`.
+    pub fn set_slot(&mut self, slot: u32, value: V, bytes: usize) -> Result<SetOutcome<V>> {
+        let Some(e) = self.entry(slot) else {
+            return Err(Error::options(format!("slot {slot} holds no entry")));
+        };
+        let bytes = self.trie.path_len(e.node, self.options.delimiter).saturating_add(bytes);
+        if let Some(max) = self.options.max_bytes {
+            if bytes > max {
+                return Err(Error::LimitExceeded {
+                    what: "entry bytes (key plus value)",
+                    limit: max,
+                    actual: bytes,
+                });
+            }
+        }
+        let expires_at = self.options.default_ttl_ms.map_or(u64::MAX, |t| (self.clock)().saturating_add(t));
+        self.stats.sets += 1;
+        let mut removed = Vec::new();
+        let replaced = Some(self.replace_value(slot, value, bytes, expires_at, &mut removed));
+        self.bytes += bytes;
+        self.expiring += usize::from(expires_at != u64::MAX);
+        self.link_front(slot);
+        Ok(SetOutcome { slot, removed, replaced })
+    }
+
+    /// Takes the live entry in `slot` out of recency, its tags and the byte total, evicts what the
+    /// new weight needs, and stores `value`; returns the old value. The caller relinks the slot.
+    fn replace_value(
+        &mut self,
+        slot: u32,
+        value: V,
+        bytes: usize,
+        expires_at: u64,
+        removed: &mut Vec<Removed<V>>,
+    ) -> V {
+        self.unlink(slot);
+        let e = self.live_mut(slot);
+        let (old_bytes, old_tags, old_expiry) = (e.bytes, std::mem::take(&mut e.tags), e.expires_at);
+        self.expiring -= usize::from(old_expiry != u64::MAX);
+        self.bytes -= old_bytes;
+        self.detach_tags(slot, &old_tags);
+        self.evict_for(bytes, 0, removed);
+        let e = self.live_mut(slot);
+        e.expires_at = expires_at;
+        e.bytes = bytes;
+        std::mem::replace(&mut e.value, value)
     }
 
     /// Removes `key`. Not fenced: a read in flight may still write it back (use `invalidate`).

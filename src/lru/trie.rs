@@ -206,6 +206,17 @@ impl Trie {
         out
     }
 
+    /// The length in bytes of [`Trie::path`], without building it.
+    pub(crate) fn path_len(&self, id: u32, delimiter: char) -> usize {
+        let (mut len, mut n) = (0usize, id);
+        while n != ROOT && n != NIL {
+            let node = &self.nodes[n as usize];
+            len += node.len as usize + delimiter.len_utf8();
+            n = node.parent;
+        }
+        len.saturating_sub(delimiter.len_utf8())
+    }
+
     fn add_child(&mut self, parent: u32, seg: &str, hash: u64) -> u32 {
         let mut node = Node::new(self.text.len(), seg.len() as u32, parent);
         self.text.push_str(seg);

@@ -171,6 +171,16 @@ impl WasmLru {
         }
     }
 
+    /// `setKey` for a key the JS side already holds in `slot` (no key crosses at all).
+    #[wasm_bindgen(js_name = setExisting)]
+    pub fn set_existing(&mut self, slot: u32, bytes: f64) -> f64 {
+        let bytes = if bytes.is_finite() && bytes > 0.0 { bytes as usize } else { 0 };
+        match self.inner.set_slot(slot, (), bytes) {
+            Ok(outcome) => self.set_result(outcome),
+            Err(_) => -1.0,
+        }
+    }
+
     /// Keeps the evicted slots of a `set` for `removedSlot` and encodes its result.
     fn set_result(&mut self, outcome: SetOutcome<()>) -> f64 {
         self.removed.clear();
