@@ -156,6 +156,10 @@ function lruBench() {
           const c = make(size);
           for (let i = 0; i < n; i++) c.set(keys[i], i);
         }, { ops: size, rounds: size > 100_000 ? 2 : 5, budgetMs: smoke ? 5 : 200 });
+        // Overwriting keys that are cached (a refresh).
+        r["set existing"] = measure((n) => {
+          for (let i = 0; i < n; i++) full.set(keys[order[i % ops]], i);
+        }, { ops });
         // Every set evicts the least recent entry: alternate between two key sets.
         let flip = 0;
         r["set with eviction"] = measure((n) => {
@@ -164,7 +168,7 @@ function lruBench() {
         }, { ops: Math.min(size, 200_000) });
         results[name] = r;
       }
-      for (const op of ["get hit", "get miss", "set", "set with eviction"]) {
+      for (const op of ["get hit", "get miss", "set", "set existing", "set with eviction"]) {
         const ours = results["cascade-edge"][op];
         rows.push([
           `${size >= 1e6 ? `${size / 1e6}M` : `${size / 1e3}k`} ${long ? "100 B" : "short"} keys`,
