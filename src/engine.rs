@@ -164,7 +164,7 @@ pub struct Engine {
     stats: StatsAccumulator,
     /// The run of the last cascade, cleared and reused by the next one so its tables and
     /// vectors keep their capacity.
-    spare: Option<Run>,
+    spare: Option<Box<Run>>,
     /// Rule index → the flat index of its first template in `edge_slots`; empty when the rules
     /// changed since (rebuilt by the next cascade).
     template_base: Vec<u32>,
@@ -627,13 +627,13 @@ impl Engine {
 
     /// Keeps a finished run for the next cascade to reuse its capacity. A huge one is not kept:
     /// its tables would hold their memory until the next cascade.
-    fn keep(&mut self, run: Run) {
+    fn keep(&mut self, run: Box<Run>) {
         if run.entries.len() <= SPARE_RUN_KEYS {
             self.spare = Some(run);
         }
     }
 
-    fn run(&mut self, changes: &[ChangeRef<'_>]) -> Result<Run> {
+    fn run(&mut self, changes: &[ChangeRef<'_>]) -> Result<Box<Run>> {
         let started = self.clock.as_ref().map(|c| c());
         let delimiter = self.options.delimiter;
         let mut run = match self.spare.take() {
@@ -641,7 +641,7 @@ impl Engine {
                 run.reset(self.options.max_keys, delimiter);
                 run
             }
-            None => Run::new(self.options.max_keys, delimiter),
+            None => Box::new(Run::new(self.options.max_keys, delimiter)),
         };
         // Validate everything first: a bad change leaves stats and logs untouched.
         for c in changes {
@@ -1437,44 +1437,48 @@ struct Entry {
     ascii: bool,
 }
 
-/// What one pass over a key's bytes tells about it.
+/// What the rest of a cascade needs to know about a key's text.
 struct KeyShape {
     pattern: bool,
     plain_tag: bool,
     ascii: bool,
-    first_delimiter: Option<u32>,
-    delimiters: u32,
+    /// Where the id starts when the key looks like `keyspace:id` (one delimiter, no wildcard).
+    id_at: Option<usize>,
 }
 
 impl KeyShape {
     fn of(key: &str, delimiter: char) -> KeyShape {
         let bytes = key.as_bytes();
-        if !delimiter.is_ascii() {
-            return KeyShape {
-                pattern: key.split(delimiter).any(|s| s == "*"),
-                plain_tag: bytes.iter().all(|&b| b.is_ascii_graphic() && b != b','),
-                ascii: key.is_ascii(),
-                first_delimiter: key.find(delimiter).map(|at| at as u32),
-                delimiters: key.matches(delimiter).count() as u32,
-            };
-        }
-        // An ASCII delimiter never occurs inside a multi-byte character: bytes split exactly.
-        let d = delimiter as u8;
-        let mut shape =
-            KeyShape { pattern: false, plain_tag: true, ascii: true, first_delimiter: None, delimiters: 0 };
-        let mut segment = 0;
-        for (i, &b) in bytes.iter().enumerate() {
-            if b == d {
-                shape.pattern |= i == segment + 1 && bytes[segment] == b'*';
-                shape.first_delimiter.get_or_insert(i as u32);
-                shape.delimiters += 1;
-                segment = i + 1;
+        let (plain_tag, star, first, delimiters) = if delimiter.is_ascii() {
+            // One pass; an ASCII delimiter never occurs inside a multi-byte character.
+            let d = delimiter as u8;
+            let (mut plain, mut star, mut first, mut count) = (true, false, usize::MAX, 0);
+            for (i, &b) in bytes.iter().enumerate() {
+                // `tag_for(key) == key` when every byte is printable ASCII other than `,`.
+                plain &= b.wrapping_sub(0x21) < 0x5e && b != b',';
+                star |= b == b'*';
+                if b == d {
+                    first = first.min(i);
+                    count += 1;
+                }
             }
-            shape.ascii &= b.is_ascii();
-            shape.plain_tag &= b.is_ascii_graphic() && b != b',';
+            (plain, star, first, count)
+        } else {
+            let plain = bytes.iter().all(|&b| b.is_ascii_graphic() && b != b',');
+            (
+                plain,
+                key.contains('*'),
+                key.find(delimiter).unwrap_or(usize::MAX),
+                key.matches(delimiter).count(),
+            )
+        };
+        let pattern = star && key.split(delimiter).any(|s| s == "*");
+        KeyShape {
+            pattern,
+            plain_tag,
+            ascii: plain_tag || key.is_ascii(),
+            id_at: (delimiters == 1 && !pattern).then(|| first + delimiter.len_utf8()),
         }
-        shape.pattern |= bytes.len() == segment + 1 && bytes[segment] == b'*';
-        shape
     }
 }
 
@@ -1621,13 +1625,7 @@ impl Run {
         entry.pattern = shape.pattern;
         entry.plain_tag = shape.plain_tag;
         entry.ascii = shape.ascii;
-        // An entity key is `keyspace:id`: exactly one delimiter, not a pattern.
-        entry.id_at = match shape.first_delimiter {
-            Some(at) if shape.delimiters == 1 && !shape.pattern => {
-                (start + at as usize + self.delimiter.len_utf8()) as u32
-            }
-            _ => NONE,
-        };
+        entry.id_at = shape.id_at.map_or(NONE, |at| (start + at) as u32);
         entry.end = self.text.len() as u32;
         self.depth = self.depth.max(entry.depth);
         self.entries.push(entry);
