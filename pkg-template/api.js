@@ -83,9 +83,10 @@ function engineOptions(options) {
 // `op` of a change as the number `cascadeIdCompact` takes.
 const OPS = { __proto__: null, update: 0, create: 1, delete: 2 };
 // The properties a change may have; a change with only these, no data and a well-formed string id
-// skips JSON (`cascadeIdCompact`).
+// skips JSON (`cascadeInput` / `cascadeIdCompact`).
 const CHANGE_PROPS = { __proto__: null, entity: true, id: true, op: true, data: true, before: true, after: true };
 
+/** Whether a change has a string entity and id and nothing else but `op` (well-formedness aside, see `wellFormed`). */
 function dataless(change) {
   if (change === null || typeof change !== "object" || Array.isArray(change)) return false;
   const { entity, id, op } = change;
@@ -93,8 +94,17 @@ function dataless(change) {
   if (op !== undefined && OPS[op] === undefined) return false;
   if (change.data !== undefined || change.before !== undefined || change.after !== undefined) return false;
   for (const k in change) if (CHANGE_PROPS[k] !== true) return false;
+  return true;
+}
+
+// wasm-bindgen would turn a lone surrogate into U+FFFD: such a change goes through JSON instead.
+function wellFormed(entity, id) {
   return typeof id.isWellFormed === "function" ? id.isWellFormed() && entity.isWellFormed() : !LONE_SURROGATE.test(id + entity);
 }
+
+// The size of an engine's input buffer; a longer entity + id (a key is at most 1024 bytes) passes
+// strings instead.
+const INPUT_SIZE = 2048;
 
 // The wasm memory (fetched on first use: instantiation may come after this module loads) and a
 // u32 view of it, shared by every engine.
@@ -139,6 +149,34 @@ export class CascadeEngine {
     const text = typeof json === "string" ? json : toJson(json, "the precompiled rules");
     const logger = loggerFor(o);
     return call(() => new CascadeEngine(WasmEngine.fromJSON(text, logger, now), logger === undefined));
+  }
+
+  // The address of the engine's input buffer in wasm memory (`inputBuffer`), 0 before first use.
+  #inputAt = 0;
+
+  /**
+   * Writes an ASCII entity and id into the engine's input buffer, for `cascadeInput`; false when
+   * either is not ASCII or they do not fit (then the caller passes strings).
+   */
+  #writeInput(entity, id) {
+    const n = entity.length;
+    const m = id.length;
+    if (n + m > INPUT_SIZE) return false;
+    if (this.#inputAt === 0) this.#inputAt = this.#inner.inputBuffer(INPUT_SIZE);
+    this.#u32();
+    const u8 = u8View;
+    let at = this.#inputAt;
+    for (let i = 0; i < n; i++) {
+      const c = entity.charCodeAt(i);
+      if (c > 0x7f) return false;
+      u8[at++] = c;
+    }
+    for (let i = 0; i < m; i++) {
+      const c = id.charCodeAt(i);
+      if (c > 0x7f) return false;
+      u8[at++] = c;
+    }
+    return true;
   }
 
   #ruleId(index) {
@@ -270,8 +308,13 @@ export class CascadeEngine {
   /** The cascade set of one change `{ entity, id, op?, data?, before?, after? }`. */
   cascade(change) {
     if (dataless(change)) {
+      const { entity, id } = change;
       const op = change.op === undefined ? 0 : OPS[change.op];
-      return this.#compact(() => this.#inner.cascadeIdCompact(change.entity, change.id, op));
+      if (this.#writeInput(entity, id)) {
+        // 0 means the change was refused: the string export throws the error.
+        return this.#compact(() => this.#inner.cascadeInput(entity.length, id.length, op) || this.#inner.cascadeIdCompact(entity, id, op));
+      }
+      if (wellFormed(entity, id)) return this.#compact(() => this.#inner.cascadeIdCompact(entity, id, op));
     }
     // JSON would turn a NaN or infinite id into null, which reads as a missing id.
     if (typeof change?.id === "number" && !Number.isFinite(change.id)) {
