@@ -645,7 +645,14 @@ impl Engine {
         };
         // Validate everything first: a bad change leaves stats and logs untouched.
         for c in changes {
-            let checked = self.entity_index(c.entity).and_then(|ei| {
+            // Consecutive changes mostly name one entity: its index is remembered by name.
+            let known = (run.entity != NONE && run.entity_name == c.entity).then_some(run.entity as usize);
+            let checked = known.map_or_else(|| self.entity_index(c.entity), Ok).and_then(|ei| {
+                if known.is_none() {
+                    run.entity_name.clear();
+                    run.entity_name.push_str(c.entity);
+                    run.entity = ei as u32;
+                }
                 run.id.clear();
                 push_encoded_segment(&mut run.id, c.id, delimiter);
                 let len = self.entities[ei].keyspace.len() + delimiter.len_utf8() + run.id.len();
@@ -681,7 +688,10 @@ impl Engine {
             run.next_change();
             let key = match run.add_tail(start, NONE, NONE, 0, false) {
                 Added::New(i) => {
-                    self.follow(&mut run, i);
+                    // `keyspace:id` names its own entity (a keyspace is looked up as itself).
+                    if run.entries[i as usize].id_at != NONE {
+                        run.entries[i as usize].follow = entity;
+                    }
                     i
                 }
                 Added::Present(i) => i,
@@ -1449,30 +1459,30 @@ struct KeyShape {
 impl KeyShape {
     fn of(key: &str, delimiter: char) -> KeyShape {
         let bytes = key.as_bytes();
-        let (plain_tag, star, first, delimiters) = if delimiter.is_ascii() {
+        let (plain_tag, pattern, first, delimiters) = if delimiter.is_ascii() {
             // One pass; an ASCII delimiter never occurs inside a multi-byte character.
             let d = delimiter as u8;
-            let (mut plain, mut star, mut first, mut count) = (true, false, usize::MAX, 0);
-            for (i, &b) in bytes.iter().enumerate() {
+            let (mut plain, mut pattern, mut first, mut count) = (true, false, usize::MAX, 0);
+            let mut i = 0;
+            while i < bytes.len() {
+                let b = bytes[i];
                 // `tag_for(key) == key` when every byte is printable ASCII other than `,`.
                 plain &= b.wrapping_sub(0x21) < 0x5e && b != b',';
-                star |= b == b'*';
                 if b == d {
                     first = first.min(i);
                     count += 1;
+                } else if b == b'*' {
+                    // A whole `*` segment.
+                    pattern |= (i == 0 || bytes[i - 1] == d) && (i + 1 == bytes.len() || bytes[i + 1] == d);
                 }
+                i += 1;
             }
-            (plain, star, first, count)
+            (plain, pattern, first, count)
         } else {
             let plain = bytes.iter().all(|&b| b.is_ascii_graphic() && b != b',');
-            (
-                plain,
-                key.contains('*'),
-                key.find(delimiter).unwrap_or(usize::MAX),
-                key.matches(delimiter).count(),
-            )
+            let pattern = key.split(delimiter).any(|s| s == "*");
+            (plain, pattern, key.find(delimiter).unwrap_or(usize::MAX), key.matches(delimiter).count())
         };
-        let pattern = star && key.split(delimiter).any(|s| s == "*");
         KeyShape {
             pattern,
             plain_tag,
@@ -1509,6 +1519,10 @@ struct Run {
     queue: VecDeque<Work>,
     id: String,
     scratch: String,
+    /// The entity named last by a change, and its index ([`NONE`]: none yet). Kept across runs:
+    /// an engine's entities never change.
+    entity_name: String,
+    entity: u32,
 }
 
 /// What [`Run::add_tail`] did with a key.
@@ -1539,6 +1553,8 @@ impl Run {
             queue: VecDeque::new(),
             id: String::new(),
             scratch: String::new(),
+            entity_name: String::new(),
+            entity: NONE,
         }
     }
 

@@ -63,7 +63,9 @@ pub(crate) fn push_encoded_segment(out: &mut String, value: &str, delimiter: cha
     }
     // Ids are nearly always plain ASCII: one byte test each, then one copy.
     let plain = if value.is_ascii() {
-        !value.bytes().any(|b| needs(char::from(b)))
+        // `needs` for ASCII: ASCII whitespace is 0x09..=0x0D and space.
+        let d = if delimiter.is_ascii() { delimiter as u8 } else { 0x80 };
+        !value.bytes().any(|b| b == d || matches!(b, b'%' | b'*' | b'{' | b'}' | b',' | b' ' | 0x09..=0x0D))
     } else {
         !value.chars().any(needs)
     };
@@ -302,6 +304,19 @@ mod tests {
         assert_eq!(encode_segment("", ':'), "%00");
         for v in ["1:*", "a%3Ab", "{id}", "é ,x", "", "plain"] {
             assert_eq!(decode_segment(&encode_segment(v, ':')), v);
+        }
+    }
+
+    #[test]
+    fn encoding_ascii_fast_path_matches_the_char_rule() {
+        for delimiter in [':', '/', '|', '§'] {
+            for b in 0u8..0x80 {
+                let c = char::from(b);
+                let value = format!("a{c}z");
+                let needs = c == '%' || c == delimiter || "*{},".contains(c) || c.is_whitespace();
+                let want = if needs { format!("a%{b:02X}z") } else { value.clone() };
+                assert_eq!(encode_segment(&value, delimiter), want, "{b:#04x} with {delimiter}");
+            }
         }
     }
 
