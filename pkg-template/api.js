@@ -198,10 +198,14 @@ export class CascadeEngine {
     return at === 0 ? undefined : this.#expand(at >>> 2);
   }
 
-  /** A view of all wasm memory as u32, rebuilt when the memory grew (the old buffer is detached). */
+  /**
+   * A view of all wasm memory as u32 (and `u8View` as bytes), rebuilt when the memory grew: the
+   * old buffer is then detached and its views have length 0, which is cheaper to test than
+   * reading `memory.buffer` on every call.
+   */
   #u32() {
-    const buffer = (memory ??= wasmMemory()).buffer;
-    if (u32View.buffer !== buffer) {
+    if (u32View.length === 0) {
+      const buffer = (memory ??= wasmMemory()).buffer;
       u32View = new Uint32Array(buffer);
       u8View = new Uint8Array(buffer);
     }
@@ -217,31 +221,34 @@ export class CascadeEngine {
     const truncated = meta[p] === 1;
     const depth = meta[p + 1];
     const n = meta[p + 2];
-    const textAt = meta[p + 3 + 6 * n];
-    const text = decoder.decode(u8View.subarray(textAt, textAt + meta[p + 4 + 6 * n]));
-    const names = new Array(n);
+    const end = p + 3 + 6 * n;
+    const textAt = meta[end];
+    const text = decoder.decode(u8View.subarray(textAt, textAt + meta[end + 1]));
     const keys = [];
     const patterns = [];
-    const keyTags = [];
-    const patternTags = [];
     const trace = new Array(n);
-    let at = 0;
+    // Tags that differ from their key follow the keys in the text; usually there are none, and
+    // the tags are the keys then the patterns.
     let tagAt = 0;
-    for (let i = 0, m = p + 3; i < n; i++, m += 6) tagAt += meta[m];
+    let odd = false;
+    for (let m = p + 3; m < end; m += 6) {
+      tagAt += meta[m];
+      if (meta[m + 5] !== 0) odd = true;
+    }
+    const keyTags = odd ? [] : undefined;
+    const patternTags = odd ? [] : undefined;
+    let at = 0;
     for (let i = 0, m = p + 3; i < n; i++, m += 6) {
       const key = text.slice(at, (at += meta[m]));
-      names[i] = key;
       const rule = meta[m + 1];
       const from = meta[m + 2];
       const flags = meta[m + 4];
-      const tagLength = meta[m + 5];
-      const tag = tagLength === 0 ? key : text.slice(tagAt, (tagAt += tagLength));
-      if (flags & 2) {
-        patterns.push(key);
-        patternTags.push(tag);
-      } else {
-        keys.push(key);
-        keyTags.push(tag);
+      if (flags & 2) patterns.push(key);
+      else keys.push(key);
+      if (odd) {
+        const tagLength = meta[m + 5];
+        const tag = tagLength === 0 ? key : text.slice(tagAt, (tagAt += tagLength));
+        (flags & 2 ? patternTags : keyTags).push(tag);
       }
       const entryDepth = meta[m + 3];
       let ruleId = null;
@@ -255,13 +262,23 @@ export class CascadeEngine {
       trace[i] = {
         key,
         rule: ruleId,
-        from: from === 0 ? null : names[from - 1],
+        from: from === 0 ? null : trace[from - 1].key,
         depth: entryDepth,
         coarse: (flags & 1) === 1,
       };
     }
-    for (const t of patternTags) keyTags.push(t);
-    return { keys, patterns, tags: keyTags, trace, depth, truncated };
+    // Copied by hand: `concat` costs more than the loop on arrays this small.
+    let tags;
+    if (odd) {
+      tags = keyTags;
+      for (const t of patternTags) tags.push(t);
+    } else {
+      tags = new Array(n);
+      let k = 0;
+      for (const t of keys) tags[k++] = t;
+      for (const t of patterns) tags[k++] = t;
+    }
+    return { keys, patterns, tags, trace, depth, truncated };
   }
 
   /** The detected relationships. */
