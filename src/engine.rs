@@ -1574,6 +1574,7 @@ impl Run {
         self.queue.clear();
     }
 
+    #[inline(always)]
     fn start(&self, i: u32) -> u32 {
         match i {
             0 => 0,
@@ -1581,10 +1582,12 @@ impl Run {
         }
     }
 
+    #[inline(always)]
     fn end(&self, i: u32) -> u32 {
         self.entries[i as usize].end
     }
 
+    #[inline(always)]
     fn key(&self, i: u32) -> &str {
         &self.text[self.start(i) as usize..self.end(i) as usize]
     }
@@ -1595,6 +1598,7 @@ impl Run {
     }
 
     /// Marks a key reached by the current change; whether it was the first time.
+    #[inline(always)]
     fn reach(&mut self, key: u32) -> bool {
         let e = &mut self.entries[key as usize];
         let first = e.reached != self.change;

@@ -22,6 +22,7 @@ impl Span {
         Span { start: start as u32, end: end as u32 }
     }
 
+    #[inline(always)]
     fn of(self, source: &str) -> &str {
         &source[self.start as usize..self.end as usize]
     }
