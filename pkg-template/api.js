@@ -88,9 +88,10 @@ function engineOptions(options) {
 // `op` of a change as the number `cascadeIdCompact` takes.
 const OPS = { __proto__: null, update: 0, create: 1, delete: 2 };
 // The properties a change may have; a change with only these, no data and a well-formed string id
-// skips JSON (`cascadeIdCompact`).
+// skips JSON (`cascadeInput` / `cascadeIdCompact`).
 const CHANGE_PROPS = { __proto__: null, entity: true, id: true, op: true, data: true, before: true, after: true };
 
+/** Whether a change has a string entity and id and nothing else but `op` (well-formedness aside, see `wellFormed`). */
 function dataless(change) {
   if (change === null || typeof change !== "object" || Array.isArray(change)) return false;
   const { entity, id, op } = change;
@@ -98,8 +99,19 @@ function dataless(change) {
   if (op !== undefined && OPS[op] === undefined) return false;
   if (change.data !== undefined || change.before !== undefined || change.after !== undefined) return false;
   for (const k in change) if (CHANGE_PROPS[k] !== true) return false;
+  return true;
+}
+
+// wasm-bindgen would turn a lone surrogate into U+FFFD: such a change goes through JSON instead.
+function wellFormed(entity, id) {
   return typeof id.isWellFormed === "function" ? id.isWellFormed() && entity.isWellFormed() : !LONE_SURROGATE.test(id + entity);
 }
+
+// Without a logger, one cascade in this many is timed for `stats().averageTimeMs` (see #compact).
+const TIME_EVERY = 16;
+// The size of an engine's input buffer; a longer entity + id (a key is at most 1024 bytes) passes
+// strings instead.
+const INPUT_SIZE = 2048;
 
 // The wasm memory (fetched on first use: instantiation may come after this module loads) and a
 // u32 view of it, shared by every engine.
@@ -119,6 +131,13 @@ export class CascadeEngine {
   // Without a logger, wasm has no clock: cascades are timed here and reported before `stats()`.
   #timed = false;
   #pendingMs = 0;
+  // Two performance.now() calls cost about a tenth of a cascade of one change without data, so
+  // one such cascade in TIME_EVERY is timed and their mean stands for the others: `#sampledMs`
+  // over `#sampled` timed, `#unsampled` not timed. Other cascades are all timed (`#pendingMs`).
+  #sampledMs = 0;
+  #sampled = 0;
+  #unsampled = 0;
+  #untilSample = 0;
 
   /** @internal use `CascadeEngine.fromSchema` or `CascadeEngine.fromJSON`. */
   constructor(inner, timed = false) {
@@ -146,29 +165,79 @@ export class CascadeEngine {
     return call(() => new CascadeEngine(WasmEngine.fromJSON(text, logger, now), logger === undefined));
   }
 
+  // The address of the engine's input buffer in wasm memory (`inputBuffer`), 0 before first use.
+  #inputAt = 0;
+
+  /**
+   * Writes an ASCII entity and id into the engine's input buffer, for `cascadeInput`; false when
+   * either is not ASCII or they do not fit (then the caller passes strings).
+   */
+  #writeInput(entity, id) {
+    const n = entity.length;
+    const m = id.length;
+    if (n + m > INPUT_SIZE) return false;
+    if (this.#inputAt === 0) this.#inputAt = this.#inner.inputBuffer(INPUT_SIZE);
+    this.#u32();
+    const u8 = u8View;
+    let at = this.#inputAt;
+    for (let i = 0; i < n; i++) {
+      const c = entity.charCodeAt(i);
+      if (c > 0x7f) return false;
+      u8[at++] = c;
+    }
+    for (let i = 0; i < m; i++) {
+      const c = id.charCodeAt(i);
+      if (c > 0x7f) return false;
+      u8[at++] = c;
+    }
+    return true;
+  }
+
   #ruleId(index) {
     let id = this.#ruleIds[index];
     if (id === undefined) id = this.#ruleIds[index] = this.#inner.ruleId(index) ?? null;
     return id;
   }
 
-  /** Runs one compact cascade export (timing it when wasm does not) and expands its result. */
-  #compact(fn) {
+  /**
+   * Runs one compact cascade export and expands its result. When wasm has no clock it is timed
+   * here: always, or one call in TIME_EVERY when `sampled` (cascades of one change without data).
+   */
+  #compact(fn, sampled = false) {
     let at;
-    if (this.#timed) {
+    if (!this.#timed) {
+      at = call(fn);
+    } else if (!sampled) {
       const t0 = now();
       at = call(fn);
       this.#pendingMs += now() - t0;
+    } else if (this.#untilSample === 0) {
+      const t0 = now();
+      at = call(fn);
+      const ms = now() - t0;
+      if (at !== 0) {
+        this.#sampledMs += ms;
+        this.#sampled++;
+        this.#untilSample = TIME_EVERY - 1;
+      }
     } else {
       at = call(fn);
+      if (at !== 0) {
+        this.#unsampled++;
+        this.#untilSample--;
+      }
     }
     return at === 0 ? undefined : this.#expand(at >>> 2);
   }
 
-  /** A view of all wasm memory as u32, rebuilt when the memory grew (the old buffer is detached). */
+  /**
+   * A view of all wasm memory as u32 (and `u8View` as bytes), rebuilt when the memory grew: the
+   * old buffer is then detached and its views have length 0, which is cheaper to test than
+   * reading `memory.buffer` on every call.
+   */
   #u32() {
-    const buffer = (memory ??= wasmMemory()).buffer;
-    if (u32View.buffer !== buffer) {
+    if (u32View.length === 0) {
+      const buffer = (memory ??= wasmMemory()).buffer;
       u32View = new Uint32Array(buffer);
       u8View = new Uint8Array(buffer);
     }
@@ -184,31 +253,34 @@ export class CascadeEngine {
     const truncated = meta[p] === 1;
     const depth = meta[p + 1];
     const n = meta[p + 2];
-    const textAt = meta[p + 3 + 6 * n];
-    const text = decoder.decode(u8View.subarray(textAt, textAt + meta[p + 4 + 6 * n]));
-    const names = new Array(n);
+    const end = p + 3 + 6 * n;
+    const textAt = meta[end];
+    const text = decoder.decode(u8View.subarray(textAt, textAt + meta[end + 1]));
     const keys = [];
     const patterns = [];
-    const keyTags = [];
-    const patternTags = [];
     const trace = new Array(n);
-    let at = 0;
+    // Tags that differ from their key follow the keys in the text; usually there are none, and
+    // the tags are the keys then the patterns.
     let tagAt = 0;
-    for (let i = 0, m = p + 3; i < n; i++, m += 6) tagAt += meta[m];
+    let odd = false;
+    for (let m = p + 3; m < end; m += 6) {
+      tagAt += meta[m];
+      if (meta[m + 5] !== 0) odd = true;
+    }
+    const keyTags = odd ? [] : undefined;
+    const patternTags = odd ? [] : undefined;
+    let at = 0;
     for (let i = 0, m = p + 3; i < n; i++, m += 6) {
       const key = text.slice(at, (at += meta[m]));
-      names[i] = key;
       const rule = meta[m + 1];
       const from = meta[m + 2];
       const flags = meta[m + 4];
-      const tagLength = meta[m + 5];
-      const tag = tagLength === 0 ? key : text.slice(tagAt, (tagAt += tagLength));
-      if (flags & 2) {
-        patterns.push(key);
-        patternTags.push(tag);
-      } else {
-        keys.push(key);
-        keyTags.push(tag);
+      if (flags & 2) patterns.push(key);
+      else keys.push(key);
+      if (odd) {
+        const tagLength = meta[m + 5];
+        const tag = tagLength === 0 ? key : text.slice(tagAt, (tagAt += tagLength));
+        (flags & 2 ? patternTags : keyTags).push(tag);
       }
       const entryDepth = meta[m + 3];
       let ruleId = null;
@@ -222,13 +294,23 @@ export class CascadeEngine {
       trace[i] = {
         key,
         rule: ruleId,
-        from: from === 0 ? null : names[from - 1],
+        from: from === 0 ? null : trace[from - 1].key,
         depth: entryDepth,
         coarse: (flags & 1) === 1,
       };
     }
-    for (const t of patternTags) keyTags.push(t);
-    return { keys, patterns, tags: keyTags, trace, depth, truncated };
+    // Copied by hand: `concat` costs more than the loop on arrays this small.
+    let tags;
+    if (odd) {
+      tags = keyTags;
+      for (const t of patternTags) tags.push(t);
+    } else {
+      tags = new Array(n);
+      let k = 0;
+      for (const t of keys) tags[k++] = t;
+      for (const t of patterns) tags[k++] = t;
+    }
+    return { keys, patterns, tags, trace, depth, truncated };
   }
 
   /** The detected relationships. */
@@ -275,8 +357,13 @@ export class CascadeEngine {
   /** The cascade set of one change `{ entity, id, op?, data?, before?, after? }`. */
   cascade(change) {
     if (dataless(change)) {
+      const { entity, id } = change;
       const op = change.op === undefined ? 0 : OPS[change.op];
-      return this.#compact(() => this.#inner.cascadeIdCompact(change.entity, change.id, op));
+      if (this.#writeInput(entity, id)) {
+        // 0 means the change was refused: the string export throws the error.
+        return this.#compact(() => this.#inner.cascadeInput(entity.length, id.length, op) || this.#inner.cascadeIdCompact(entity, id, op), true);
+      }
+      if (wellFormed(entity, id)) return this.#compact(() => this.#inner.cascadeIdCompact(entity, id, op), true);
     }
     // JSON would turn a NaN or infinite id into null, which reads as a missing id.
     if (typeof change?.id === "number" && !Number.isFinite(change.id)) {
@@ -311,6 +398,12 @@ export class CascadeEngine {
 
   /** Counters and timings. */
   stats() {
+    if (this.#sampled > 0) {
+      this.#pendingMs += this.#sampledMs + (this.#sampledMs / this.#sampled) * this.#unsampled;
+      this.#sampledMs = 0;
+      this.#sampled = 0;
+      this.#unsampled = 0;
+    }
     if (this.#pendingMs > 0) {
       this.#inner.addTime(this.#pendingMs);
       this.#pendingMs = 0;
@@ -332,7 +425,7 @@ export class CascadeEngine {
 
   /** @internal the cascade set of invalidating an entity key, or undefined. */
   _cascadeKey(key) {
-    return this.#compact(() => this.#inner.cascadeKeyCompact(key));
+    return this.#compact(() => this.#inner.cascadeKeyCompact(key), true);
   }
 
   /** @internal */

@@ -3,10 +3,10 @@
 use crate::cascade::{tag_for, CascadeSet, Change, Op, Trace};
 use crate::condition::{fields_differ, Condition};
 use crate::error::{suggest, Error, Result};
-use crate::keys::{decode_segment, encode_segment, DEFAULT_DELIMITER, MAX_KEY_LEN};
+use crate::keys::{decode_segment, push_encoded_segment, DEFAULT_DELIMITER, MAX_KEY_LEN};
 use crate::rules::{auto_rules, EntityRef, Origin, Rule};
 use crate::schema::{analyze, Cardinality, Entity, Relationship, SchemaModel, SchemaOptions};
-use crate::stats::{EngineStats, StatsAccumulator};
+use crate::stats::{edge_label, EngineStats, StatsAccumulator};
 use crate::template::KeyTemplate;
 use crate::value::Value;
 use hashbrown::{HashMap, HashSet};
@@ -162,9 +162,15 @@ pub struct Engine {
     clock: Option<Clock>,
     external: Option<ExternalPredicate>,
     stats: StatsAccumulator,
-    /// The run of the last compact cascade, cleared and reused by the next one so its tables and
+    /// The run of the last cascade, cleared and reused by the next one so its tables and
     /// vectors keep their capacity.
-    spare: Option<Run>,
+    spare: Option<Box<Run>>,
+    /// Rule index → the flat index of its first template in `edge_slots`; empty when the rules
+    /// changed since (rebuilt by the next cascade).
+    template_base: Vec<u32>,
+    /// Per template (flat index), its stats edge slot: [`UNSET`] until first used, [`VARIES`]
+    /// when the label depends on the rendered key.
+    edge_slots: Vec<u32>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -175,23 +181,6 @@ impl std::fmt::Debug for Engine {
             .field("rules", &self.rules.len())
             .finish()
     }
-}
-
-/// One entity change waiting to be expanded.
-struct Work<'a> {
-    entity: usize,
-    /// The entity's key, as an index into the run's keys.
-    key: u32,
-    /// The encoded id segment (what `{id}` renders to).
-    id_segment: String,
-    data: Option<&'a Value>,
-    before: Option<&'a Value>,
-    op: Op,
-    depth: u32,
-    /// How many more levels may follow from this change.
-    remaining: u32,
-    /// Whether `remaining` was set by a rule's own `maxDepth` rather than the global budget.
-    limited_by_rule: bool,
 }
 
 impl Engine {
@@ -253,6 +242,8 @@ impl Engine {
             external: None,
             stats: StatsAccumulator::default(),
             spare: None,
+            template_base: Vec::new(),
+            edge_slots: Vec::new(),
         }
     }
 
@@ -366,6 +357,7 @@ impl Engine {
 
     /// Rebuilds `by_entity` (`rule_index` must already be up to date).
     fn index_by_entity(&mut self) {
+        self.template_base.clear();
         self.by_entity = vec![Vec::new(); self.entities.len()];
         for (i, r) in self.rules.iter().enumerate() {
             if let Some(&e) = self.lookup.get(&r.entity) {
@@ -608,88 +600,130 @@ impl Engine {
 
     /// One deduplicated cascade set for several changes, in the order given.
     pub fn cascade_batch(&mut self, changes: &[Change]) -> Result<CascadeSet> {
-        let run = self.run(changes)?;
-        Ok(run.finish(&self.rules))
+        let changes: Vec<ChangeRef<'_>> = changes.iter().map(ChangeRef::from).collect();
+        let run = self.run(&changes)?;
+        let set = run.finish(&self.rules);
+        self.keep(run);
+        Ok(set)
     }
 
     /// As [`Engine::cascade_batch`], writing the set in the compact form the JS binding expands.
     pub fn cascade_batch_compact(&mut self, changes: &[Change], out: &mut CompactSet) -> Result<()> {
-        let run = self.run(changes)?;
+        let changes: Vec<ChangeRef<'_>> = changes.iter().map(ChangeRef::from).collect();
+        self.compact(&changes, out)
+    }
+
+    /// As [`Engine::cascade_batch_compact`] for one change without data, given by its parts.
+    pub fn cascade_id_compact(&mut self, entity: &str, id: &str, op: Op, out: &mut CompactSet) -> Result<()> {
+        self.compact(&[ChangeRef { entity, id, op, data: None, before: None }], out)
+    }
+
+    fn compact(&mut self, changes: &[ChangeRef<'_>], out: &mut CompactSet) -> Result<()> {
+        let mut run = self.run(changes)?;
         run.encode(out);
-        // A huge batch is not kept: its tables would hold their memory until the next cascade.
-        if run.keys.len() <= SPARE_RUN_KEYS {
-            self.spare = Some(run);
-        }
+        self.keep(run);
         Ok(())
     }
 
-    fn run(&mut self, changes: &[Change]) -> Result<Run> {
-        let started = self.clock.as_ref().map(|c| c());
-        // Validate everything first: a bad change leaves stats and logs untouched.
-        let mut seeds = Vec::with_capacity(changes.len());
-        for c in changes {
-            let ei = self.entity_index(&c.entity)?;
-            let id_segment = encode_segment(&c.id, self.options.delimiter);
-            let key = format!("{}{}{}", self.entities[ei].keyspace, self.options.delimiter, id_segment);
-            if key.len() > MAX_KEY_LEN {
-                return Err(Error::LimitExceeded {
-                    what: "key length",
-                    limit: MAX_KEY_LEN,
-                    actual: key.len(),
-                });
-            }
-            seeds.push((key, ei, id_segment, c));
+    /// Keeps a finished run for the next cascade to reuse its capacity. A huge one is not kept:
+    /// its tables would hold their memory until the next cascade.
+    fn keep(&mut self, run: Box<Run>) {
+        if run.entries.len() <= SPARE_RUN_KEYS {
+            self.spare = Some(run);
         }
+    }
+
+    fn run(&mut self, changes: &[ChangeRef<'_>]) -> Result<Box<Run>> {
+        let started = self.clock.as_ref().map(|c| c());
+        let delimiter = self.options.delimiter;
         let mut run = match self.spare.take() {
             Some(mut run) => {
-                run.reset(self.options.max_keys, self.options.delimiter);
+                run.reset(self.options.max_keys, delimiter);
                 run
             }
-            None => Run::new(self.options.max_keys, self.options.delimiter),
+            None => Box::new(Run::new(self.options.max_keys, delimiter)),
         };
-        let mut edges = std::mem::take(&mut run.edges);
-        let mut queue: VecDeque<Work<'_>> = VecDeque::new();
-        for (key, entity, id_segment, c) in seeds {
+        // Validate everything first: a bad change leaves stats and logs untouched.
+        for c in changes {
+            // Consecutive changes mostly name one entity: its index is remembered by name.
+            let known = (run.entity != NONE && run.entity_name == c.entity).then_some(run.entity as usize);
+            let checked = known.map_or_else(|| self.entity_index(c.entity), Ok).and_then(|ei| {
+                if known.is_none() {
+                    run.entity_name.clear();
+                    run.entity_name.push_str(c.entity);
+                    run.entity = ei as u32;
+                }
+                run.id.clear();
+                push_encoded_segment(&mut run.id, c.id, delimiter);
+                let len = self.entities[ei].keyspace.len() + delimiter.len_utf8() + run.id.len();
+                if len > MAX_KEY_LEN {
+                    return Err(Error::LimitExceeded { what: "key length", limit: MAX_KEY_LEN, actual: len });
+                }
+                Ok(ei)
+            });
+            match checked {
+                Ok(ei) => run.seeds.push(ei as u32),
+                Err(e) => {
+                    self.spare = Some(run);
+                    return Err(e);
+                }
+            }
+        }
+        if self.template_base.is_empty() {
+            self.index_templates();
+        }
+        let seeds = std::mem::take(&mut run.seeds);
+        let mut queue = std::mem::take(&mut run.queue);
+        for (ci, (c, &entity)) in changes.iter().zip(&seeds).enumerate() {
+            let start = run.text.len();
+            run.text.push_str(&self.entities[entity as usize].keyspace);
+            run.text.push(delimiter);
+            push_encoded_segment(&mut run.text, c.id, delimiter);
             if self.logging() {
-                let line = format!("[CASCADE] {key} changed");
+                let line = format!("[CASCADE] {} changed", &run.text[start..]);
                 self.log(&line);
             }
             // Each change of a batch cascades with its own data, as it would alone; the set stays
             // deduplicated.
             run.next_change();
-            let key = match run.add(key, NONE, NONE, 0, false) {
-                Added::New(i) | Added::Present(i) => i,
+            let key = match run.add_tail(start, NONE, NONE, 0, false) {
+                Added::New(i) => {
+                    // `keyspace:id` names its own entity (a keyspace is looked up as itself).
+                    if run.entries[i as usize].id_at != NONE {
+                        run.entries[i as usize].follow = entity;
+                    }
+                    i
+                }
+                Added::Present(i) => i,
                 Added::Dropped => unreachable!("a changed entity's own key is never dropped"),
             };
             run.reach(key);
+            let id_at = run.start(key)
+                + self.entities[entity as usize].keyspace.len() as u32
+                + delimiter.len_utf8() as u32;
             queue.push_back(Work {
                 entity,
                 key,
-                id_segment,
-                data: c.data.as_ref(),
-                before: c.before.as_ref(),
+                id_at,
+                change: ci as u32,
                 op: c.op,
                 depth: 0,
                 remaining: self.options.max_depth,
                 limited_by_rule: false,
             });
             while let Some(work) = queue.pop_front() {
-                self.expand(&work, &mut run, &mut queue, &mut edges);
+                self.expand(&work, changes, &mut run, &mut queue);
             }
         }
+        run.seeds = seeds;
+        run.seeds.clear();
+        run.queue = queue;
         let elapsed = match (started, self.clock.as_ref()) {
             (Some(s), Some(c)) => (c() - s).max(0.0),
             _ => 0.0,
         };
-        self.stats.record(
-            changes.len(),
-            run.depth(),
-            elapsed,
-            edges.iter().map(|&(e, k)| (e, run.keys[k as usize].as_str())),
-            &self.entities,
-            run.keys.len(),
-        );
-        run.edges = edges;
+        self.stats.record(changes.len(), run.depth, elapsed, run.entries.len());
+        self.count_edges(&run);
         if self.logging() {
             let line = format!("[CASCADE] ✓ CASCADE complete in {elapsed:.2}ms");
             self.log(&line);
@@ -697,29 +731,87 @@ impl Engine {
         Ok(run)
     }
 
-    fn expand<'a>(
-        &mut self,
-        work: &Work<'a>,
-        run: &mut Run,
-        queue: &mut VecDeque<Work<'a>>,
-        edges: &mut Vec<(usize, u32)>,
-    ) {
+    /// Lays out one counter slot per template (see `edge_slots`), after the rules changed.
+    fn index_templates(&mut self) {
+        let mut at = 0u32;
+        self.template_base.clear();
+        self.template_base.reserve(self.rules.len() + 1);
+        for r in &self.rules {
+            self.template_base.push(at);
+            at += r.cascade_to.len() as u32;
+        }
+        self.template_base.push(at);
+        self.edge_slots.clear();
+        self.edge_slots.resize(at as usize, UNSET);
+    }
+
+    /// Counts the run's new keys in the stats edges (`user -> post`). A template whose first
+    /// segment is fixed always gives the same label, so its stats slot is looked up once.
+    fn count_edges(&mut self, run: &Run) {
+        for &(from, rule, template, key) in &run.edges {
+            let flat = (self.template_base[rule as usize] + template) as usize;
+            let mut slot = self.edge_slots[flat];
+            if slot == UNSET {
+                let fixed = self.rules[rule as usize].cascade_to[template as usize].fixed_first_segment();
+                slot = match fixed {
+                    Some(first) => self
+                        .stats
+                        .edge_slot(from as usize, edge_label(first), &self.entities)
+                        .unwrap_or(VARIES),
+                    None => VARIES,
+                };
+                self.edge_slots[flat] = slot;
+            }
+            let slot = match slot {
+                VARIES => self.stats.edge_slot(from as usize, edge_label(run.key(key)), &self.entities),
+                slot => Some(slot),
+            };
+            if let Some(slot) = slot {
+                self.stats.count_edge(slot);
+            }
+        }
+    }
+
+    /// Sets which entity the new key `i` names, when it is an entity key (`keyspace:id`), so the
+    /// cascade can follow it.
+    fn follow(&self, run: &mut Run, i: u32) {
+        let e = &run.entries[i as usize];
+        if e.id_at == NONE {
+            return;
+        }
+        let ks_end = e.id_at as usize - self.options.delimiter.len_utf8();
+        let ks = &run.text[run.start(i) as usize..ks_end];
+        if let Some(&ei) = self.lookup.get(ks) {
+            if self.entities[ei].keyspace == ks {
+                run.entries[i as usize].follow = ei as u32;
+            }
+        }
+    }
+
+    fn expand(&mut self, work: &Work, changes: &[ChangeRef<'_>], run: &mut Run, queue: &mut VecDeque<Work>) {
         if work.remaining == 0 {
             // The budget ran out here; it only counts as truncation when the global depth (not
             // a rule's own maxDepth) stopped rules that would have fired.
-            if !work.limited_by_rule && !self.by_entity[work.entity].is_empty() {
+            if !work.limited_by_rule && !self.by_entity[work.entity as usize].is_empty() {
                 run.truncated = true;
             }
             return;
         }
+        let (data, before) = match changes.get(work.change as usize) {
+            Some(c) => (c.data, c.before),
+            None => (None, None),
+        };
         let delimiter = self.options.delimiter;
-        let rule_ids = std::mem::take(&mut self.by_entity[work.entity]);
+        // The id segment is copied out of the run's text, which the renderings append to.
+        let mut id = std::mem::take(&mut run.id);
+        id.clear();
+        id.push_str(&run.text[work.id_at as usize..run.end(work.key) as usize]);
+        let mut scratch = std::mem::take(&mut run.scratch);
+        let rule_ids = std::mem::take(&mut self.by_entity[work.entity as usize]);
         for &ri in &rule_ids {
-            // Each (rule, key) pair is expanded once per change, which is what ends cycles.
-            if !run.first_expansion(ri, work.key) {
-                continue;
-            }
-            if !self.fires(ri, work) {
+            // Each key is queued once per change (`reach`), so each (rule, key) pair is expanded
+            // once per change, which is what ends cycles.
+            if !self.fires(ri, work, data, before) {
                 continue;
             }
             let logging = self.logging();
@@ -728,7 +820,7 @@ impl Engine {
                 self.log(&line);
             }
             let rule = &self.rules[ri];
-            let entity = &self.entities[work.entity];
+            let entity = &self.entities[work.entity as usize];
             let (remaining, limited_by_rule) = match rule.max_depth {
                 Some(d) if d < work.remaining - 1 => (d, true),
                 _ => (work.remaining - 1, false),
@@ -738,75 +830,83 @@ impl Engine {
             // change (a re-parented post leaves `user:1:posts` and joins `user:2:posts`), so each
             // template is rendered from the data after the change and from the data before it.
             // A deletion that carries only `before` has no after state to render.
-            let after_state = work.data.is_some() || work.before.is_none() || work.op != Op::Delete;
-            let renderings = rule.cascade_to.iter().flat_map(|t| {
-                let after = after_state
-                    .then(|| t.render_with(delimiter, |name| resolve(name, entity, work, work.data)));
-                let before = work.before.map(|b| {
-                    t.render_with(delimiter, |name| {
+            let after_state = data.is_some() || before.is_none() || work.op != Op::Delete;
+            for (ti, t) in rule.cascade_to.iter().enumerate() {
+                // Rendered in place at the end of the run's text; `add_tail` keeps or drops it.
+                let start = run.text.len();
+                let after = after_state.then(|| {
+                    let (coarse, _) =
+                        t.render_into(&mut run.text, delimiter, |name| resolve(name, entity, &id, data));
+                    coarse
+                });
+                let before_coarse = before.and_then(|b| {
+                    scratch.clear();
+                    let (coarse, _) = t.render_into(&mut scratch, delimiter, |name| {
                         // A field `before` does not mention is taken as unchanged.
-                        resolve(name, entity, work, Some(b))
-                            .or_else(|| resolve(name, entity, work, work.data))
-                    })
-                });
-                let before = before.filter(|b| after.as_ref().is_none_or(|a| a.key != b.key));
-                after.into_iter().chain(before).map(move |r| {
-                    if r.key.len() > MAX_KEY_LEN {
-                        t.render_with(delimiter, |_| None)
-                    } else {
-                        r
-                    }
-                })
-            });
-            for r in renderings {
-                let coarse = r.coarse || rule.coarse;
-                // Only the part after the keyspace is needed to follow an entity key.
-                let follow = (!r.is_pattern)
-                    .then(|| r.key.split_once(delimiter))
-                    .flatten()
-                    .filter(|(_, id)| !id.contains(delimiter))
-                    .and_then(|(ks, id)| {
-                        let &ei = self.lookup.get(ks)?;
-                        (self.entities[ei].keyspace == ks).then(|| (ei, id.to_owned()))
+                        resolve(name, entity, &id, Some(b)).or_else(|| resolve(name, entity, &id, data))
                     });
-                let ki = match run.add(r.key, ri as u32, work.key, work.depth + 1, coarse) {
-                    Added::New(ki) => {
-                        produced += 1;
-                        edges.push((work.entity, ki));
-                        ki
-                    }
-                    // Listed by an earlier change of the batch: this change may reach further.
-                    Added::Present(ki) => ki,
-                    Added::Dropped => continue,
-                };
-                if !run.reach(ki) {
-                    continue;
-                }
-                let Some((ei, id_segment)) = follow else { continue };
-                queue.push_back(Work {
-                    entity: ei,
-                    key: ki,
-                    id_segment,
-                    data: None,
-                    before: None,
-                    op: Op::Update,
-                    depth: work.depth + 1,
-                    remaining,
-                    limited_by_rule,
+                    (after.is_none() || scratch != run.text[start..]).then_some(coarse)
                 });
+                for (from_before, coarse) in [(false, after), (true, before_coarse)] {
+                    let Some(coarse) = coarse else { continue };
+                    let start = if from_before {
+                        run.text.push_str(&scratch);
+                        run.text.len() - scratch.len()
+                    } else {
+                        start
+                    };
+                    let coarse = if run.text.len() - start > MAX_KEY_LEN {
+                        run.text.truncate(start);
+                        t.render_into(&mut run.text, delimiter, |_| None).0
+                    } else {
+                        coarse
+                    };
+                    let ki =
+                        match run.add_tail(start, ri as u32, work.key, work.depth + 1, coarse || rule.coarse)
+                        {
+                            Added::New(ki) => {
+                                produced += 1;
+                                self.follow(run, ki);
+                                run.edges.push((work.entity, ri as u32, ti as u32, ki));
+                                ki
+                            }
+                            // Listed by an earlier change of the batch: this change may reach further.
+                            Added::Present(ki) => ki,
+                            Added::Dropped => continue,
+                        };
+                    if !run.reach(ki) {
+                        continue;
+                    }
+                    let e = &run.entries[ki as usize];
+                    if e.follow == NONE {
+                        continue;
+                    }
+                    queue.push_back(Work {
+                        entity: e.follow,
+                        key: ki,
+                        id_at: e.id_at,
+                        change: NONE,
+                        op: Op::Update,
+                        depth: work.depth + 1,
+                        remaining,
+                        limited_by_rule,
+                    });
+                }
             }
             if logging {
                 let line = format!("[CASCADE] → Matched {produced} keys");
                 self.log(&line);
             }
         }
-        self.by_entity[work.entity] = rule_ids;
+        self.by_entity[work.entity as usize] = rule_ids;
+        run.id = id;
+        run.scratch = scratch;
     }
 
-    fn fires(&mut self, ri: usize, work: &Work<'_>) -> bool {
+    fn fires(&mut self, ri: usize, work: &Work, data: Option<&Value>, before: Option<&Value>) -> bool {
         let rule = &self.rules[ri];
         if work.op == Op::Update && !rule.on_fields.is_empty() {
-            if let (Some(before), Some(after)) = (work.before, work.data) {
+            if let (Some(before), Some(after)) = (before, data) {
                 if !fields_differ(&rule.on_fields, before, after) {
                     return false;
                 }
@@ -816,7 +916,7 @@ impl Engine {
         // Without data (an entity reached by the cascade) a condition cannot be checked; firing
         // purges more than needed, which is safe, where not firing could leave stale data. The
         // same holds for an update or create whose after state is unknown.
-        let after_unknown = work.data.is_none() && (work.op != Op::Delete || work.before.is_none());
+        let after_unknown = data.is_none() && (work.op != Op::Delete || before.is_none());
         if after_unknown {
             return true;
         }
@@ -827,7 +927,7 @@ impl Engine {
             Some(ext) => cond.eval(data, other, ext.as_mut()),
             None => cond.eval(data, other, &mut |_, _| true),
         };
-        work.data.is_some_and(|d| eval(d, work.before)) || work.before.is_some_and(|b| eval(b, work.data))
+        data.is_some_and(|d| eval(d, before)) || before.is_some_and(|b| eval(b, data))
     }
 
     /// The cascade set for invalidating `key`, when `key` is an entity key (`user:123`); `None`
@@ -856,8 +956,8 @@ impl Engine {
             Some(&ei) if self.entities[ei].keyspace == ks => {}
             _ => return false,
         }
-        let change = Change::new(ks, decode_segment(id));
-        self.cascade_batch_compact(std::slice::from_ref(&change), out).is_ok()
+        let id = decode_segment(id);
+        self.cascade_id_compact(ks, &id, Op::Update, out).is_ok()
     }
 
     /// Counters and timings since the engine was made.
@@ -1229,14 +1329,16 @@ fn whole(v: &Value, name: &str, max: u64) -> Result<u64> {
 fn resolve<'v>(
     name: &str,
     entity: &Entity,
-    work: &'v Work<'_>,
-    data: Option<&Value>,
+    id: &'v str,
+    data: Option<&'v Value>,
 ) -> Option<(Cow<'v, str>, bool)> {
     if name == "id" || (entity.key_fields.len() == 1 && entity.key_fields[0] == name) {
-        return Some((Cow::Borrowed(work.id_segment.as_str()), true));
+        return Some((Cow::Borrowed(id), true));
     }
-    let data = data?;
-    lookup_field(data, name).and_then(Value::to_scalar_string).map(|s| (Cow::Owned(s), false))
+    match lookup_field(data?, name)? {
+        Value::String(s) => Some((Cow::Borrowed(s.as_str()), false)),
+        v => v.to_scalar_string().map(|s| (Cow::Owned(s), false)),
+    }
 }
 
 /// Looks up a placeholder's value: the path itself, then the camelCase spelling, then the
@@ -1279,40 +1381,151 @@ fn strip_camel_suffix(name: &str) -> Option<&str> {
 /// No rule or no source key (a changed entity's own key).
 const NONE: u32 = u32::MAX;
 
+/// An `edge_slots` entry not looked up yet.
+const UNSET: u32 = u32::MAX;
+/// An `edge_slots` entry for a template whose label depends on the rendered key.
+const VARIES: u32 = u32::MAX - 1;
+
 /// The most keys a finished run may hold and still be kept for reuse (`Engine::spare`).
 const SPARE_RUN_KEYS: usize = 4096;
 
-/// One key of a run, in the order produced; `key` indexes [`Run::keys`].
+/// A change as the run reads it: borrowed, so a change given by its parts needs no `Change`.
+#[derive(Clone, Copy)]
+struct ChangeRef<'a> {
+    entity: &'a str,
+    id: &'a str,
+    op: Op,
+    data: Option<&'a Value>,
+    before: Option<&'a Value>,
+}
+
+impl<'a> From<&'a Change> for ChangeRef<'a> {
+    fn from(c: &'a Change) -> Self {
+        ChangeRef { entity: &c.entity, id: &c.id, op: c.op, data: c.data.as_ref(), before: c.before.as_ref() }
+    }
+}
+
+/// One entity change waiting to be expanded.
+#[derive(Clone, Copy)]
+struct Work {
+    entity: u32,
+    /// The entity's key, as an index into the run's keys.
+    key: u32,
+    /// Where the key's id segment (what `{id}` renders to) starts in [`Run::text`].
+    id_at: u32,
+    /// The change whose data the rules see (an index into the batch), or [`NONE`] for an
+    /// entity reached by the cascade, which has no data.
+    change: u32,
+    op: Op,
+    depth: u32,
+    /// How many more levels may follow from this change.
+    remaining: u32,
+    /// Whether `remaining` was set by a rule's own `maxDepth` rather than the global budget.
+    limited_by_rule: bool,
+}
+
+/// One key of a run, in the order produced; its text is a span of [`Run::text`].
 struct Entry {
     /// The rule that produced the key, or [`NONE`].
     rule: u32,
-    /// The key whose change fired the rule (an index into [`Run::keys`]), or [`NONE`].
+    /// The key whose change fired the rule (a key index), or [`NONE`].
     from: u32,
     depth: u32,
+    /// Where the key's text ends in [`Run::text`] (it starts where the previous key ends).
+    end: u32,
+    /// The number of the last change of the batch that reached the key (see [`Run::reach`]).
+    reached: u32,
+    /// The entity the key names (`keyspace:id`), to cascade further, or [`NONE`].
+    follow: u32,
+    /// Where the id segment starts in [`Run::text`] when the key looks like `keyspace:id`, or
+    /// [`NONE`].
+    id_at: u32,
     coarse: bool,
+    pattern: bool,
+    /// Whether the key's CDN tag is the key itself (see [`tag_for`]).
+    plain_tag: bool,
+    ascii: bool,
 }
 
-/// The state of one cascade computation. Keys are held once, in `keys`, and referred to by
-/// index everywhere else (the visited set, the trace, the work queue, the stats edges).
+/// What the rest of a cascade needs to know about a key's text.
+struct KeyShape {
+    pattern: bool,
+    plain_tag: bool,
+    ascii: bool,
+    /// Where the id starts when the key looks like `keyspace:id` (one delimiter, no wildcard).
+    id_at: Option<usize>,
+}
+
+impl KeyShape {
+    fn of(key: &str, delimiter: char) -> KeyShape {
+        let bytes = key.as_bytes();
+        let (plain_tag, pattern, first, delimiters) = if delimiter.is_ascii() {
+            // One pass; an ASCII delimiter never occurs inside a multi-byte character.
+            let d = delimiter as u8;
+            let (mut plain, mut pattern, mut first, mut count) = (true, false, usize::MAX, 0);
+            let mut i = 0;
+            while i < bytes.len() {
+                let b = bytes[i];
+                // `tag_for(key) == key` when every byte is printable ASCII other than `,`.
+                plain &= b.wrapping_sub(0x21) < 0x5e && b != b',';
+                if b == d {
+                    first = first.min(i);
+                    count += 1;
+                } else if b == b'*' {
+                    // A whole `*` segment.
+                    pattern |= (i == 0 || bytes[i - 1] == d) && (i + 1 == bytes.len() || bytes[i + 1] == d);
+                }
+                i += 1;
+            }
+            (plain, pattern, first, count)
+        } else {
+            let plain = bytes.iter().all(|&b| b.is_ascii_graphic() && b != b',');
+            let pattern = key.split(delimiter).any(|s| s == "*");
+            (plain, pattern, key.find(delimiter).unwrap_or(usize::MAX), key.matches(delimiter).count())
+        };
+        KeyShape {
+            pattern,
+            plain_tag,
+            ascii: plain_tag || key.is_ascii(),
+            id_at: (delimiters == 1 && !pattern).then(|| first + delimiter.len_utf8()),
+        }
+    }
+}
+
+/// The state of one cascade computation. Keys are held once, back to back in `text`, and
+/// referred to by index everywhere else (the visited set, the trace, the work queue, the stats
+/// edges). A finished run is kept by the engine and cleared for the next one, so its buffers
+/// and tables keep their capacity.
 struct Run {
     max_keys: usize,
     delimiter: char,
     hasher: hashbrown::DefaultHashBuilder,
-    keys: Vec<String>,
-    /// Indexes into `keys`, hashed by the key text.
-    seen: hashbrown::HashTable<u32>,
-    /// (rule, key index) pairs the current change expanded.
-    expanded: HashSet<u64>,
-    /// Key indexes the current change reached.
-    reached: HashSet<u32>,
+    /// Every key's text, in order; key `i` spans `entries[i - 1].end..entries[i].end`.
+    text: String,
     entries: Vec<Entry>,
+    /// Key indexes, hashed by the key text.
+    seen: hashbrown::HashTable<u32>,
+    /// The number of the change being cascaded (1 for the first of a batch).
+    change: u32,
     keyspace_wildcards: HashSet<String>,
     truncated: bool,
-    /// (source entity, key index) of each new key, for the stats; kept here for its capacity.
-    edges: Vec<(usize, u32)>,
+    /// The deepest level reached.
+    depth: u32,
+    /// (source entity, rule, template within the rule, key) of each new key, for the stats.
+    edges: Vec<(u32, u32, u32, u32)>,
+    /// Kept for their capacity: the changes' entities, the work queue, the id segment being
+    /// expanded and the "before" rendering.
+    seeds: Vec<u32>,
+    queue: VecDeque<Work>,
+    id: String,
+    scratch: String,
+    /// The entity named last by a change, and its index ([`NONE`]: none yet). Kept across runs:
+    /// an engine's entities never change.
+    entity_name: String,
+    entity: u32,
 }
 
-/// What [`Run::add`] did with a key.
+/// What [`Run::add_tail`] did with a key.
 enum Added {
     /// The key is new; its index.
     New(u32),
@@ -1328,14 +1541,20 @@ impl Run {
             max_keys,
             delimiter,
             hasher: hashbrown::DefaultHashBuilder::default(),
-            keys: Vec::new(),
-            seen: hashbrown::HashTable::new(),
-            expanded: HashSet::new(),
-            reached: HashSet::new(),
+            text: String::new(),
             entries: Vec::new(),
+            seen: hashbrown::HashTable::new(),
+            change: 0,
             keyspace_wildcards: HashSet::new(),
             truncated: false,
+            depth: 0,
             edges: Vec::new(),
+            seeds: Vec::new(),
+            queue: VecDeque::new(),
+            id: String::new(),
+            scratch: String::new(),
+            entity_name: String::new(),
+            entity: NONE,
         }
     }
 
@@ -1343,95 +1562,122 @@ impl Run {
     fn reset(&mut self, max_keys: usize, delimiter: char) {
         self.max_keys = max_keys;
         self.delimiter = delimiter;
-        self.keys.clear();
-        self.seen.clear();
-        self.expanded.clear();
-        self.reached.clear();
+        self.text.clear();
         self.entries.clear();
+        self.seen.clear();
+        self.change = 0;
         self.keyspace_wildcards.clear();
         self.truncated = false;
+        self.depth = 0;
         self.edges.clear();
+        self.seeds.clear();
+        self.queue.clear();
     }
 
-    fn find(&self, hash: u64, key: &str) -> Option<u32> {
-        self.seen.find(hash, |&i| self.keys[i as usize] == key).copied()
+    #[inline(always)]
+    fn start(&self, i: u32) -> u32 {
+        match i {
+            0 => 0,
+            i => self.entries[i as usize - 1].end,
+        }
     }
 
-    /// Adds a key whose hash is `hash`.
-    fn push(&mut self, hash: u64, key: String, entry: Entry) -> u32 {
-        let i = self.keys.len() as u32;
-        let (keys, hasher) = (&self.keys, &self.hasher);
-        self.seen.insert_unique(hash, i, |&j| hasher.hash_one(keys[j as usize].as_str()));
-        self.keys.push(key);
-        self.entries.push(entry);
-        i
+    #[inline(always)]
+    fn end(&self, i: u32) -> u32 {
+        self.entries[i as usize].end
     }
 
-    /// Whether the pair (rule, key) is seen for the first time.
+    #[inline(always)]
+    fn key(&self, i: u32) -> &str {
+        &self.text[self.start(i) as usize..self.end(i) as usize]
+    }
+
     /// Starts the cascade of the next change of a batch.
     fn next_change(&mut self) {
-        self.expanded.clear();
-        self.reached.clear();
+        self.change += 1;
     }
 
     /// Marks a key reached by the current change; whether it was the first time.
+    #[inline(always)]
     fn reach(&mut self, key: u32) -> bool {
-        self.reached.insert(key)
+        let e = &mut self.entries[key as usize];
+        let first = e.reached != self.change;
+        e.reached = self.change;
+        first
     }
 
-    fn first_expansion(&mut self, rule: usize, key: u32) -> bool {
-        self.expanded.insert(((rule as u64) << 32) | u64::from(key))
-    }
-
-    /// Adds a key unless present. Past the fan-out budget, a key is replaced by its whole
+    /// Adds the key written at the end of `text` from `start` on, unless present (then it is
+    /// removed from the end again). Past the fan-out budget, a key is replaced by its whole
     /// keyspace (`user:*`) so nothing is lost, and the set is truncated.
-    fn add(&mut self, key: String, rule: u32, from: u32, depth: u32, coarse: bool) -> Added {
+    fn add_tail(&mut self, start: usize, rule: u32, from: u32, depth: u32, coarse: bool) -> Added {
+        let key = &self.text[start..];
         // One hash serves the lookup and the insertion.
-        let hash = self.hasher.hash_one(key.as_str());
-        if let Some(i) = self.find(hash, &key) {
+        let hash = self.hasher.hash_one(key);
+        if let Some(&i) = self.seen.find(hash, |&i| self.key(i) == key) {
+            self.text.truncate(start);
             return Added::Present(i);
         }
         if self.entries.len() >= self.max_keys && rule != NONE {
             self.truncated = true;
-            let ks = key.split(self.delimiter).next().unwrap_or(&key);
-            if !self.keyspace_wildcards.contains(ks) {
-                let ks = ks.to_owned();
-                self.keyspace_wildcards.insert(ks.clone());
-                let wide = if ks == "*" { ks } else { format!("{ks}{}*", self.delimiter) };
-                let hash = self.hasher.hash_one(wide.as_str());
-                self.push(hash, wide, Entry { rule, from, depth, coarse: true });
+            let ks_len = key.split(self.delimiter).next().map_or(key.len(), str::len);
+            self.text.truncate(start + ks_len);
+            if self.keyspace_wildcards.contains(&self.text[start..]) {
+                self.text.truncate(start);
+                return Added::Dropped;
             }
+            self.keyspace_wildcards.insert(self.text[start..].to_owned());
+            if &self.text[start..] != "*" {
+                self.text.push(self.delimiter);
+                self.text.push('*');
+            }
+            // Not checked against the set, as before keys were spans: when the rules already
+            // produced `user:*`, it is listed twice (a known bug, kept here to keep sets identical).
+            let hash = self.hasher.hash_one(&self.text[start..]);
+            self.push(hash, start, Entry::new(rule, from, depth, true));
             return Added::Dropped;
         }
-        Added::New(self.push(hash, key, Entry { rule, from, depth, coarse }))
+        Added::New(self.push(hash, start, Entry::new(rule, from, depth, coarse)))
     }
 
-    fn is_pattern(&self, key: &str) -> bool {
-        key.split(self.delimiter).any(|s| s == "*")
+    /// Adds the key at the end of `text` from `start` on (not present, hashing to `hash`).
+    fn push(&mut self, hash: u64, start: usize, mut entry: Entry) -> u32 {
+        let i = self.entries.len() as u32;
+        let shape = KeyShape::of(&self.text[start..], self.delimiter);
+        entry.pattern = shape.pattern;
+        entry.plain_tag = shape.plain_tag;
+        entry.ascii = shape.ascii;
+        entry.id_at = shape.id_at.map_or(NONE, |at| (start + at) as u32);
+        entry.end = self.text.len() as u32;
+        self.depth = self.depth.max(entry.depth);
+        self.entries.push(entry);
+        let (text, entries, hasher) = (&self.text, &self.entries, &self.hasher);
+        let key_of = |j: u32| {
+            let start = if j == 0 { 0 } else { entries[j as usize - 1].end };
+            &text[start as usize..entries[j as usize].end as usize]
+        };
+        self.seen.insert_unique(hash, i, |&j| hasher.hash_one(key_of(j)));
+        i
     }
 
-    fn depth(&self) -> u32 {
-        self.entries.iter().map(|e| e.depth).max().unwrap_or(0)
-    }
-
-    fn finish(self, rules: &[Rule]) -> CascadeSet {
-        let mut set = CascadeSet { truncated: self.truncated, depth: self.depth(), ..CascadeSet::default() };
-        for k in &self.keys {
-            if self.is_pattern(k) {
-                set.patterns.push(k.clone());
+    fn finish(&self, rules: &[Rule]) -> CascadeSet {
+        let mut set = CascadeSet { truncated: self.truncated, depth: self.depth, ..CascadeSet::default() };
+        for (i, e) in self.entries.iter().enumerate() {
+            let k = self.key(i as u32).to_owned();
+            if e.pattern {
+                set.patterns.push(k);
             } else {
-                set.keys.push(k.clone());
+                set.keys.push(k);
             }
         }
         set.tags = set.keys.iter().chain(&set.patterns).map(|k| tag_for(k)).collect();
         set.trace = self
             .entries
             .iter()
-            .zip(&self.keys)
-            .map(|(e, k)| Trace {
-                key: k.clone(),
+            .enumerate()
+            .map(|(i, e)| Trace {
+                key: self.key(i as u32).to_owned(),
                 rule: (e.rule != NONE).then(|| rules[e.rule as usize].id.clone()),
-                from: (e.from != NONE).then(|| self.keys[e.from as usize].clone()),
+                from: (e.from != NONE).then(|| self.key(e.from).to_owned()),
                 depth: e.depth,
                 coarse: e.coarse,
             })
@@ -1439,34 +1685,54 @@ impl Run {
         set
     }
 
-    /// The compact form the JS binding expands (see [`CompactSet`]).
-    fn encode(&self, out: &mut CompactSet) {
-        out.text.clear();
+    /// The compact form the JS binding expands (see [`CompactSet`]). The keys' text moves into
+    /// `out` (the run takes `out`'s old buffer for the next cascade).
+    fn encode(&mut self, out: &mut CompactSet) {
         out.meta.clear();
-        out.meta.extend([u32::from(self.truncated), self.depth(), self.keys.len() as u32]);
-        let mut odd_tags = Vec::new();
-        for (e, k) in self.entries.iter().zip(&self.keys) {
-            let tag_len = if k.bytes().all(|b| b.is_ascii_graphic() && b != b',') {
+        out.meta.reserve(3 + 6 * self.entries.len() + 2);
+        out.meta.extend([u32::from(self.truncated), self.depth, self.entries.len() as u32]);
+        for (i, e) in self.entries.iter().enumerate() {
+            let tag_len = if e.plain_tag {
                 0 // tag_for(k) == k
             } else {
-                let tag = tag_for(k);
-                let n = utf16_len(&tag);
-                odd_tags.push(tag);
-                n
+                utf16_len(&tag_for(self.key(i as u32)))
             };
-            let flags = u32::from(e.coarse) | (u32::from(self.is_pattern(k)) << 1);
-            out.meta.extend([
-                utf16_len(k),
-                e.rule.wrapping_add(1),
-                e.from.wrapping_add(1),
-                e.depth,
-                flags,
-                tag_len,
-            ]);
-            out.text.push_str(k);
+            let len = if e.ascii {
+                self.end(i as u32) - self.start(i as u32)
+            } else {
+                utf16_len(self.key(i as u32))
+            };
+            let flags = u32::from(e.coarse) | (u32::from(e.pattern) << 1);
+            out.meta.extend([len, e.rule.wrapping_add(1), e.from.wrapping_add(1), e.depth, flags, tag_len]);
         }
-        for t in odd_tags {
-            out.text.push_str(&t);
+        let odd_tags = self.entries.iter().any(|e| !e.plain_tag);
+        std::mem::swap(&mut out.text, &mut self.text);
+        if odd_tags {
+            for (i, e) in self.entries.iter().enumerate() {
+                if !e.plain_tag {
+                    let start = if i == 0 { 0 } else { self.entries[i - 1].end };
+                    let tag = tag_for(&out.text[start as usize..e.end as usize]);
+                    out.text.push_str(&tag);
+                }
+            }
+        }
+    }
+}
+
+impl Entry {
+    fn new(rule: u32, from: u32, depth: u32, coarse: bool) -> Entry {
+        Entry {
+            rule,
+            from,
+            depth,
+            end: 0,
+            reached: 0,
+            follow: NONE,
+            id_at: NONE,
+            coarse,
+            pattern: false,
+            plain_tag: true,
+            ascii: true,
         }
     }
 }

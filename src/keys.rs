@@ -47,29 +47,45 @@ pub fn keyspace_for_type(name: &str) -> String {
 /// Encodes a substituted value so it is exactly one literal segment: `%`, the delimiter, `*`, `{`,
 /// `}`, `,` and whitespace become `%XX` (UTF-8 bytes, upper-case hex). Anything else is kept.
 pub fn encode_segment(value: &str, delimiter: char) -> String {
+    let mut out = String::with_capacity(value.len());
+    push_encoded_segment(&mut out, value, delimiter);
+    out
+}
+
+/// Appends [`encode_segment`]`(value, delimiter)` to `out`.
+pub(crate) fn push_encoded_segment(out: &mut String, value: &str, delimiter: char) {
     let needs =
         |c: char| c == '%' || c == delimiter || matches!(c, '*' | '{' | '}' | ',') || c.is_whitespace();
-    if !value.chars().any(needs) && !value.is_empty() {
-        return value.to_owned();
-    }
     if value.is_empty() {
         // An empty value would make an empty segment, which no key has.
-        return "%00".to_owned();
+        out.push_str("%00");
+        return;
     }
-    let mut out = String::with_capacity(value.len() + 8);
+    // Ids are nearly always plain ASCII: one byte test each, then one copy.
+    let plain = if value.is_ascii() {
+        // `needs` for ASCII: ASCII whitespace is 0x09..=0x0D and space.
+        let d = if delimiter.is_ascii() { delimiter as u8 } else { 0x80 };
+        !value.bytes().any(|b| b == d || matches!(b, b'%' | b'*' | b'{' | b'}' | b',' | b' ' | 0x09..=0x0D))
+    } else {
+        !value.chars().any(needs)
+    };
+    if plain {
+        out.push_str(value);
+        return;
+    }
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut buf = [0u8; 4];
     for c in value.chars() {
         if needs(c) {
             for b in c.encode_utf8(&mut buf).bytes() {
                 out.push('%');
-                out.push(char::from_digit(u32::from(b >> 4), 16).unwrap_or('0').to_ascii_uppercase());
-                out.push(char::from_digit(u32::from(b & 0xF), 16).unwrap_or('0').to_ascii_uppercase());
+                out.push(char::from(HEX[usize::from(b >> 4)]));
+                out.push(char::from(HEX[usize::from(b & 0xF)]));
             }
         } else {
             out.push(c);
         }
     }
-    out
 }
 
 /// Reverses [`encode_segment`]: `%XX` sequences become their bytes.
@@ -381,6 +397,19 @@ mod tests {
         assert_eq!(encode_segment("", ':'), "%00");
         for v in ["1:*", "a%3Ab", "{id}", "é ,x", "", "plain"] {
             assert_eq!(decode_segment(&encode_segment(v, ':')), v);
+        }
+    }
+
+    #[test]
+    fn encoding_ascii_fast_path_matches_the_char_rule() {
+        for delimiter in [':', '/', '|', '§'] {
+            for b in 0u8..0x80 {
+                let c = char::from(b);
+                let value = format!("a{c}z");
+                let needs = c == '%' || c == delimiter || "*{},".contains(c) || c.is_whitespace();
+                let want = if needs { format!("a%{b:02X}z") } else { value.clone() };
+                assert_eq!(encode_segment(&value, delimiter), want, "{b:#04x} with {delimiter}");
+            }
         }
     }
 

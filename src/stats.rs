@@ -54,36 +54,62 @@ pub(crate) struct StatsAccumulator {
     keys: u64,
     depth_sum: u64,
     time_sum: f64,
-    /// Per source entity (by index): target keyspace → count.
-    edges: Vec<HashMap<String, u64>>,
+    /// Per source entity (by index): target label → its slot in `edge_counts`.
+    edges: Vec<HashMap<String, u32>>,
+    /// How often each edge was taken, by slot: counting is an index, labels are kept once.
+    edge_counts: Vec<u64>,
     /// The keyspace of each entity, for labelling `edges`.
     keyspaces: Vec<String>,
     backends: HashMap<String, u64>,
 }
 
+/// The target of an edge as the stats label it: the key up to its first character that is not a
+/// letter, digit, `_` or `*` (the delimiter is never one of those, so at most the first segment).
+pub(crate) fn edge_label(key: &str) -> &str {
+    let bytes = key.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        if !b.is_ascii() {
+            // Unicode letters and digits count too.
+            let rest = &key[i..];
+            let end = rest.find(|c: char| !c.is_alphanumeric() && c != '_' && c != '*').unwrap_or(rest.len());
+            return &key[..i + end];
+        }
+        if !(b.is_ascii_alphanumeric() || b == b'_' || b == b'*') {
+            return &key[..i];
+        }
+    }
+    key
+}
+
 impl StatsAccumulator {
-    pub(crate) fn record<'k>(
-        &mut self,
-        changes: usize,
-        depth: u32,
-        elapsed_ms: f64,
-        edges: impl Iterator<Item = (usize, &'k str)>,
-        entities: &[Entity],
-        keys: usize,
-    ) {
+    pub(crate) fn record(&mut self, changes: usize, depth: u32, elapsed_ms: f64, keys: usize) {
         self.invalidations += changes as u64;
         self.cascades += 1;
         self.keys += keys as u64;
         self.depth_sum += u64::from(depth);
         self.time_sum += elapsed_ms;
+    }
+
+    /// The slot of the edge from entity `from` to keys labelled `label` (see [`edge_label`]),
+    /// made on first use; `None` for an entity index outside `entities`.
+    pub(crate) fn edge_slot(&mut self, from: usize, label: &str, entities: &[Entity]) -> Option<u32> {
         if self.keyspaces.len() != entities.len() {
             self.keyspaces = entities.iter().map(|e| e.keyspace.clone()).collect();
             self.edges.resize_with(entities.len(), HashMap::new);
         }
-        for (from, key) in edges {
-            let Some(counts) = self.edges.get_mut(from) else { continue };
-            let to = key.split(|c: char| !c.is_alphanumeric() && c != '_' && c != '*').next().unwrap_or(key);
-            *counts.entry_ref(to).or_insert(0) += 1;
+        let slots = self.edges.get_mut(from)?;
+        let next = self.edge_counts.len() as u32;
+        let slot = *slots.entry_ref(label).or_insert(next);
+        if slot == next {
+            self.edge_counts.push(0);
+        }
+        Some(slot)
+    }
+
+    /// Counts one key produced along the edge in `slot` (from [`StatsAccumulator::edge_slot`]).
+    pub(crate) fn count_edge(&mut self, slot: u32) {
+        if let Some(n) = self.edge_counts.get_mut(slot as usize) {
+            *n += 1;
         }
     }
 
@@ -108,8 +134,11 @@ impl StatsAccumulator {
         let mut edges = HashMap::new();
         for (from, counts) in self.edges.iter().enumerate() {
             let Some(ks) = self.keyspaces.get(from) else { continue };
-            for (to, n) in counts {
-                *edges.entry(format!("{ks} -> {to}")).or_insert(0) += *n;
+            for (to, &slot) in counts {
+                let n = self.edge_counts[slot as usize];
+                if n > 0 {
+                    *edges.entry(format!("{ks} -> {to}")).or_insert(0) += n;
+                }
             }
         }
         let n = self.cascades.max(1) as f64;

@@ -5,7 +5,7 @@
 //! placeholder without a value turns its whole segment into `*` and marks the key coarse.
 
 use crate::error::{Error, Result};
-use crate::keys::{encode_segment, MAX_KEY_LEN, MAX_SEGMENTS};
+use crate::keys::{push_encoded_segment, MAX_KEY_LEN, MAX_SEGMENTS};
 
 /// Most placeholders in one template.
 pub const MAX_PLACEHOLDERS: usize = 16;
@@ -22,6 +22,7 @@ impl Span {
         Span { start: start as u32, end: end as u32 }
     }
 
+    #[inline(always)]
     fn of(self, source: &str) -> &str {
         &source[self.start as usize..self.end as usize]
     }
@@ -219,6 +220,16 @@ impl KeyTemplate {
         }
     }
 
+    /// The text every key rendered from this template starts its first segment with: the first
+    /// segment when it is literal or `*`; `None` when it holds a placeholder.
+    pub(crate) fn fixed_first_segment(&self) -> Option<&str> {
+        match self.segments.first() {
+            Some(Segment::Literal(l)) => Some(l.of(&self.source)),
+            Some(Segment::Wildcard) => Some("*"),
+            _ => None,
+        }
+    }
+
     /// Whether every segment is a wildcard or the template is `keyspace:*`: it purges a whole
     /// keyspace or more.
     pub fn is_over_broad(&self) -> bool {
@@ -237,9 +248,21 @@ impl KeyTemplate {
     pub fn render_with<'a>(
         &self,
         delimiter: char,
-        mut resolve: impl FnMut(&str) -> Option<(std::borrow::Cow<'a, str>, bool)>,
+        resolve: impl FnMut(&str) -> Option<(std::borrow::Cow<'a, str>, bool)>,
     ) -> Rendered {
         let mut key = String::with_capacity(self.source.len() + 8);
+        let (coarse, is_pattern) = self.render_into(&mut key, delimiter, resolve);
+        Rendered { key, coarse, is_pattern }
+    }
+
+    /// As [`KeyTemplate::render_with`], appending the key to `key` (a buffer the caller reuses);
+    /// returns `(coarse, is_pattern)`.
+    pub(crate) fn render_into<'a>(
+        &self,
+        key: &mut String,
+        delimiter: char,
+        mut resolve: impl FnMut(&str) -> Option<(std::borrow::Cow<'a, str>, bool)>,
+    ) -> (bool, bool) {
         let mut coarse = false;
         let mut is_pattern = false;
         for (i, seg) in self.segments.iter().enumerate() {
@@ -260,7 +283,7 @@ impl KeyTemplate {
                             Part::Literal(l) => key.push_str(l.of(&self.source)),
                             Part::Field(f) => match resolve(f.of(&self.source)) {
                                 Some((v, true)) => key.push_str(&v),
-                                Some((v, false)) => key.push_str(&encode_segment(&v, delimiter)),
+                                Some((v, false)) => push_encoded_segment(key, &v, delimiter),
                                 None => {
                                     filled = false;
                                     break;
@@ -277,7 +300,7 @@ impl KeyTemplate {
                 }
             }
         }
-        Rendered { key, coarse, is_pattern }
+        (coarse, is_pattern)
     }
 }
 

@@ -94,6 +94,8 @@ pub struct WasmEngine {
     predicates: Rc<RefCell<Vec<Function>>>,
     /// The last compact cascade set, read by JS in wasm memory (see `locate`).
     out: CompactSet,
+    /// Where JS writes a change's entity and id for `cascadeInput` (see `inputBuffer`).
+    input: Vec<u8>,
 }
 
 #[wasm_bindgen]
@@ -137,7 +139,7 @@ impl WasmEngine {
             // A predicate that throws fires the rule: purging more is safe, less is not.
             f.call1(&JsValue::NULL, &arg).map_or(true, |v| v.is_truthy())
         })));
-        WasmEngine { inner, predicates, out: CompactSet::default() }
+        WasmEngine { inner, predicates, out: CompactSet::default(), input: Vec::new() }
     }
 
     pub fn relationships(&self) -> String {
@@ -212,13 +214,37 @@ impl WasmEngine {
     /// As `cascadeCompact` for a change without data: `op` is 0 update, 1 create, 2 delete.
     #[wasm_bindgen(js_name = cascadeIdCompact)]
     pub fn cascade_id_compact(&mut self, entity: &str, id: &str, op: u32) -> Result<u32, JsValue> {
-        let op = match op {
-            1 => Op::Create,
-            2 => Op::Delete,
-            _ => Op::Update,
+        self.inner.cascade_id_compact(entity, id, op_of(op), &mut self.out).into_js()?;
+        Ok(self.locate())
+    }
+
+    /// The address of a buffer of at least `len` bytes in wasm memory, where JS writes a
+    /// change's entity and id as UTF-8 for `cascadeInput`. It stays in place until a call asks
+    /// for more room than it has.
+    #[wasm_bindgen(js_name = inputBuffer)]
+    pub fn input_buffer(&mut self, len: u32) -> u32 {
+        if self.input.len() < len as usize {
+            self.input.resize(len as usize, 0);
+        }
+        self.input.as_ptr() as u32
+    }
+
+    /// As `cascadeIdCompact`, with the entity and the id written at the start of `inputBuffer`
+    /// (two strings crossing cost more than a small cascade). Returns 0 instead of an error:
+    /// JS then calls `cascadeIdCompact`, which throws it.
+    #[wasm_bindgen(js_name = cascadeInput)]
+    pub fn cascade_input(&mut self, entity_len: u32, id_len: u32, op: u32) -> u32 {
+        let (entity_len, id_len) = (entity_len as usize, id_len as usize);
+        let Some(bytes) = self.input.get(..entity_len.saturating_add(id_len)) else { return 0 };
+        let (Ok(entity), Ok(id)) =
+            (std::str::from_utf8(&bytes[..entity_len]), std::str::from_utf8(&bytes[entity_len..]))
+        else {
+            return 0;
         };
-        let change = Change::new(entity, id).with_op(op);
-        self.compact(std::slice::from_ref(&change))
+        match self.inner.cascade_id_compact(entity, id, op_of(op), &mut self.out) {
+            Ok(()) => self.locate(),
+            Err(_) => 0,
+        }
     }
 
     /// As `cascadeBatch`, in the compact form.
@@ -318,6 +344,15 @@ impl WasmEngine {
     #[wasm_bindgen(js_name = recordPurge)]
     pub fn record_purge(&mut self, backend: &str, keys: f64) {
         self.inner.record_purge(backend, keys.max(0.0) as u64);
+    }
+}
+
+/// `op` as `cascadeIdCompact` takes it: 0 update, 1 create, 2 delete.
+fn op_of(op: u32) -> Op {
+    match op {
+        1 => Op::Create,
+        2 => Op::Delete,
+        _ => Op::Update,
     }
 }
 

@@ -223,6 +223,25 @@ describe("cascade", () => {
     assert.deepEqual(set.patterns, ["user:*:posts", "post:author:*"]);
   });
 
+  test("a change of entity and id alone gives what it gives through JSON, for any id", () => {
+    const engine = blog();
+    const ids = ["9", "", "é", "日本", "a:b", "x y,z", "%41", "{id}", "x".repeat(600), "y".repeat(1500), "\uD800"];
+    for (const entity of ["post", "Post", "usr", "é"]) {
+      for (const id of ids) {
+        const run = (f) => {
+          try {
+            return f();
+          } catch (error) {
+            return { code: error.code, message: error.message };
+          }
+        };
+        const alone = run(() => engine.cascade({ entity, id }));
+        assert.deepEqual(alone, run(() => engine.cascadeBatch([{ entity, id }])), `${entity} ${id.slice(0, 20)}`);
+        if (id === "9") assert.equal(alone.keys?.[0] ?? alone.code, entity.startsWith("p") || entity.startsWith("P") ? "post:9" : "UNKNOWN_ENTITY");
+      }
+    }
+  });
+
   test("cascadeBatch returns one deduplicated set", () => {
     const set = blog().cascadeBatch([
       { entity: "user", id: "123" },
