@@ -458,10 +458,10 @@ function ms(value, what) {
 const KEY_BUFFER_LEN = 1024;
 const encoder = new TextEncoder();
 
-/** A byte view of all wasm memory, rebuilt when the memory grew (the old buffer is detached). */
+/** A byte view of all wasm memory, rebuilt when the memory grew (as `CascadeEngine#u32`). */
 function u8Memory() {
-  const buffer = (memory ??= wasmMemory()).buffer;
-  if (u8View.buffer !== buffer) {
+  if (u8View.length === 0) {
+    const buffer = (memory ??= wasmMemory()).buffer;
     u32View = new Uint32Array(buffer);
     u8View = new Uint8Array(buffer);
   }
