@@ -4,13 +4,14 @@ use crate::cascade::{tag_for, CascadeSet, Change, Op, Trace};
 use crate::condition::{fields_differ, Condition};
 use crate::error::{suggest, Error, Result};
 use crate::keys::{decode_segment, encode_segment, DEFAULT_DELIMITER, MAX_KEY_LEN};
-use crate::rules::{auto_rules, EntityRef, Origin, Rule};
+use crate::rules::{auto_rule, auto_templates, check_auto_rules, EntityRef, Origin, Rule};
 use crate::schema::{analyze, Cardinality, Entity, Relationship, SchemaModel, SchemaOptions};
 use crate::stats::{EngineStats, StatsAccumulator};
 use crate::template::KeyTemplate;
 use crate::value::Value;
 use hashbrown::{HashMap, HashSet};
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::collections::VecDeque;
 use std::hash::BuildHasher;
 
@@ -158,6 +159,14 @@ pub struct Engine {
     rule_index: HashMap<String, usize>,
     /// Entity index → the indexes of its rules, in firing order.
     by_entity: Vec<Vec<usize>>,
+    /// Set while the auto rules of a loaded document are not derived yet: the rules stored after
+    /// them. `rules`, `rule_index` and `by_entity` are empty until [`Engine::materialize`]
+    /// derives the auto rules (on the first cascade or rule change), so a load does not pay for
+    /// thousands of rules it may never use.
+    pending: Option<Vec<Rule>>,
+    /// The rules of a pending engine, derived for a reader that only has `&self` (`rules()`,
+    /// `toJSON`, `lint`…); `materialize` moves them into `rules` instead of deriving again.
+    pending_view: OnceCell<Vec<Rule>>,
     logger: Option<Logger>,
     clock: Option<Clock>,
     external: Option<ExternalPredicate>,
@@ -172,7 +181,7 @@ impl std::fmt::Debug for Engine {
         f.debug_struct("Engine")
             .field("entities", &self.entities.len())
             .field("relationships", &self.relationships.len())
-            .field("rules", &self.rules.len())
+            .field("rules", &self.rules().len())
             .finish()
     }
 }
@@ -248,6 +257,8 @@ impl Engine {
             rules: Vec::new(),
             rule_index: HashMap::new(),
             by_entity: Vec::new(),
+            pending: None,
+            pending_view: OnceCell::new(),
             logger,
             clock: None,
             external: None,
@@ -272,23 +283,10 @@ impl Engine {
         Ok(())
     }
 
+    /// Replaces the rules with the auto rules (`derived_rules` has no duplicate ids).
     fn derive_auto_rules(&mut self) -> Result<()> {
-        let derived = self.derived_rules()?;
-        if self.rules.is_empty() {
-            // `derived_rules` has no duplicate ids: nothing for `insert_rule` to skip.
-            self.rule_index.clear();
-            self.rule_index.reserve(derived.len());
-            for (i, rule) in derived.iter().enumerate() {
-                self.rule_index.insert(rule.id.clone(), i);
-            }
-            self.rules = derived;
-            self.index_by_entity();
-        } else {
-            for rule in derived {
-                self.insert_rule(rule);
-            }
-            self.reindex_rules();
-        }
+        self.rules = self.derived_rules()?;
+        self.reindex_rules();
         Ok(())
     }
 
@@ -297,20 +295,16 @@ impl Engine {
         // Grouped by (entity, category), then by relationship: one bucket per (entity, category),
         // filled while visiting the relationships in order, is that order without a sort.
         let mut made: Vec<(usize, Rule)> = Vec::with_capacity(self.relationships.len() * 2);
+        let delimiter = self.options.delimiter;
         for rel in &self.relationships {
-            let (Some(&hi), Some(&ti)) = (self.lookup.get(&rel.holder), self.lookup.get(&rel.target)) else {
-                continue;
-            };
-            let entity_ref = |i: usize| EntityRef {
-                keyspace: &self.entities[i].keyspace,
-                key_field: self.entities[i].key_fields.first().map_or("id", String::as_str),
-            };
-            for (category, rule) in auto_rules(rel, &entity_ref(hi), &entity_ref(ti), self.options.delimiter)?
-            {
-                if let Some(&ei) = self.lookup.get(&rule.entity) {
+            let Some((holder, target)) = self.entity_refs(rel) else { continue };
+            auto_templates(rel, &holder, &target, |category, entity, segments, coarse| {
+                let rule = auto_rule(rel, entity, segments, coarse, delimiter)?;
+                if let Some(&ei) = self.lookup.get(entity) {
                     made.push((ei * 4 + category as usize, rule));
                 }
-            }
+                Ok(())
+            })?;
         }
         let mut next = vec![0usize; self.entities.len() * 4 + 1];
         for (b, _) in &made {
@@ -343,6 +337,50 @@ impl Engine {
             }
         }
         Ok(out)
+    }
+
+    /// The holder and target of a relationship, when both are entities.
+    fn entity_refs(&self, rel: &Relationship) -> Option<(EntityRef<'_>, EntityRef<'_>)> {
+        let entity_ref = |name: &str| {
+            let e = &self.entities[*self.lookup.get(name)?];
+            Some(EntityRef {
+                keyspace: &e.keyspace,
+                key_field: e.key_fields.first().map_or("id", String::as_str),
+            })
+        };
+        Some((entity_ref(&rel.holder)?, entity_ref(&rel.target)?))
+    }
+
+    /// Fails where deriving the auto rules would, without deriving them.
+    fn check_auto_rules(&self) -> Result<()> {
+        for rel in &self.relationships {
+            if let Some((holder, target)) = self.entity_refs(rel) {
+                check_auto_rules(rel, &holder, &target, self.options.delimiter)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The auto rules followed by `stored`, without repeating an id (as inserting them would).
+    fn auto_rules_then(&self, stored: impl IntoIterator<Item = Rule>) -> Vec<Rule> {
+        // `check_auto_rules` passed when the derivation was deferred, so this is never an error.
+        let mut rules = self.derived_rules().unwrap_or_default();
+        let mut stored = stored.into_iter().peekable();
+        if stored.peek().is_some() {
+            let mut ids: HashSet<String> = rules.iter().map(|r| r.id.clone()).collect();
+            rules.extend(stored.filter(|r| ids.insert(r.id.clone())));
+        }
+        rules
+    }
+
+    /// Derives the auto rules of a pending engine (see `pending`); nothing otherwise.
+    fn materialize(&mut self) {
+        let Some(stored) = self.pending.take() else { return };
+        self.rules = match self.pending_view.take() {
+            Some(rules) => rules,
+            None => self.auto_rules_then(stored),
+        };
+        self.reindex_rules();
     }
 
     /// Inserts a rule unless an identical one exists; returns its id.
@@ -401,7 +439,7 @@ impl Engine {
 
     /// The id of the rule at `index` in [`Engine::rules`].
     pub fn rule_id(&self, index: usize) -> Option<&str> {
-        self.rules.get(index).map(|r| r.id.as_str())
+        self.rules().get(index).map(|r| r.id.as_str())
     }
 
     fn logging(&self) -> bool {
@@ -437,7 +475,10 @@ impl Engine {
 
     /// Every rule, auto rules first (grouped by entity), then manual rules in the order added.
     pub fn rules(&self) -> &[Rule] {
-        &self.rules
+        match &self.pending {
+            None => &self.rules,
+            Some(stored) => self.pending_view.get_or_init(|| self.auto_rules_then(stored.iter().cloned())),
+        }
     }
 
     /// The entity named by a keyspace or a GraphQL type name.
@@ -467,6 +508,7 @@ impl Engine {
     }
 
     fn add_rule(&mut self, rule: Rule) -> Result<String> {
+        self.materialize();
         if self.rules.len() >= MAX_RULES && !self.rule_index.contains_key(&rule.id) {
             return Err(Error::LimitExceeded {
                 what: "number of rules",
@@ -589,6 +631,7 @@ impl Engine {
 
     /// Removes the rule with this id.
     pub fn remove_rule(&mut self, id: &str) -> Result<Rule> {
+        self.materialize();
         let i = *self.rule_index.get(id).ok_or_else(|| Error::UnknownRule { id: id.to_owned() })?;
         let rule = self.rules.remove(i);
         self.reindex_rules();
@@ -597,6 +640,8 @@ impl Engine {
 
     /// Removes every rule, auto rules included.
     pub fn clear_rules(&mut self) {
+        self.pending = None;
+        self.pending_view.take();
         self.rules.clear();
         self.reindex_rules();
     }
@@ -624,6 +669,7 @@ impl Engine {
     }
 
     fn run(&mut self, changes: &[Change]) -> Result<Run> {
+        self.materialize();
         let started = self.clock.as_ref().map(|c| c());
         // Validate everything first: a bad change leaves stats and logs untouched.
         let mut seeds = Vec::with_capacity(changes.len());
@@ -874,7 +920,7 @@ impl Engine {
     pub fn lint(&self) -> Vec<Lint> {
         let mut out = Vec::new();
         let d = self.options.delimiter;
-        for r in &self.rules {
+        for r in self.rules() {
             for t in &r.cascade_to {
                 if t.is_over_broad() {
                     out.push(Lint {
@@ -945,6 +991,7 @@ impl Engine {
     /// exactly the auto rules of the relationships (`"derived": true`) those are not stored but
     /// derived again on load; only the rules after them are listed.
     pub fn to_value_version(&self, version: u32) -> Result<Value> {
+        // A pending engine holds only rules read from JSON, which have no JS predicates.
         if let Some(r) = self.rules.iter().find(|r| r.when.as_ref().is_some_and(Condition::has_external)) {
             return Err(Error::rule(format!(
                 "rule `{}` has a JS function as its condition, which cannot be saved; use the declarative `when` form",
@@ -976,7 +1023,7 @@ impl Engine {
             ("maxKeys", Value::Number(self.options.max_keys as f64)),
             ("entities", Value::Array(entities)),
             ("relationships", Value::Array(relationships)),
-            ("rules", Value::Array(self.rules.iter().map(Rule::to_value).collect())),
+            ("rules", Value::Array(self.rules().iter().map(Rule::to_value).collect())),
         ]))
     }
 
@@ -1015,9 +1062,15 @@ impl Engine {
                 ])
             })
             .collect();
-        let derived = self.derived_rules()?;
-        let is_derived = self.rules.len() >= derived.len() && self.rules[..derived.len()] == derived[..];
-        let stored = if is_derived { &self.rules[derived.len()..] } else { &self.rules[..] };
+        let (is_derived, stored) = match &self.pending {
+            // Loaded with derived auto rules and nothing after them: no need to derive them again.
+            Some(stored) if stored.is_empty() => (true, &[][..]),
+            _ => {
+                let (rules, derived) = (self.rules(), self.derived_rules()?);
+                let is_derived = rules.len() >= derived.len() && rules[..derived.len()] == derived[..];
+                (is_derived, if is_derived { &rules[derived.len()..] } else { rules })
+            }
+        };
         Ok(Value::object([
             ("format", Value::from("cascade-edge/rules")),
             ("version", Value::Number(2.0)),
@@ -1158,8 +1211,9 @@ impl Engine {
                 }
             });
         }
-        if version == 2 && v.get("derived").and_then(Value::as_bool) == Some(true) {
-            engine.derive_auto_rules()?;
+        let deferred = version == 2 && v.get("derived").and_then(Value::as_bool) == Some(true);
+        if deferred {
+            engine.check_auto_rules()?;
         }
         let rules = array(v, "rules")?;
         if rules.len() > MAX_RULES {
@@ -1169,6 +1223,7 @@ impl Engine {
                 actual: rules.len(),
             });
         }
+        let mut stored = Vec::with_capacity(rules.len());
         for r in rules {
             let source = string(r, "source")?;
             let mut rule = engine.parse_rule(
@@ -1191,10 +1246,17 @@ impl Engine {
                     rel.split_once('.').ok_or_else(|| bad("`relationship` must be Holder.field"))?;
                 rule.origin = Origin::Auto { holder: holder.to_owned(), field: field.to_owned() };
             }
-            engine.insert_rule(rule);
+            stored.push(rule);
         }
-        // `insert_rule` kept `rule_index` exact (first occurrence of each id, ids unique).
-        engine.index_by_entity();
+        if deferred {
+            engine.pending = Some(stored);
+        } else {
+            for rule in stored {
+                engine.insert_rule(rule);
+            }
+            // `insert_rule` kept `rule_index` exact (first occurrence of each id, ids unique).
+            engine.index_by_entity();
+        }
         Ok(engine)
     }
 
@@ -1537,5 +1599,71 @@ mod format_tests {
             assert_eq!(loaded.cascade(&c).unwrap(), e.cascade(&c).unwrap());
         }
         assert_eq!(reload(&edited, 2).to_value_version(2).unwrap().get("derived"), Some(&Value::Bool(false)));
+    }
+
+    /// A version 2 document derives its auto rules on first use; every path to the rules sees
+    /// what an eager load would have made.
+    #[test]
+    fn deferred_auto_rules_behave_as_derived_at_load() {
+        let e = Engine::from_schema(SDL, EngineOptions::default()).unwrap();
+        let mut doc = e.to_value_version(2).unwrap();
+        // A stored rule identical to an auto rule is skipped, as inserting it would be.
+        let auto = e.rules()[0].to_value();
+        let manual =
+            Value::parse(r#"{"entity":"post","cascadeTo":["feed:{author_id}"],"source":"manual"}"#).unwrap();
+        if let Value::Object(members) = &mut doc {
+            for (k, v) in members.iter_mut() {
+                if k == "rules" {
+                    *v = Value::Array(vec![auto.clone(), manual.clone(), manual.clone()]);
+                }
+            }
+        }
+        let text = doc.to_json();
+        let load = || Engine::from_value(&Value::parse(&text).unwrap(), None).unwrap();
+        let mut expected = Engine::from_schema(SDL, EngineOptions::default()).unwrap();
+        expected
+            .add_rule_value(&Value::parse(r#"{"entity":"post","cascadeTo":["feed:{author_id}"]}"#).unwrap())
+            .unwrap();
+        let saved =
+            |e: &Engine| (e.to_value_version(1).unwrap().to_json(), e.to_value_version(2).unwrap().to_json());
+        // Read through `&self` first, then materialized by a cascade.
+        let mut loaded = load();
+        assert_eq!(loaded.rules(), expected.rules());
+        assert_eq!(saved(&loaded), saved(&expected));
+        assert_eq!(loaded.lint(), expected.lint());
+        assert_eq!(loaded.rule_id(3), expected.rule_id(3));
+        let c = Change::new("user", "1");
+        assert_eq!(loaded.cascade(&c).unwrap(), expected.cascade(&c).unwrap());
+        assert_eq!(loaded.rules(), expected.rules());
+        // Changed before anything read the rules.
+        let first = expected.rules()[0].id.clone();
+        let mut removed = load();
+        removed.remove_rule(&first).unwrap();
+        let mut added = load();
+        added
+            .add_rule_value(&Value::parse(r#"{"entity":"tag","cascadeTo":["tag:{id}:x"]}"#).unwrap())
+            .unwrap();
+        let mut cleared = load();
+        cleared.clear_rules();
+        expected.remove_rule(&first).unwrap();
+        assert_eq!(saved(&removed), saved(&expected));
+        let mut expected = load();
+        expected.cascade(&c).unwrap();
+        expected
+            .add_rule_value(&Value::parse(r#"{"entity":"tag","cascadeTo":["tag:{id}:x"]}"#).unwrap())
+            .unwrap();
+        assert_eq!(saved(&added), saved(&expected));
+        assert!(cleared.rules().is_empty());
+        assert_eq!(cleared.cascade(&c).unwrap().keys, ["user:1"]);
+    }
+
+    #[test]
+    fn a_derived_document_whose_auto_rules_cannot_be_built_fails_to_load() {
+        let e = Engine::from_schema(SDL, EngineOptions::default()).unwrap();
+        let text =
+            e.to_value_version(2).unwrap().to_json().replace(r#"["User","manager""#, r#"["User","man{ager""#);
+        assert!(text.contains("man{ager"));
+        let err = Engine::from_value(&Value::parse(&text).unwrap(), None).unwrap_err();
+        assert_eq!(err.code(), "INVALID_TEMPLATE", "{err}");
     }
 }
