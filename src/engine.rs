@@ -8,7 +8,7 @@ use crate::rules::{auto_rule, auto_templates, check_auto_rules, EntityRef, Origi
 use crate::schema::{analyze, Cardinality, Entity, Relationship, SchemaModel, SchemaOptions};
 use crate::stats::{EngineStats, StatsAccumulator};
 use crate::template::KeyTemplate;
-use crate::value::Value;
+use crate::value::{Parser, Value};
 use hashbrown::{HashMap, HashSet};
 use std::borrow::Cow;
 use std::cell::OnceCell;
@@ -1084,9 +1084,118 @@ impl Engine {
         ]))
     }
 
-    /// Loads an engine saved with [`Engine::to_value`]; no schema is parsed.
-    pub fn from_value(v: &Value, logger: Option<Logger>) -> Result<Engine> {
-        let bad = |what: &str| Error::json(format!("precompiled rules: {what}"), None);
+    /// Loads an engine from the JSON text of [`Engine::to_value`]: the same engine, or the same
+    /// error, as `from_value(&Value::parse(text)?)`, without building the tree of a version 2
+    /// document written by `to_value` (strings are read in place; only the engine's own are
+    /// allocated).
+    pub fn from_json(text: &str, logger: Option<Logger>) -> Result<Engine> {
+        match Self::read_v2(text) {
+            Some(mut engine) => {
+                engine.logger = logger;
+                Ok(engine)
+            }
+            // Any other document, and every error, takes the general path, which says what is wrong.
+            None => Self::from_value(&Value::parse(text)?, logger),
+        }
+    }
+
+    /// Reads a version 2 document whose `version` comes before its entities and relationships
+    /// (as `to_value` writes them); `None` for anything else, or anything wrong.
+    fn read_v2(text: &str) -> Option<Engine> {
+        let stop = || Error::json("not read in place", None);
+        let mut p = Parser::new(text);
+        // Every member but the entities and relationships, as `from_value` would see them.
+        let mut head: Vec<(String, Value)> = Vec::new();
+        let mut entities: Option<Vec<Entity>> = None;
+        let mut relationships: Option<Vec<Relationship>> = None;
+        p.members(&mut |p, key| {
+            let v2 = head.iter().find(|(k, _)| k == "version").is_some_and(|(_, v)| v.as_f64() == Some(2.0));
+            match &*key {
+                "entities" if v2 && entities.is_none() => {
+                    let mut list = Vec::new();
+                    p.items(&mut |p| {
+                        let mut e = Entity {
+                            type_name: String::new(),
+                            keyspace: String::new(),
+                            key_fields: Vec::new(),
+                            fields: Vec::new(),
+                        };
+                        let cells = read_row(p, &mut |p, i| {
+                            match i {
+                                0 => e.type_name = p.str_ref()?.into_owned(),
+                                1 => e.keyspace = p.str_ref()?.into_owned(),
+                                2 => e.key_fields = read_list(p)?,
+                                3 => e.fields = read_list(p)?,
+                                _ => return Ok(false),
+                            }
+                            Ok(true)
+                        })?;
+                        list.push((cells >= 4).then_some(e).ok_or_else(stop)?);
+                        Ok(())
+                    })?;
+                    entities = Some(list);
+                }
+                "relationships" if v2 && relationships.is_none() => {
+                    let mut list = Vec::new();
+                    p.items(&mut |p| {
+                        let (mut holder, mut field, mut target) =
+                            (String::new(), String::new(), String::new());
+                        let (mut cardinality, mut via, mut inverse) = (None, Vec::new(), Vec::new());
+                        let cells = read_row(p, &mut |p, i| {
+                            match i {
+                                0 => holder = p.str_ref()?.into_owned(),
+                                1 => field = p.str_ref()?.into_owned(),
+                                2 => target = p.str_ref()?.into_owned(),
+                                3 => {
+                                    cardinality = match &*p.str_ref()? {
+                                        "one" => Some(Cardinality::One),
+                                        "many" => Some(Cardinality::Many),
+                                        _ => return Err(stop()),
+                                    }
+                                }
+                                4 => via = read_list(p)?,
+                                5 => inverse = read_list(p)?,
+                                _ => return Ok(false),
+                            }
+                            Ok(true)
+                        })?;
+                        let cardinality = cardinality.filter(|_| cells >= 6).ok_or_else(stop)?;
+                        list.push(Relationship { holder, field, target, cardinality, via, inverse });
+                        Ok(())
+                    })?;
+                    relationships = Some(list);
+                }
+                // A repeated member replaces the first (as in `JSON.parse`): not worth following here.
+                "entities" | "relationships" => return Err(stop()),
+                _ if head.iter().any(|(k, _)| *k == key) => return Err(stop()),
+                _ => {
+                    let v = p.read_value(1)?;
+                    head.push((key.into_owned(), v));
+                }
+            }
+            Ok(())
+        })
+        .ok()?;
+        if !p.at_end() {
+            return None;
+        }
+        let head = Value::Object(head);
+        let (_, options) = Self::read_header(&head).ok()?;
+        let mut engine = Engine::empty(options, None);
+        engine.entities = entities?;
+        engine.index_entities().ok()?;
+        engine.relationships = relationships?;
+        let deferred = head.get("derived").and_then(Value::as_bool) == Some(true);
+        if deferred {
+            engine.check_auto_rules().ok()?;
+        }
+        engine.read_rules(&head, deferred).ok()?;
+        Some(engine)
+    }
+
+    /// The format, version and options of a rules document.
+    fn read_header(v: &Value) -> Result<(u32, EngineOptions)> {
+        let bad = precompiled_error;
         if v.get("format").and_then(Value::as_str) != Some("cascade-edge/rules") {
             return Err(bad(
                 "not a cascade-edge rules document (missing \"format\": \"cascade-edge/rules\")",
@@ -1111,6 +1220,19 @@ impl Engine {
             schema: SchemaOptions::default(),
         };
         options.validate()?;
+        Ok((version, options))
+    }
+
+    /// Loads an engine saved with [`Engine::to_value`]; no schema is parsed.
+    pub fn from_value(v: &Value, logger: Option<Logger>) -> Result<Engine> {
+        let (version, options) = Self::read_header(v)?;
+        let bad = precompiled_error;
+        let string = |o: &Value, k: &str| -> Result<String> {
+            o.get(k)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| bad(&format!("`{k}` must be a string")))
+        };
         let strings = |o: &Value, k: &str| -> Result<Vec<String>> {
             match o.get(k) {
                 None => Ok(Vec::new()),
@@ -1122,12 +1244,6 @@ impl Engine {
                     .collect(),
                 Some(_) => Err(bad(&format!("`{k}` must be an array"))),
             }
-        };
-        let string = |o: &Value, k: &str| -> Result<String> {
-            o.get(k)
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-                .ok_or_else(|| bad(&format!("`{k}` must be a string")))
         };
         fn array<'v>(o: &'v Value, k: &str) -> Result<&'v [Value]> {
             match o.get(k) {
@@ -1215,7 +1331,24 @@ impl Engine {
         if deferred {
             engine.check_auto_rules()?;
         }
-        let rules = array(v, "rules")?;
+        engine.read_rules(v, deferred)?;
+        Ok(engine)
+    }
+
+    /// Reads the stored rules of a document into an engine holding its entities, after the
+    /// auto rules (derived now, or later when `deferred`).
+    fn read_rules(&mut self, v: &Value, deferred: bool) -> Result<()> {
+        let bad = precompiled_error;
+        let string = |o: &Value, k: &str| -> Result<String> {
+            o.get(k)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| bad(&format!("`{k}` must be a string")))
+        };
+        let rules = match v.get("rules") {
+            Some(Value::Array(items)) => items.as_slice(),
+            _ => return Err(bad("`rules` must be an array")),
+        };
         if rules.len() > MAX_RULES {
             return Err(Error::LimitExceeded {
                 what: "number of rules",
@@ -1226,7 +1359,7 @@ impl Engine {
         let mut stored = Vec::with_capacity(rules.len());
         for r in rules {
             let source = string(r, "source")?;
-            let mut rule = engine.parse_rule(
+            let mut rule = self.parse_rule(
                 &Value::Object(
                     r.as_object()
                         .unwrap_or_default()
@@ -1249,21 +1382,58 @@ impl Engine {
             stored.push(rule);
         }
         if deferred {
-            engine.pending = Some(stored);
+            self.pending = Some(stored);
         } else {
             for rule in stored {
-                engine.insert_rule(rule);
+                self.insert_rule(rule);
             }
             // `insert_rule` kept `rule_index` exact (first occurrence of each id, ids unique).
-            engine.index_by_entity();
+            self.index_by_entity();
         }
-        Ok(engine)
+        Ok(())
     }
 
     /// The entity changes in a GraphQL response (see [`crate::mutation`]).
     pub fn changes_from_mutation(&self, response: &Value) -> Result<Vec<Change>> {
         crate::mutation::changes_from_response(self, response)
     }
+}
+
+/// Reads an array row of a version 2 document, calling `cell(parser, index)` for each cell;
+/// cells it does not take (`false`) are read and ignored, as `from_value` ignores them.
+/// Returns how many cells the row has.
+fn read_row<'a>(
+    p: &mut Parser<'a>,
+    cell: &mut dyn FnMut(&mut Parser<'a>, usize) -> Result<bool>,
+) -> Result<usize> {
+    let mut n = 0;
+    p.items(&mut |p| {
+        if !cell(p, n)? {
+            p.read_value(3)?;
+        }
+        n += 1;
+        Ok(())
+    })?;
+    Ok(n)
+}
+
+/// A list cell of a version 2 row: one space-joined string, or an array of strings.
+fn read_list(p: &mut Parser<'_>) -> Result<Vec<String>> {
+    match p.peek() {
+        Some(b'"') => Ok(p.str_ref()?.split(' ').filter(|f| !f.is_empty()).map(str::to_owned).collect()),
+        _ => {
+            let mut list = Vec::new();
+            p.items(&mut |p| {
+                list.push(p.str_ref()?.into_owned());
+                Ok(())
+            })?;
+            Ok(list)
+        }
+    }
+}
+
+fn precompiled_error(what: &str) -> Error {
+    Error::json(format!("precompiled rules: {what}"), None)
 }
 
 /// A relationship as JSON, in the shape `engine.relationships()` returns.
@@ -1655,6 +1825,75 @@ mod format_tests {
         assert_eq!(saved(&added), saved(&expected));
         assert!(cleared.rules().is_empty());
         assert_eq!(cleared.cascade(&c).unwrap().keys, ["user:1"]);
+    }
+
+    /// `from_json` reads `to_value`'s version 2 layout in place and everything else through a
+    /// tree; either way it gives what `from_value` gives, engine or error.
+    #[test]
+    fn from_json_is_from_value_of_the_parsed_text() {
+        let mut e = Engine::from_schema(SDL, EngineOptions::default()).unwrap();
+        e.add_rule_value(&Value::parse(r#"{"entity":"post","cascadeTo":["feed:{author_id}"]}"#).unwrap())
+            .unwrap();
+        let v2 = e.to_value_version(2).unwrap().to_json();
+        let v1 = e.to_value_version(1).unwrap().to_json();
+        let mut edited = Engine::from_schema(SDL, EngineOptions::default()).unwrap();
+        let first = edited.rules()[0].id.clone();
+        edited.remove_rule(&first).unwrap();
+        let underived = edited.to_value_version(2).unwrap().to_json();
+        let variants = [
+            v2.clone(),
+            v1,
+            underived,
+            format!(" \n{v2}\t "),
+            v2.replace(r#""version":2,"#, "").replace(r#""derived""#, r#""version":2,"derived""#),
+            v2.replace(r#"["User","user","id""#, r#"["U\u0073er","user","id","extra",[1,{"a":null}]"#),
+            v2.replace(
+                r#"["User","posts","Post","many","","author"]"#,
+                r#"["User","posts","Post","many",[],["author"],7]"#,
+            ),
+            v2.replace(r#""entities":"#, r#""x":{"entities":[]},"entities":"#),
+            v2.replace(r#""maxDepth":3"#, r#""maxDepth":"deep""#),
+            v2.replace(r#""derived":true"#, r#""derived":true,"derived":false"#),
+            v2.replace(r#""relationships":"#, r#""relationships":[],"relationships":"#),
+            v2.replace(r#""many""#, r#""several""#),
+            v2.replace(r#"["User","user","id""#, r#"["User","user",3"#),
+            v2.replace(r#"["User","user","id""#, r#"["User","user",["id",""]"#),
+            v2.replace(r#"["Tag","tag","id","id label"]"#, r#"["Tag","tag","id"]"#),
+            v2.replace(r#""rules":["#, r#""rules":{"#),
+            v2.replace(r#""format":"cascade-edge/rules""#, r#""format":"other""#),
+            v2.replace(r#""delimiter":":""#, r#""delimiter":"/""#),
+            v2.replace(r#""delimiter":":""#, r#""delimiter":"::""#),
+            format!("{v2} 1"),
+            v2[..v2.len() / 2].to_owned(),
+            v2.replace(r#""user""#, r#""post""#),
+            String::new(),
+            "[]".to_owned(),
+        ];
+        let in_place: Vec<usize> =
+            (0..variants.len()).filter(|&i| Engine::read_v2(&variants[i]).is_some()).collect();
+        assert_eq!(in_place, [0, 2, 3, 5, 6, 7, 8, 13, 17]);
+        assert!(variants[6].contains(r#"["author"],7]"#));
+        for (i, text) in variants.iter().enumerate() {
+            let fast = Engine::from_json(text, None);
+            let slow = Value::parse(text).and_then(|v| Engine::from_value(&v, None));
+            match (fast, slow) {
+                (Ok(fast), Ok(slow)) => {
+                    assert_eq!(fast.entities(), slow.entities(), "variant {i}");
+                    assert_eq!(fast.relationships(), slow.relationships(), "variant {i}");
+                    assert_eq!(fast.options().max_depth, slow.options().max_depth, "variant {i}");
+                    assert_eq!(fast.rules(), slow.rules(), "variant {i}");
+                    for version in [1, 2] {
+                        assert_eq!(
+                            fast.to_value_version(version).unwrap().to_json(),
+                            slow.to_value_version(version).unwrap().to_json(),
+                            "variant {i}"
+                        );
+                    }
+                }
+                (Err(fast), Err(slow)) => assert_eq!(fast.to_string(), slow.to_string(), "variant {i}"),
+                (fast, slow) => panic!("variant {i}: {:?} vs {:?}", fast.err(), slow.err()),
+            }
+        }
     }
 
     #[test]

@@ -118,7 +118,7 @@ impl WasmEngine {
         logger: Option<Function>,
         clock: Option<Function>,
     ) -> Result<WasmEngine, JsValue> {
-        let inner = Engine::from_value(&parse_json(json)?, logger.map(js_logger)).into_js()?;
+        let inner = Engine::from_json(json, logger.map(js_logger)).into_js()?;
         Ok(WasmEngine::wrap(inner, clock))
     }
 
