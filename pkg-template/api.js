@@ -120,6 +120,7 @@ let u32View = new Uint32Array(0);
 let u8View = new Uint8Array(0);
 // As wasm-bindgen's: a leading U+FEFF is part of the text.
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+const encoder = new TextEncoder();
 
 /** Derives cascade rules from a GraphQL schema and computes what to purge after a change. */
 export class CascadeEngine {
@@ -162,7 +163,10 @@ export class CascadeEngine {
     const o = engineOptions(options);
     const text = typeof json === "string" ? json : toJson(json, "the precompiled rules");
     const logger = loggerFor(o);
-    return call(() => new CascadeEngine(WasmEngine.fromJSON(text, logger, now), logger === undefined));
+    // As UTF-8 bytes: wasm-bindgen copies a string into wasm one char at a time in JS (~1.6 ms for
+    // GitHub's 237 KB of rules), where TextEncoder and a byte copy take ~0.2 ms.
+    const bytes = encoder.encode(text);
+    return call(() => new CascadeEngine(WasmEngine.fromJSONBytes(bytes, logger, now), logger === undefined));
   }
 
   // The address of the engine's input buffer in wasm memory (`inputBuffer`), 0 before first use.
@@ -456,7 +460,6 @@ function ms(value, what) {
 
 // The size of the wasm key buffer (`MAX_KEY_LEN` bytes): longer keys take the general path.
 const KEY_BUFFER_LEN = 1024;
-const encoder = new TextEncoder();
 
 /** A byte view of all wasm memory, rebuilt when the memory grew (as `CascadeEngine#u32`). */
 function u8Memory() {

@@ -4,13 +4,14 @@ use crate::cascade::{tag_for, CascadeSet, Change, Op, Trace};
 use crate::condition::{fields_differ, Condition};
 use crate::error::{suggest, Error, Result};
 use crate::keys::{decode_segment, push_encoded_segment, DEFAULT_DELIMITER, MAX_KEY_LEN};
-use crate::rules::{auto_rules, EntityRef, Origin, Rule};
+use crate::rules::{auto_rule, auto_templates, check_auto_rules, EntityRef, Origin, Rule};
 use crate::schema::{analyze, Cardinality, Entity, Relationship, SchemaModel, SchemaOptions};
 use crate::stats::{edge_label, EngineStats, StatsAccumulator};
 use crate::template::KeyTemplate;
-use crate::value::Value;
+use crate::value::{Parser, Value};
 use hashbrown::{HashMap, HashSet};
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::collections::VecDeque;
 use std::hash::BuildHasher;
 
@@ -158,6 +159,14 @@ pub struct Engine {
     rule_index: HashMap<String, usize>,
     /// Entity index → the indexes of its rules, in firing order.
     by_entity: Vec<Vec<usize>>,
+    /// Set while the auto rules of a loaded document are not derived yet: the rules stored after
+    /// them. `rules`, `rule_index` and `by_entity` are empty until [`Engine::materialize`]
+    /// derives the auto rules (on the first cascade or rule change), so a load does not pay for
+    /// thousands of rules it may never use.
+    pending: Option<Vec<Rule>>,
+    /// The rules of a pending engine, derived for a reader that only has `&self` (`rules()`,
+    /// `toJSON`, `lint`…); `materialize` moves them into `rules` instead of deriving again.
+    pending_view: OnceCell<Vec<Rule>>,
     logger: Option<Logger>,
     clock: Option<Clock>,
     external: Option<ExternalPredicate>,
@@ -178,7 +187,7 @@ impl std::fmt::Debug for Engine {
         f.debug_struct("Engine")
             .field("entities", &self.entities.len())
             .field("relationships", &self.relationships.len())
-            .field("rules", &self.rules.len())
+            .field("rules", &self.rules().len())
             .finish()
     }
 }
@@ -237,6 +246,8 @@ impl Engine {
             rules: Vec::new(),
             rule_index: HashMap::new(),
             by_entity: Vec::new(),
+            pending: None,
+            pending_view: OnceCell::new(),
             logger,
             clock: None,
             external: None,
@@ -263,23 +274,10 @@ impl Engine {
         Ok(())
     }
 
+    /// Replaces the rules with the auto rules (`derived_rules` has no duplicate ids).
     fn derive_auto_rules(&mut self) -> Result<()> {
-        let derived = self.derived_rules()?;
-        if self.rules.is_empty() {
-            // `derived_rules` has no duplicate ids: nothing for `insert_rule` to skip.
-            self.rule_index.clear();
-            self.rule_index.reserve(derived.len());
-            for (i, rule) in derived.iter().enumerate() {
-                self.rule_index.insert(rule.id.clone(), i);
-            }
-            self.rules = derived;
-            self.index_by_entity();
-        } else {
-            for rule in derived {
-                self.insert_rule(rule);
-            }
-            self.reindex_rules();
-        }
+        self.rules = self.derived_rules()?;
+        self.reindex_rules();
         Ok(())
     }
 
@@ -288,20 +286,16 @@ impl Engine {
         // Grouped by (entity, category), then by relationship: one bucket per (entity, category),
         // filled while visiting the relationships in order, is that order without a sort.
         let mut made: Vec<(usize, Rule)> = Vec::with_capacity(self.relationships.len() * 2);
+        let delimiter = self.options.delimiter;
         for rel in &self.relationships {
-            let (Some(&hi), Some(&ti)) = (self.lookup.get(&rel.holder), self.lookup.get(&rel.target)) else {
-                continue;
-            };
-            let entity_ref = |i: usize| EntityRef {
-                keyspace: &self.entities[i].keyspace,
-                key_field: self.entities[i].key_fields.first().map_or("id", String::as_str),
-            };
-            for (category, rule) in auto_rules(rel, &entity_ref(hi), &entity_ref(ti), self.options.delimiter)?
-            {
-                if let Some(&ei) = self.lookup.get(&rule.entity) {
+            let Some((holder, target)) = self.entity_refs(rel) else { continue };
+            auto_templates(rel, &holder, &target, |category, entity, segments, coarse| {
+                let rule = auto_rule(rel, entity, segments, coarse, delimiter)?;
+                if let Some(&ei) = self.lookup.get(entity) {
                     made.push((ei * 4 + category as usize, rule));
                 }
-            }
+                Ok(())
+            })?;
         }
         let mut next = vec![0usize; self.entities.len() * 4 + 1];
         for (b, _) in &made {
@@ -334,6 +328,50 @@ impl Engine {
             }
         }
         Ok(out)
+    }
+
+    /// The holder and target of a relationship, when both are entities.
+    fn entity_refs(&self, rel: &Relationship) -> Option<(EntityRef<'_>, EntityRef<'_>)> {
+        let entity_ref = |name: &str| {
+            let e = &self.entities[*self.lookup.get(name)?];
+            Some(EntityRef {
+                keyspace: &e.keyspace,
+                key_field: e.key_fields.first().map_or("id", String::as_str),
+            })
+        };
+        Some((entity_ref(&rel.holder)?, entity_ref(&rel.target)?))
+    }
+
+    /// Fails where deriving the auto rules would, without deriving them.
+    fn check_auto_rules(&self) -> Result<()> {
+        for rel in &self.relationships {
+            if let Some((holder, target)) = self.entity_refs(rel) {
+                check_auto_rules(rel, &holder, &target, self.options.delimiter)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The auto rules followed by `stored`, without repeating an id (as inserting them would).
+    fn auto_rules_then(&self, stored: impl IntoIterator<Item = Rule>) -> Vec<Rule> {
+        // `check_auto_rules` passed when the derivation was deferred, so this is never an error.
+        let mut rules = self.derived_rules().unwrap_or_default();
+        let mut stored = stored.into_iter().peekable();
+        if stored.peek().is_some() {
+            let mut ids: HashSet<String> = rules.iter().map(|r| r.id.clone()).collect();
+            rules.extend(stored.filter(|r| ids.insert(r.id.clone())));
+        }
+        rules
+    }
+
+    /// Derives the auto rules of a pending engine (see `pending`); nothing otherwise.
+    fn materialize(&mut self) {
+        let Some(stored) = self.pending.take() else { return };
+        self.rules = match self.pending_view.take() {
+            Some(rules) => rules,
+            None => self.auto_rules_then(stored),
+        };
+        self.reindex_rules();
     }
 
     /// Inserts a rule unless an identical one exists; returns its id.
@@ -393,7 +431,7 @@ impl Engine {
 
     /// The id of the rule at `index` in [`Engine::rules`].
     pub fn rule_id(&self, index: usize) -> Option<&str> {
-        self.rules.get(index).map(|r| r.id.as_str())
+        self.rules().get(index).map(|r| r.id.as_str())
     }
 
     fn logging(&self) -> bool {
@@ -429,7 +467,10 @@ impl Engine {
 
     /// Every rule, auto rules first (grouped by entity), then manual rules in the order added.
     pub fn rules(&self) -> &[Rule] {
-        &self.rules
+        match &self.pending {
+            None => &self.rules,
+            Some(stored) => self.pending_view.get_or_init(|| self.auto_rules_then(stored.iter().cloned())),
+        }
     }
 
     /// The entity named by a keyspace or a GraphQL type name.
@@ -459,6 +500,7 @@ impl Engine {
     }
 
     fn add_rule(&mut self, rule: Rule) -> Result<String> {
+        self.materialize();
         if self.rules.len() >= MAX_RULES && !self.rule_index.contains_key(&rule.id) {
             return Err(Error::LimitExceeded {
                 what: "number of rules",
@@ -581,6 +623,7 @@ impl Engine {
 
     /// Removes the rule with this id.
     pub fn remove_rule(&mut self, id: &str) -> Result<Rule> {
+        self.materialize();
         let i = *self.rule_index.get(id).ok_or_else(|| Error::UnknownRule { id: id.to_owned() })?;
         let rule = self.rules.remove(i);
         self.reindex_rules();
@@ -589,6 +632,8 @@ impl Engine {
 
     /// Removes every rule, auto rules included.
     pub fn clear_rules(&mut self) {
+        self.pending = None;
+        self.pending_view.take();
         self.rules.clear();
         self.reindex_rules();
     }
@@ -634,6 +679,7 @@ impl Engine {
     }
 
     fn run(&mut self, changes: &[ChangeRef<'_>]) -> Result<Box<Run>> {
+        self.materialize();
         let started = self.clock.as_ref().map(|c| c());
         let delimiter = self.options.delimiter;
         let mut run = match self.spare.take() {
@@ -974,7 +1020,7 @@ impl Engine {
     pub fn lint(&self) -> Vec<Lint> {
         let mut out = Vec::new();
         let d = self.options.delimiter;
-        for r in &self.rules {
+        for r in self.rules() {
             for t in &r.cascade_to {
                 if t.is_over_broad() {
                     out.push(Lint {
@@ -1045,6 +1091,7 @@ impl Engine {
     /// exactly the auto rules of the relationships (`"derived": true`) those are not stored but
     /// derived again on load; only the rules after them are listed.
     pub fn to_value_version(&self, version: u32) -> Result<Value> {
+        // A pending engine holds only rules read from JSON, which have no JS predicates.
         if let Some(r) = self.rules.iter().find(|r| r.when.as_ref().is_some_and(Condition::has_external)) {
             return Err(Error::rule(format!(
                 "rule `{}` has a JS function as its condition, which cannot be saved; use the declarative `when` form",
@@ -1076,7 +1123,7 @@ impl Engine {
             ("maxKeys", Value::Number(self.options.max_keys as f64)),
             ("entities", Value::Array(entities)),
             ("relationships", Value::Array(relationships)),
-            ("rules", Value::Array(self.rules.iter().map(Rule::to_value).collect())),
+            ("rules", Value::Array(self.rules().iter().map(Rule::to_value).collect())),
         ]))
     }
 
@@ -1115,9 +1162,15 @@ impl Engine {
                 ])
             })
             .collect();
-        let derived = self.derived_rules()?;
-        let is_derived = self.rules.len() >= derived.len() && self.rules[..derived.len()] == derived[..];
-        let stored = if is_derived { &self.rules[derived.len()..] } else { &self.rules[..] };
+        let (is_derived, stored) = match &self.pending {
+            // Loaded with derived auto rules and nothing after them: no need to derive them again.
+            Some(stored) if stored.is_empty() => (true, &[][..]),
+            _ => {
+                let (rules, derived) = (self.rules(), self.derived_rules()?);
+                let is_derived = rules.len() >= derived.len() && rules[..derived.len()] == derived[..];
+                (is_derived, if is_derived { &rules[derived.len()..] } else { rules })
+            }
+        };
         Ok(Value::object([
             ("format", Value::from("cascade-edge/rules")),
             ("version", Value::Number(2.0)),
@@ -1131,9 +1184,118 @@ impl Engine {
         ]))
     }
 
-    /// Loads an engine saved with [`Engine::to_value`]; no schema is parsed.
-    pub fn from_value(v: &Value, logger: Option<Logger>) -> Result<Engine> {
-        let bad = |what: &str| Error::json(format!("precompiled rules: {what}"), None);
+    /// Loads an engine from the JSON text of [`Engine::to_value`]: the same engine, or the same
+    /// error, as `from_value(&Value::parse(text)?)`, without building the tree of a version 2
+    /// document written by `to_value` (strings are read in place; only the engine's own are
+    /// allocated).
+    pub fn from_json(text: &str, logger: Option<Logger>) -> Result<Engine> {
+        match Self::read_v2(text) {
+            Some(mut engine) => {
+                engine.logger = logger;
+                Ok(engine)
+            }
+            // Any other document, and every error, takes the general path, which says what is wrong.
+            None => Self::from_value(&Value::parse(text)?, logger),
+        }
+    }
+
+    /// Reads a version 2 document whose `version` comes before its entities and relationships
+    /// (as `to_value` writes them); `None` for anything else, or anything wrong.
+    fn read_v2(text: &str) -> Option<Engine> {
+        let stop = || Error::json("not read in place", None);
+        let mut p = Parser::new(text);
+        // Every member but the entities and relationships, as `from_value` would see them.
+        let mut head: Vec<(String, Value)> = Vec::new();
+        let mut entities: Option<Vec<Entity>> = None;
+        let mut relationships: Option<Vec<Relationship>> = None;
+        p.members(&mut |p, key| {
+            let v2 = head.iter().find(|(k, _)| k == "version").is_some_and(|(_, v)| v.as_f64() == Some(2.0));
+            match &*key {
+                "entities" if v2 && entities.is_none() => {
+                    let mut list = Vec::new();
+                    p.items(&mut |p| {
+                        let mut e = Entity {
+                            type_name: String::new(),
+                            keyspace: String::new(),
+                            key_fields: Vec::new(),
+                            fields: Vec::new(),
+                        };
+                        let cells = read_row(p, &mut |p, i| {
+                            match i {
+                                0 => e.type_name = p.str_ref()?.into_owned(),
+                                1 => e.keyspace = p.str_ref()?.into_owned(),
+                                2 => e.key_fields = read_list(p)?,
+                                3 => e.fields = read_list(p)?,
+                                _ => return Ok(false),
+                            }
+                            Ok(true)
+                        })?;
+                        list.push((cells >= 4).then_some(e).ok_or_else(stop)?);
+                        Ok(())
+                    })?;
+                    entities = Some(list);
+                }
+                "relationships" if v2 && relationships.is_none() => {
+                    let mut list = Vec::new();
+                    p.items(&mut |p| {
+                        let (mut holder, mut field, mut target) =
+                            (String::new(), String::new(), String::new());
+                        let (mut cardinality, mut via, mut inverse) = (None, Vec::new(), Vec::new());
+                        let cells = read_row(p, &mut |p, i| {
+                            match i {
+                                0 => holder = p.str_ref()?.into_owned(),
+                                1 => field = p.str_ref()?.into_owned(),
+                                2 => target = p.str_ref()?.into_owned(),
+                                3 => {
+                                    cardinality = match &*p.str_ref()? {
+                                        "one" => Some(Cardinality::One),
+                                        "many" => Some(Cardinality::Many),
+                                        _ => return Err(stop()),
+                                    }
+                                }
+                                4 => via = read_list(p)?,
+                                5 => inverse = read_list(p)?,
+                                _ => return Ok(false),
+                            }
+                            Ok(true)
+                        })?;
+                        let cardinality = cardinality.filter(|_| cells >= 6).ok_or_else(stop)?;
+                        list.push(Relationship { holder, field, target, cardinality, via, inverse });
+                        Ok(())
+                    })?;
+                    relationships = Some(list);
+                }
+                // A repeated member replaces the first (as in `JSON.parse`): not worth following here.
+                "entities" | "relationships" => return Err(stop()),
+                _ if head.iter().any(|(k, _)| *k == key) => return Err(stop()),
+                _ => {
+                    let v = p.read_value(1)?;
+                    head.push((key.into_owned(), v));
+                }
+            }
+            Ok(())
+        })
+        .ok()?;
+        if !p.at_end() {
+            return None;
+        }
+        let head = Value::Object(head);
+        let (_, options) = Self::read_header(&head).ok()?;
+        let mut engine = Engine::empty(options, None);
+        engine.entities = entities?;
+        engine.index_entities().ok()?;
+        engine.relationships = relationships?;
+        let deferred = head.get("derived").and_then(Value::as_bool) == Some(true);
+        if deferred {
+            engine.check_auto_rules().ok()?;
+        }
+        engine.read_rules(&head, deferred).ok()?;
+        Some(engine)
+    }
+
+    /// The format, version and options of a rules document.
+    fn read_header(v: &Value) -> Result<(u32, EngineOptions)> {
+        let bad = precompiled_error;
         if v.get("format").and_then(Value::as_str) != Some("cascade-edge/rules") {
             return Err(bad(
                 "not a cascade-edge rules document (missing \"format\": \"cascade-edge/rules\")",
@@ -1158,6 +1320,19 @@ impl Engine {
             schema: SchemaOptions::default(),
         };
         options.validate()?;
+        Ok((version, options))
+    }
+
+    /// Loads an engine saved with [`Engine::to_value`]; no schema is parsed.
+    pub fn from_value(v: &Value, logger: Option<Logger>) -> Result<Engine> {
+        let (version, options) = Self::read_header(v)?;
+        let bad = precompiled_error;
+        let string = |o: &Value, k: &str| -> Result<String> {
+            o.get(k)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| bad(&format!("`{k}` must be a string")))
+        };
         let strings = |o: &Value, k: &str| -> Result<Vec<String>> {
             match o.get(k) {
                 None => Ok(Vec::new()),
@@ -1169,12 +1344,6 @@ impl Engine {
                     .collect(),
                 Some(_) => Err(bad(&format!("`{k}` must be an array"))),
             }
-        };
-        let string = |o: &Value, k: &str| -> Result<String> {
-            o.get(k)
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-                .ok_or_else(|| bad(&format!("`{k}` must be a string")))
         };
         fn array<'v>(o: &'v Value, k: &str) -> Result<&'v [Value]> {
             match o.get(k) {
@@ -1258,10 +1427,28 @@ impl Engine {
                 }
             });
         }
-        if version == 2 && v.get("derived").and_then(Value::as_bool) == Some(true) {
-            engine.derive_auto_rules()?;
+        let deferred = version == 2 && v.get("derived").and_then(Value::as_bool) == Some(true);
+        if deferred {
+            engine.check_auto_rules()?;
         }
-        let rules = array(v, "rules")?;
+        engine.read_rules(v, deferred)?;
+        Ok(engine)
+    }
+
+    /// Reads the stored rules of a document into an engine holding its entities, after the
+    /// auto rules (derived now, or later when `deferred`).
+    fn read_rules(&mut self, v: &Value, deferred: bool) -> Result<()> {
+        let bad = precompiled_error;
+        let string = |o: &Value, k: &str| -> Result<String> {
+            o.get(k)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| bad(&format!("`{k}` must be a string")))
+        };
+        let rules = match v.get("rules") {
+            Some(Value::Array(items)) => items.as_slice(),
+            _ => return Err(bad("`rules` must be an array")),
+        };
         if rules.len() > MAX_RULES {
             return Err(Error::LimitExceeded {
                 what: "number of rules",
@@ -1269,9 +1456,10 @@ impl Engine {
                 actual: rules.len(),
             });
         }
+        let mut stored = Vec::with_capacity(rules.len());
         for r in rules {
             let source = string(r, "source")?;
-            let mut rule = engine.parse_rule(
+            let mut rule = self.parse_rule(
                 &Value::Object(
                     r.as_object()
                         .unwrap_or_default()
@@ -1291,17 +1479,61 @@ impl Engine {
                     rel.split_once('.').ok_or_else(|| bad("`relationship` must be Holder.field"))?;
                 rule.origin = Origin::Auto { holder: holder.to_owned(), field: field.to_owned() };
             }
-            engine.insert_rule(rule);
+            stored.push(rule);
         }
-        // `insert_rule` kept `rule_index` exact (first occurrence of each id, ids unique).
-        engine.index_by_entity();
-        Ok(engine)
+        if deferred {
+            self.pending = Some(stored);
+        } else {
+            for rule in stored {
+                self.insert_rule(rule);
+            }
+            // `insert_rule` kept `rule_index` exact (first occurrence of each id, ids unique).
+            self.index_by_entity();
+        }
+        Ok(())
     }
 
     /// The entity changes in a GraphQL response (see [`crate::mutation`]).
     pub fn changes_from_mutation(&self, response: &Value) -> Result<Vec<Change>> {
         crate::mutation::changes_from_response(self, response)
     }
+}
+
+/// Reads an array row of a version 2 document, calling `cell(parser, index)` for each cell;
+/// cells it does not take (`false`) are read and ignored, as `from_value` ignores them.
+/// Returns how many cells the row has.
+fn read_row<'a>(
+    p: &mut Parser<'a>,
+    cell: &mut dyn FnMut(&mut Parser<'a>, usize) -> Result<bool>,
+) -> Result<usize> {
+    let mut n = 0;
+    p.items(&mut |p| {
+        if !cell(p, n)? {
+            p.read_value(3)?;
+        }
+        n += 1;
+        Ok(())
+    })?;
+    Ok(n)
+}
+
+/// A list cell of a version 2 row: one space-joined string, or an array of strings.
+fn read_list(p: &mut Parser<'_>) -> Result<Vec<String>> {
+    match p.peek() {
+        Some(b'"') => Ok(p.str_ref()?.split(' ').filter(|f| !f.is_empty()).map(str::to_owned).collect()),
+        _ => {
+            let mut list = Vec::new();
+            p.items(&mut |p| {
+                list.push(p.str_ref()?.into_owned());
+                Ok(())
+            })?;
+            Ok(list)
+        }
+    }
+}
+
+fn precompiled_error(what: &str) -> Error {
+    Error::json(format!("precompiled rules: {what}"), None)
 }
 
 /// A relationship as JSON, in the shape `engine.relationships()` returns.
@@ -1803,5 +2035,140 @@ mod format_tests {
             assert_eq!(loaded.cascade(&c).unwrap(), e.cascade(&c).unwrap());
         }
         assert_eq!(reload(&edited, 2).to_value_version(2).unwrap().get("derived"), Some(&Value::Bool(false)));
+    }
+
+    /// A version 2 document derives its auto rules on first use; every path to the rules sees
+    /// what an eager load would have made.
+    #[test]
+    fn deferred_auto_rules_behave_as_derived_at_load() {
+        let e = Engine::from_schema(SDL, EngineOptions::default()).unwrap();
+        let mut doc = e.to_value_version(2).unwrap();
+        // A stored rule identical to an auto rule is skipped, as inserting it would be.
+        let auto = e.rules()[0].to_value();
+        let manual =
+            Value::parse(r#"{"entity":"post","cascadeTo":["feed:{author_id}"],"source":"manual"}"#).unwrap();
+        if let Value::Object(members) = &mut doc {
+            for (k, v) in members.iter_mut() {
+                if k == "rules" {
+                    *v = Value::Array(vec![auto.clone(), manual.clone(), manual.clone()]);
+                }
+            }
+        }
+        let text = doc.to_json();
+        let load = || Engine::from_value(&Value::parse(&text).unwrap(), None).unwrap();
+        let mut expected = Engine::from_schema(SDL, EngineOptions::default()).unwrap();
+        expected
+            .add_rule_value(&Value::parse(r#"{"entity":"post","cascadeTo":["feed:{author_id}"]}"#).unwrap())
+            .unwrap();
+        let saved =
+            |e: &Engine| (e.to_value_version(1).unwrap().to_json(), e.to_value_version(2).unwrap().to_json());
+        // Read through `&self` first, then materialized by a cascade.
+        let mut loaded = load();
+        assert_eq!(loaded.rules(), expected.rules());
+        assert_eq!(saved(&loaded), saved(&expected));
+        assert_eq!(loaded.lint(), expected.lint());
+        assert_eq!(loaded.rule_id(3), expected.rule_id(3));
+        let c = Change::new("user", "1");
+        assert_eq!(loaded.cascade(&c).unwrap(), expected.cascade(&c).unwrap());
+        assert_eq!(loaded.rules(), expected.rules());
+        // Changed before anything read the rules.
+        let first = expected.rules()[0].id.clone();
+        let mut removed = load();
+        removed.remove_rule(&first).unwrap();
+        let mut added = load();
+        added
+            .add_rule_value(&Value::parse(r#"{"entity":"tag","cascadeTo":["tag:{id}:x"]}"#).unwrap())
+            .unwrap();
+        let mut cleared = load();
+        cleared.clear_rules();
+        expected.remove_rule(&first).unwrap();
+        assert_eq!(saved(&removed), saved(&expected));
+        let mut expected = load();
+        expected.cascade(&c).unwrap();
+        expected
+            .add_rule_value(&Value::parse(r#"{"entity":"tag","cascadeTo":["tag:{id}:x"]}"#).unwrap())
+            .unwrap();
+        assert_eq!(saved(&added), saved(&expected));
+        assert!(cleared.rules().is_empty());
+        assert_eq!(cleared.cascade(&c).unwrap().keys, ["user:1"]);
+    }
+
+    /// `from_json` reads `to_value`'s version 2 layout in place and everything else through a
+    /// tree; either way it gives what `from_value` gives, engine or error.
+    #[test]
+    fn from_json_is_from_value_of_the_parsed_text() {
+        let mut e = Engine::from_schema(SDL, EngineOptions::default()).unwrap();
+        e.add_rule_value(&Value::parse(r#"{"entity":"post","cascadeTo":["feed:{author_id}"]}"#).unwrap())
+            .unwrap();
+        let v2 = e.to_value_version(2).unwrap().to_json();
+        let v1 = e.to_value_version(1).unwrap().to_json();
+        let mut edited = Engine::from_schema(SDL, EngineOptions::default()).unwrap();
+        let first = edited.rules()[0].id.clone();
+        edited.remove_rule(&first).unwrap();
+        let underived = edited.to_value_version(2).unwrap().to_json();
+        let variants = [
+            v2.clone(),
+            v1,
+            underived,
+            format!(" \n{v2}\t "),
+            v2.replace(r#""version":2,"#, "").replace(r#""derived""#, r#""version":2,"derived""#),
+            v2.replace(r#"["User","user","id""#, r#"["U\u0073er","user","id","extra",[1,{"a":null}]"#),
+            v2.replace(
+                r#"["User","posts","Post","many","","author"]"#,
+                r#"["User","posts","Post","many",[],["author"],7]"#,
+            ),
+            v2.replace(r#""entities":"#, r#""x":{"entities":[]},"entities":"#),
+            v2.replace(r#""maxDepth":3"#, r#""maxDepth":"deep""#),
+            v2.replace(r#""derived":true"#, r#""derived":true,"derived":false"#),
+            v2.replace(r#""relationships":"#, r#""relationships":[],"relationships":"#),
+            v2.replace(r#""many""#, r#""several""#),
+            v2.replace(r#"["User","user","id""#, r#"["User","user",3"#),
+            v2.replace(r#"["User","user","id""#, r#"["User","user",["id",""]"#),
+            v2.replace(r#"["Tag","tag","id","id label"]"#, r#"["Tag","tag","id"]"#),
+            v2.replace(r#""rules":["#, r#""rules":{"#),
+            v2.replace(r#""format":"cascade-edge/rules""#, r#""format":"other""#),
+            v2.replace(r#""delimiter":":""#, r#""delimiter":"/""#),
+            v2.replace(r#""delimiter":":""#, r#""delimiter":"::""#),
+            format!("{v2} 1"),
+            v2[..v2.len() / 2].to_owned(),
+            v2.replace(r#""user""#, r#""post""#),
+            String::new(),
+            "[]".to_owned(),
+        ];
+        let in_place: Vec<usize> =
+            (0..variants.len()).filter(|&i| Engine::read_v2(&variants[i]).is_some()).collect();
+        assert_eq!(in_place, [0, 2, 3, 5, 6, 7, 8, 13, 17]);
+        assert!(variants[6].contains(r#"["author"],7]"#));
+        for (i, text) in variants.iter().enumerate() {
+            let fast = Engine::from_json(text, None);
+            let slow = Value::parse(text).and_then(|v| Engine::from_value(&v, None));
+            match (fast, slow) {
+                (Ok(fast), Ok(slow)) => {
+                    assert_eq!(fast.entities(), slow.entities(), "variant {i}");
+                    assert_eq!(fast.relationships(), slow.relationships(), "variant {i}");
+                    assert_eq!(fast.options().max_depth, slow.options().max_depth, "variant {i}");
+                    assert_eq!(fast.rules(), slow.rules(), "variant {i}");
+                    for version in [1, 2] {
+                        assert_eq!(
+                            fast.to_value_version(version).unwrap().to_json(),
+                            slow.to_value_version(version).unwrap().to_json(),
+                            "variant {i}"
+                        );
+                    }
+                }
+                (Err(fast), Err(slow)) => assert_eq!(fast.to_string(), slow.to_string(), "variant {i}"),
+                (fast, slow) => panic!("variant {i}: {:?} vs {:?}", fast.err(), slow.err()),
+            }
+        }
+    }
+
+    #[test]
+    fn a_derived_document_whose_auto_rules_cannot_be_built_fails_to_load() {
+        let e = Engine::from_schema(SDL, EngineOptions::default()).unwrap();
+        let text =
+            e.to_value_version(2).unwrap().to_json().replace(r#"["User","manager""#, r#"["User","man{ager""#);
+        assert!(text.contains("man{ager"));
+        let err = Engine::from_value(&Value::parse(&text).unwrap(), None).unwrap_err();
+        assert_eq!(err.code(), "INVALID_TEMPLATE", "{err}");
     }
 }

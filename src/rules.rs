@@ -118,42 +118,21 @@ pub(crate) enum Category {
     HolderOne = 3,
 }
 
-/// The auto rules of one relationship, with the category that orders them.
-pub(crate) fn auto_rules(
+/// Calls `emit(category, entity, segments, coarse)` for each auto rule of one relationship: the
+/// keyspace whose changes fire it and the segments of its one template.
+pub(crate) fn auto_templates(
     rel: &Relationship,
     holder: &EntityRef<'_>,
     target: &EntityRef<'_>,
-    delimiter: char,
-) -> Result<Vec<(Category, Rule)>> {
+    mut emit: impl FnMut(Category, &str, &[SimpleSegment<'_>], bool) -> Result<()>,
+) -> Result<()> {
     use SimpleSegment::{Field, Literal, Wildcard};
     let h = holder.keyspace;
     let f = rel.field.as_str();
-    let mut out = Vec::with_capacity(2 + rel.inverse.len());
-    let mut push = |category, entity: &str, segments: &[SimpleSegment<'_>], coarse| -> Result<()> {
-        let t = match KeyTemplate::from_simple(segments, delimiter) {
-            Some(t) => t,
-            None => KeyTemplate::parse(&SimpleSegment::write_source(segments, delimiter), delimiter)?,
-        };
-        let id = Rule::make_id(entity, std::slice::from_ref(&t), None, &[], None);
-        out.push((
-            category,
-            Rule {
-                id,
-                entity: entity.to_owned(),
-                cascade_to: vec![t],
-                when: None,
-                on_fields: Vec::new(),
-                max_depth: None,
-                coarse,
-                origin: Origin::Auto { holder: rel.holder.clone(), field: rel.field.clone() },
-            },
-        ));
-        Ok(())
-    };
     match rel.cardinality {
         Cardinality::One => {
-            push(Category::TargetOne, target.keyspace, &[Literal(h), Literal(f), Field(&["id"])], false)?;
-            push(
+            emit(Category::TargetOne, target.keyspace, &[Literal(h), Literal(f), Field(&["id"])], false)?;
+            emit(
                 Category::HolderOne,
                 h,
                 &[Literal(h), Literal(f), Field(&[f, "_", target.key_field])],
@@ -162,18 +141,60 @@ pub(crate) fn auto_rules(
         }
         Cardinality::Many => {
             if rel.inverse.is_empty() {
-                push(Category::TargetMany, target.keyspace, &[Literal(h), Wildcard, Literal(f)], true)?;
+                emit(Category::TargetMany, target.keyspace, &[Literal(h), Wildcard, Literal(f)], true)?;
             }
             for inv in &rel.inverse {
-                push(
+                emit(
                     Category::TargetMany,
                     target.keyspace,
                     &[Literal(h), Field(&[inv, "_", holder.key_field]), Literal(f)],
                     false,
                 )?;
             }
-            push(Category::HolderMany, h, &[Literal(h), Field(&["id"]), Literal(f)], false)?;
+            emit(Category::HolderMany, h, &[Literal(h), Field(&["id"]), Literal(f)], false)?;
         }
     }
-    Ok(out)
+    Ok(())
+}
+
+/// The auto rule of `rel` that `entity`'s changes fire, purging the template `segments` spell.
+pub(crate) fn auto_rule(
+    rel: &Relationship,
+    entity: &str,
+    segments: &[SimpleSegment<'_>],
+    coarse: bool,
+    delimiter: char,
+) -> Result<Rule> {
+    let t = match KeyTemplate::from_simple(segments, delimiter) {
+        Some(t) => t,
+        None => KeyTemplate::parse(&SimpleSegment::write_source(segments, delimiter), delimiter)?,
+    };
+    let id = Rule::make_id(entity, std::slice::from_ref(&t), None, &[], None);
+    Ok(Rule {
+        id,
+        entity: entity.to_owned(),
+        cascade_to: vec![t],
+        when: None,
+        on_fields: Vec::new(),
+        max_depth: None,
+        coarse,
+        origin: Origin::Auto { holder: rel.holder.clone(), field: rel.field.clone() },
+    })
+}
+
+/// Whether the auto rules of `rel` can be built: the error [`auto_rule`] would return for one
+/// of them, found without building the usual (plain) ones.
+pub(crate) fn check_auto_rules(
+    rel: &Relationship,
+    holder: &EntityRef<'_>,
+    target: &EntityRef<'_>,
+    delimiter: char,
+) -> Result<()> {
+    auto_templates(rel, holder, target, |_, _, segments, _| {
+        if KeyTemplate::is_simple(segments, delimiter) {
+            Ok(())
+        } else {
+            KeyTemplate::parse(&SimpleSegment::write_source(segments, delimiter), delimiter).map(drop)
+        }
+    })
 }

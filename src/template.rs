@@ -145,11 +145,9 @@ impl KeyTemplate {
         Ok(KeyTemplate { source: source.to_owned(), segments })
     }
 
-    /// Builds the template `parse` would make of the text `segments` spell, without the text
-    /// round trip; `None` when a piece is outside the plain subset this handles (then format the
-    /// text with [`SimpleSegment::write_source`] and parse it, which gives the same template or
-    /// the same error).
-    pub(crate) fn from_simple(segments: &[SimpleSegment<'_>], delimiter: char) -> Option<KeyTemplate> {
+    /// Whether [`KeyTemplate::from_simple`] builds these segments (then they are a valid template),
+    /// checked without allocating.
+    pub(crate) fn is_simple(segments: &[SimpleSegment<'_>], delimiter: char) -> bool {
         let plain_literal = |l: &str| {
             !l.is_empty() && !l.bytes().any(|b| matches!(b, b'{' | b'}' | b'*')) && !l.contains(delimiter)
         };
@@ -160,20 +158,27 @@ impl KeyTemplate {
         let mut placeholders = 0;
         for s in segments {
             match s {
-                SimpleSegment::Literal(l) if !plain_literal(l) => return None,
-                SimpleSegment::Field(n) if !plain_name(n) => return None,
+                SimpleSegment::Literal(l) if !plain_literal(l) => return false,
+                SimpleSegment::Field(n) if !plain_name(n) => return false,
                 SimpleSegment::Field(_) => placeholders += 1,
                 _ => {}
             }
         }
-        let source = SimpleSegment::write_source(segments, delimiter);
-        if segments.is_empty()
-            || source.len() > MAX_KEY_LEN
-            || segments.len() > MAX_SEGMENTS
-            || placeholders > MAX_PLACEHOLDERS
-        {
+        !segments.is_empty()
+            && SimpleSegment::source_len(segments, delimiter) <= MAX_KEY_LEN
+            && segments.len() <= MAX_SEGMENTS
+            && placeholders <= MAX_PLACEHOLDERS
+    }
+
+    /// Builds the template `parse` would make of the text `segments` spell, without the text
+    /// round trip; `None` when a piece is outside the plain subset this handles (then format the
+    /// text with [`SimpleSegment::write_source`] and parse it, which gives the same template or
+    /// the same error).
+    pub(crate) fn from_simple(segments: &[SimpleSegment<'_>], delimiter: char) -> Option<KeyTemplate> {
+        if !Self::is_simple(segments, delimiter) {
             return None;
         }
+        let source = SimpleSegment::write_source(segments, delimiter);
         let mut at = 0;
         let segments = segments
             .iter()
@@ -315,8 +320,9 @@ pub(crate) enum SimpleSegment<'a> {
 
 impl SimpleSegment<'_> {
     /// The template text of `segments`.
-    pub(crate) fn write_source(segments: &[SimpleSegment<'_>], delimiter: char) -> String {
-        let len = segments
+    /// The length of the template text of `segments`.
+    fn source_len(segments: &[SimpleSegment<'_>], delimiter: char) -> usize {
+        segments
             .iter()
             .map(|s| match s {
                 SimpleSegment::Literal(l) => l.len(),
@@ -324,8 +330,12 @@ impl SimpleSegment<'_> {
                 SimpleSegment::Field(n) => 2 + n.iter().map(|p| p.len()).sum::<usize>(),
             })
             .sum::<usize>()
-            + segments.len() * delimiter.len_utf8();
-        let mut source = String::with_capacity(len);
+            + segments.len().saturating_sub(1) * delimiter.len_utf8()
+    }
+
+    /// The template text of `segments`.
+    pub(crate) fn write_source(segments: &[SimpleSegment<'_>], delimiter: char) -> String {
+        let mut source = String::with_capacity(Self::source_len(segments, delimiter));
         for (i, s) in segments.iter().enumerate() {
             if i > 0 {
                 source.push(delimiter);

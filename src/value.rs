@@ -4,6 +4,7 @@
 //! nesting limit so hostile input returns an error instead of exhausting the stack.
 
 use crate::error::{Error, Result};
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 /// Deepest nesting of arrays and objects accepted when parsing JSON (`[[1]]` is 2 levels).
@@ -245,13 +246,116 @@ pub fn write_string(s: &str, out: &mut String) {
     out.push('"');
 }
 
-struct Parser<'a> {
+/// Reads JSON text. Besides [`Value::parse`], readers of a known shape walk it with
+/// [`Parser::members`], [`Parser::items`] and [`Parser::str_ref`] without building a tree,
+/// borrowing strings from the text when they hold no escapes.
+pub(crate) struct Parser<'a> {
     s: &'a [u8],
     i: usize,
     text: &'a str,
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
+    pub(crate) fn new(text: &'a str) -> Parser<'a> {
+        Parser { s: text.as_bytes(), i: 0, text }
+    }
+
+    /// The next byte after whitespace.
+    pub(crate) fn peek(&mut self) -> Option<u8> {
+        self.ws();
+        self.s.get(self.i).copied()
+    }
+
+    /// Whether only whitespace is left.
+    pub(crate) fn at_end(&mut self) -> bool {
+        self.ws();
+        self.i == self.s.len()
+    }
+
+    /// Reads one value into a tree; `depth` counts the arrays and objects around it.
+    pub(crate) fn read_value(&mut self, depth: usize) -> Result<Value> {
+        self.ws();
+        self.value(depth)
+    }
+
+    /// Reads a string, borrowed from the text unless it holds escapes.
+    pub(crate) fn str_ref(&mut self) -> Result<Cow<'a, str>> {
+        self.ws();
+        if self.s.get(self.i) != Some(&b'"') {
+            return Err(self.err("expected a string"));
+        }
+        let text: &'a str = self.text;
+        let start = self.i + 1;
+        let mut end = start;
+        while let Some(&b) = self.s.get(end) {
+            match b {
+                // Only ASCII bytes stop the scan, so `start..end` is on char boundaries.
+                b'"' => {
+                    self.i = end + 1;
+                    return Ok(Cow::Borrowed(&text[start..end]));
+                }
+                b'\\' => break,
+                b if b < 0x20 => break,
+                _ => end += 1,
+            }
+        }
+        self.string().map(Cow::Owned)
+    }
+
+    /// Reads an array, calling `item` to read each element.
+    pub(crate) fn items(&mut self, item: &mut dyn FnMut(&mut Self) -> Result<()>) -> Result<()> {
+        self.open(b'[', "expected an array")?;
+        if self.close(b']') {
+            return Ok(());
+        }
+        loop {
+            item(self)?;
+            if self.close(b']') {
+                return Ok(());
+            }
+            self.open(b',', "expected `,` or `]`")?;
+        }
+    }
+
+    /// Reads an object, calling `member` with each key to read its value.
+    pub(crate) fn members(
+        &mut self,
+        member: &mut dyn FnMut(&mut Self, Cow<'a, str>) -> Result<()>,
+    ) -> Result<()> {
+        self.open(b'{', "expected an object")?;
+        if self.close(b'}') {
+            return Ok(());
+        }
+        loop {
+            let key = self.str_ref()?;
+            self.open(b':', "expected `:`")?;
+            member(self, key)?;
+            if self.close(b'}') {
+                return Ok(());
+            }
+            self.open(b',', "expected `,` or `}`")?;
+        }
+    }
+
+    /// Skips whitespace and the byte `b`, or fails with `msg`.
+    fn open(&mut self, b: u8, msg: &str) -> Result<()> {
+        self.ws();
+        if self.s.get(self.i) == Some(&b) {
+            self.i += 1;
+            Ok(())
+        } else {
+            Err(self.err(msg))
+        }
+    }
+
+    /// Skips whitespace, then the byte `b` if it is next; whether it was.
+    fn close(&mut self, b: u8) -> bool {
+        self.ws();
+        let next = self.s.get(self.i) == Some(&b);
+        self.i += usize::from(next);
+        next
+    }
+
     fn err(&self, msg: &str) -> Error {
         Error::json(msg, Some(self.i))
     }

@@ -113,14 +113,18 @@ impl WasmEngine {
         Ok(WasmEngine::wrap(inner, clock))
     }
 
-    /// Loads precompiled rules (JSON text from `toJSON`).
-    #[wasm_bindgen(js_name = fromJSON)]
-    pub fn from_json(
-        json: &str,
+    /// Loads precompiled rules (the UTF-8 bytes of JSON text from `toJSON`): bytes cross into
+    /// wasm as one copy, where a string is converted char by char.
+    #[wasm_bindgen(js_name = fromJSONBytes)]
+    pub fn from_json_bytes(
+        json: &[u8],
         logger: Option<Function>,
         clock: Option<Function>,
     ) -> Result<WasmEngine, JsValue> {
-        let inner = Engine::from_value(&parse_json(json)?, logger.map(js_logger)).into_js()?;
+        let json = std::str::from_utf8(json)
+            .map_err(|e| Error::json("the precompiled rules are not UTF-8 text", Some(e.valid_up_to())))
+            .into_js()?;
+        let inner = Engine::from_json(json, logger.map(js_logger)).into_js()?;
         Ok(WasmEngine::wrap(inner, clock))
     }
 
