@@ -1327,12 +1327,7 @@ impl Engine {
     pub fn from_value(v: &Value, logger: Option<Logger>) -> Result<Engine> {
         let (version, options) = Self::read_header(v)?;
         let bad = precompiled_error;
-        let string = |o: &Value, k: &str| -> Result<String> {
-            o.get(k)
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-                .ok_or_else(|| bad(&format!("`{k}` must be a string")))
-        };
+        let string = string_member;
         let strings = |o: &Value, k: &str| -> Result<Vec<String>> {
             match o.get(k) {
                 None => Ok(Vec::new()),
@@ -1439,12 +1434,7 @@ impl Engine {
     /// auto rules (derived now, or later when `deferred`).
     fn read_rules(&mut self, v: &Value, deferred: bool) -> Result<()> {
         let bad = precompiled_error;
-        let string = |o: &Value, k: &str| -> Result<String> {
-            o.get(k)
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-                .ok_or_else(|| bad(&format!("`{k}` must be a string")))
-        };
+        let string = string_member;
         let rules = match v.get("rules") {
             Some(Value::Array(items)) => items.as_slice(),
             _ => return Err(bad("`rules` must be an array")),
@@ -1530,6 +1520,14 @@ fn read_list(p: &mut Parser<'_>) -> Result<Vec<String>> {
             Ok(list)
         }
     }
+}
+
+/// The string member `k` of a precompiled document's object `o`.
+fn string_member(o: &Value, k: &str) -> Result<String> {
+    o.get(k)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| precompiled_error(&format!("`{k}` must be a string")))
 }
 
 fn precompiled_error(what: &str) -> Error {

@@ -421,15 +421,7 @@ impl<V> LruCache<V> {
             return Err(Error::options("ttl_ms must be at least 1 (omit it for no expiry)"));
         }
         let bytes = key.len().saturating_add(options.bytes);
-        if let Some(max) = self.options.max_bytes {
-            if bytes > max {
-                return Err(Error::LimitExceeded {
-                    what: "entry bytes (key plus value)",
-                    limit: max,
-                    actual: bytes,
-                });
-            }
-        }
+        self.check_weight(bytes)?;
         if let Some(token) = options.token {
             self.fence.check(key, &options.tags, token, d)?;
         }
@@ -495,15 +487,7 @@ impl<V> LruCache<V> {
             return Err(Error::options(format!("slot {slot} holds no entry")));
         };
         let bytes = self.trie.path_len(e.node, self.options.delimiter).saturating_add(bytes);
-        if let Some(max) = self.options.max_bytes {
-            if bytes > max {
-                return Err(Error::LimitExceeded {
-                    what: "entry bytes (key plus value)",
-                    limit: max,
-                    actual: bytes,
-                });
-            }
-        }
+        self.check_weight(bytes)?;
         let expires_at = self.options.default_ttl_ms.map_or(u64::MAX, |t| (self.clock)().saturating_add(t));
         self.stats.sets += 1;
         let mut removed = Vec::new();
@@ -512,6 +496,16 @@ impl<V> LruCache<V> {
         self.expiring += usize::from(expires_at != u64::MAX);
         self.link_front(slot);
         Ok(SetOutcome { slot, removed, replaced })
+    }
+
+    /// Refuses an entry weighing more than `max_bytes` on its own.
+    fn check_weight(&self, bytes: usize) -> Result<()> {
+        match self.options.max_bytes {
+            Some(max) if bytes > max => {
+                Err(Error::LimitExceeded { what: "entry bytes (key plus value)", limit: max, actual: bytes })
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Takes the live entry in `slot` out of recency, its tags and the byte total, evicts what the
