@@ -13,8 +13,9 @@ use std::hash::BuildHasher;
 pub(crate) const NIL: u32 = u32::MAX;
 /// The root stands for the empty prefix; it is never pruned.
 pub(crate) const ROOT: u32 = 0;
-/// Most live trie nodes; keeps node ids below `NIL`.
-pub(crate) const MAX_NODES: usize = (u32::MAX - 1) as usize;
+/// Most live trie nodes; keeps node ids below 2^31, whose bit marks an entry not yet indexed
+/// (`UNINDEXED` in the cache), and so below `NIL`.
+pub(crate) const MAX_NODES: usize = (1 << 31) - 1;
 
 pub(crate) struct Node {
     /// The segment's text: `Trie::text[at..at + len]`.
@@ -52,7 +53,10 @@ const TEXT_SLACK: usize = 4096;
 pub(crate) struct Trie {
     nodes: Vec<Node>,
     free: Vec<u32>,
-    children: HashTable<u32>,
+    /// (child node, its 32-bit `child_hash`): the stored hash lets the table grow without
+    /// reading any node or text (a rehash of a million children otherwise misses the cache on
+    /// every one of them) and turns away most non-matching candidates before the node is read.
+    children: HashTable<(u32, u32)>,
     /// Per-trie seed of [`child_hash`], drawn from hashbrown's default hasher.
     seed: u64,
     /// Every node's segment, back to back: one allocation instead of one per node.
@@ -70,10 +74,17 @@ fn seg_of<'a>(text: &'a str, n: &Node) -> &'a str {
     text.get(n.at..n.at + n.len as usize).unwrap_or("")
 }
 
-/// The hash of (parent, segment) for the child table. foldhash (hashbrown's default) multiplies
+/// The table hash of a stored 32-bit child hash: its bits twice, so that the bucket (low bits)
+/// and hashbrown's tag (top 7 bits of the low 32 on wasm32, of all 64 bits natively) both come
+/// from it, from distinct bits.
+fn spread(h: u32) -> u64 {
+    (u64::from(h) << 32) | u64::from(h)
+}
+
+/// The hash of (parent, segment) for the child table (the low 32 bits are stored). foldhash (hashbrown's default) multiplies
 /// 64 × 64 → 128 bits, which wasm32 emulates with a library call; this one only needs 64-bit
 /// multiplies, and the trie hashes one or two short segments per key on every `set`.
-fn child_hash(seed: u64, parent: u32, seg: &str) -> u64 {
+fn child_hash(seed: u64, parent: u32, seg: &str) -> u32 {
     const K: u64 = 0x9e37_79b9_7f4a_7c15;
     let step = |h: u64, w: u64| (h ^ w).wrapping_mul(K).rotate_left(31);
     // Little-endian words of up to 8 bytes, built by hand: `copy_from_slice` stays a call at
@@ -88,7 +99,7 @@ fn child_hash(seed: u64, parent: u32, seg: &str) -> u64 {
     // Final avalanche: hashbrown takes the bucket from the low bits and a tag from the top 7.
     h ^= h >> 32;
     h = h.wrapping_mul(K);
-    h ^ (h >> 29)
+    (h ^ (h >> 29)) as u32
 }
 
 impl Trie {
@@ -155,11 +166,11 @@ impl Trie {
         let hash = child_hash(self.seed, parent, seg);
         let (nodes, text) = (&self.nodes, self.text.as_str());
         self.children
-            .find(hash, |&c| {
+            .find(spread(hash), |&(c, h)| {
                 let n = &nodes[c as usize];
-                n.parent == parent && seg_of(text, n) == seg
+                h == hash && n.parent == parent && seg_of(text, n) == seg
             })
-            .copied()
+            .map(|&(c, _)| c)
     }
 
     /// The node of `key`, if some live key or tag has it as a prefix.
@@ -173,12 +184,12 @@ impl Trie {
         for seg in segments(key, delimiter) {
             let hash = child_hash(self.seed, n, seg);
             let (nodes, text) = (&self.nodes, self.text.as_str());
-            let found = self.children.find(hash, |&c| {
+            let found = self.children.find(spread(hash), |&(c, h)| {
                 let node = &nodes[c as usize];
-                node.parent == n && seg_of(text, node) == seg
+                h == hash && node.parent == n && seg_of(text, node) == seg
             });
             n = match found {
-                Some(&c) => c,
+                Some(&(c, _)) => c,
                 None => self.add_child(n, seg, hash),
             };
         }
@@ -217,7 +228,7 @@ impl Trie {
         len.saturating_sub(delimiter.len_utf8())
     }
 
-    fn add_child(&mut self, parent: u32, seg: &str, hash: u64) -> u32 {
+    fn add_child(&mut self, parent: u32, seg: &str, hash: u32) -> u32 {
         let mut node = Node::new(self.text.len(), seg.len() as u32, parent);
         self.text.push_str(seg);
         node.next_sibling = self.nodes[parent as usize].first_child;
@@ -237,11 +248,7 @@ impl Trie {
             self.nodes[next as usize].prev_sibling = id;
         }
         self.nodes[parent as usize].first_child = id;
-        let (nodes, text, seed) = (&self.nodes, self.text.as_str(), self.seed);
-        self.children.insert_unique(hash, id, |&c| {
-            let n = &nodes[c as usize];
-            child_hash(seed, n.parent, seg_of(text, n))
-        });
+        self.children.insert_unique(spread(hash), (id, hash), |&(_, h)| spread(h));
         id
     }
 
@@ -252,7 +259,7 @@ impl Trie {
             let (parent, prev, next, tags) = (node.parent, node.prev_sibling, node.next_sibling, node.tags);
             let hash = child_hash(self.seed, parent, seg_of(&self.text, node));
             self.dead += node.len as usize;
-            if let Ok(found) = self.children.find_entry(hash, |&c| c == id) {
+            if let Ok(found) = self.children.find_entry(spread(hash), |&(c, _)| c == id) {
                 found.remove();
             }
             if prev == NIL {
@@ -390,19 +397,21 @@ mod tests {
     #[test]
     fn child_hashes_spread_over_buckets_and_tags() {
         // Keys shaped like cache keys: numeric ids under a few parents, plus longer segments.
-        let mut seen = hashbrown::HashSet::new();
+        let (mut seen, mut collisions) = (hashbrown::HashSet::new(), 0);
         let (mut low, mut top) = ([0u32; 256], [0u32; 128]);
         let mut n = 0u32;
         for parent in 0..8u32 {
             for i in 0..20_000 {
                 let seg = if i % 2 == 0 { i.to_string() } else { format!("segment-of-some-length-{i}") };
                 let h = child_hash(0x5eed, parent, &seg);
-                assert!(seen.insert(h), "64-bit collision for ({parent}, {seg})");
+                collisions += usize::from(!seen.insert(h));
                 low[(h & 0xff) as usize] += 1;
-                top[(h >> 57) as usize] += 1;
+                top[(h >> 25) as usize] += 1;
                 n += 1;
             }
         }
+        // 160k random 32-bit values collide about 3 times; a weak hash would collide far more.
+        assert!(collisions < 20, "{collisions} 32-bit collisions");
         // Uniform would be n/256 and n/128 per bin; allow ±15 %.
         for (bins, count) in [(&low[..], 256), (&top[..], 128)] {
             let expected = n / count;
