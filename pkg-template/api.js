@@ -474,6 +474,9 @@ function u8Memory() {
 // Hits are recorded here and handed to wasm in batches of this many slots.
 const TOUCH_BATCH = 1024;
 
+// A set's result carries one evicted slot above this (2^26): see `pack` in src/wasm/lru.rs.
+const PACKED = 67108864;
+
 /**
  * A bounded LRU cache that understands cascade keys: hierarchy, wildcards, tags.
  *
@@ -540,14 +543,7 @@ export class LruCache {
   /** Forgets the entries in the slots wasm removed; returns their keys, in wasm's order. */
   #removed(slots) {
     const keys = new Array(slots.length);
-    for (let i = 0; i < slots.length; i++) {
-      const slot = slots[i];
-      const key = this.#keys[slot];
-      keys[i] = key;
-      this.#slots.delete(key);
-      this.#values[slot] = undefined;
-      this.#keys[slot] = undefined;
-    }
+    for (let i = 0; i < slots.length; i++) keys[i] = this.#drop(slots[i]);
     return keys;
   }
 
@@ -596,15 +592,15 @@ export class LruCache {
       const slot = this.#slots.get(key);
       const len = slot === undefined ? this.#writeKey(key) : 0;
       if (len >= 0) {
-        this.#flush();
+        if (this.#pendingCount > 0) this.#flush();
         let result;
         try {
           const bytes = this.#weigh(value);
-          result = slot === undefined ? this.#inner.setKey(len, bytes) : this.#inner.setExisting(slot, bytes);
+          result = slot === undefined ? this.#inner.setNewKey(len, bytes) : this.#inner.setExisting(slot, bytes);
         } catch (error) {
           throw coded(error);
         }
-        if (result >= 0) return this.#stored(key, value, result);
+        if (result !== -1) return this.#stored(key, value, result, slot !== undefined);
       }
     }
     return this.#setWith(key, value, options);
@@ -647,27 +643,40 @@ export class LruCache {
     return this.#stored(key, value, call(() => inner.setSlot(key, this.#weigh(value), ttl, tagText, token ?? -1)));
   }
 
-  /** Records a stored entry on this side from `setSlot`'s result; returns the evicted keys. */
-  #stored(key, value, result) {
-    const evicted = [];
+  /**
+   * Records a stored entry on this side from a set's result (one number: see `pack` in
+   * src/wasm/lru.rs); returns the evicted keys. `known`: the key already holds the slot.
+   */
+  #stored(key, value, result, known = false) {
     let slot = result;
-    if (result >= 4294967296) {
+    let evicted;
+    // Evicted slots are forgotten before the new entry is recorded: it may reuse one of them.
+    if (result < PACKED && result >= 0) {
+      evicted = [];
+    } else if (result >= PACKED) {
+      slot = result % PACKED;
+      evicted = [this.#drop((result - slot) / PACKED - 1)];
+    } else {
       const inner = this.#inner;
-      slot = result - 4294967296;
-      // Evicted slots are forgotten before the new entry is recorded: it may reuse one of them.
-      for (let i = 0, n = inner.removedCount(); i < n; i++) {
-        const gone = inner.removedSlot(i);
-        const goneKey = this.#keys[gone];
-        evicted.push(goneKey);
-        this.#slots.delete(goneKey);
-        this.#values[gone] = undefined;
-        this.#keys[gone] = undefined;
-      }
+      slot = -2 - result;
+      evicted = [];
+      for (let i = 0, n = inner.removedCount(); i < n; i++) evicted.push(this.#drop(inner.removedSlot(i)));
     }
-    this.#slots.set(key, slot);
     this.#values[slot] = value;
-    this.#keys[slot] = key;
+    if (!known) {
+      this.#slots.set(key, slot);
+      this.#keys[slot] = key;
+    }
     return evicted;
+  }
+
+  /** Forgets the entry in `slot`, which wasm removed; returns its key. */
+  #drop(slot) {
+    const key = this.#keys[slot];
+    this.#slots.delete(key);
+    this.#values[slot] = undefined;
+    this.#keys[slot] = undefined;
+    return key;
   }
 
   /** Removes `key` only (not the keys below it); returns whether it was there. */

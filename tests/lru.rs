@@ -617,3 +617,60 @@ fn set_slot_replaces_by_slot_with_the_key_weighed_and_drops_tags() {
     assert_eq!(c.set_slot(slot, 4, 0).unwrap_err().code(), "INVALID_OPTIONS");
     c.check_invariants().unwrap();
 }
+
+#[test]
+fn unindexed_keys_are_found_evicted_compacted_and_then_indexed() {
+    let mut c = cache(100);
+    // 3,000 new keys through 100 entries: most are evicted before anything needs the index, and
+    // their rows are compacted away many times.
+    for i in 0..3_000 {
+        let mut removed = Vec::new();
+        c.set_unindexed(&format!("user:{i}:posts"), i, 0, &mut removed).unwrap();
+        let evicted: Vec<String> = removed.into_iter().map(|r| r.key).collect();
+        let expected = if i >= 100 { vec![format!("user:{}:posts", i - 100)] } else { Vec::new() };
+        assert_eq!(evicted, expected);
+        if i % 97 == 0 {
+            c.check_invariants().unwrap();
+        }
+    }
+    assert_eq!(c.len(), 100);
+    assert_eq!(c.peek("user:2999:posts"), Some(&2999));
+    assert_eq!(c.peek("user:2899:posts"), None, "evicted");
+    assert!(c.has("user:2900:posts"));
+    assert_eq!(c.keys().next().as_deref(), Some("user:2999:posts"));
+    c.check_invariants().unwrap();
+    // The first call that needs the index takes every waiting key.
+    let removed = removed_keys(c.invalidate("user:2950").unwrap());
+    assert_eq!(removed, vec!["user:2950:posts".to_owned()]);
+    assert_eq!(c.get("user:2951:posts"), Some(&2951));
+    c.check_invariants().unwrap();
+    assert_eq!(removed_keys(c.invalidate_pattern("user:*:posts").unwrap()).len(), 99);
+    assert!(c.is_empty());
+    c.check_invariants().unwrap();
+}
+
+#[test]
+fn a_cached_key_given_to_set_unindexed_keeps_only_the_newer_entry() {
+    let mut c = cache(10);
+    put(&mut c, "a:1", 1);
+    let mut removed = Vec::new();
+    c.set_unindexed("a:1", 2, 0, &mut removed).unwrap();
+    c.set_unindexed("b", 3, 0, &mut removed).unwrap();
+    c.set_unindexed("b", 4, 0, &mut removed).unwrap();
+    assert!(removed.is_empty());
+    assert_eq!(c.get("a:1"), Some(&2));
+    assert_eq!(c.get("b"), Some(&4));
+    assert_eq!(c.len(), 2);
+    c.check_invariants().unwrap();
+}
+
+#[test]
+fn set_unindexed_refuses_what_set_refuses() {
+    let (mut c, _) = cache_with(10, Some(8), None);
+    let mut removed = Vec::new();
+    assert!(matches!(c.set_unindexed("a::b", 1, 0, &mut removed), Err(Error::InvalidKey { .. })));
+    assert!(matches!(c.set_unindexed("a:*", 1, 0, &mut removed), Err(Error::InvalidKey { .. })));
+    assert!(matches!(c.set_unindexed("abc", 1, 6, &mut removed), Err(Error::LimitExceeded { .. })));
+    assert!(c.is_empty());
+    c.check_invariants().unwrap();
+}

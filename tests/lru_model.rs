@@ -24,7 +24,14 @@ enum Op {
         key: usize,
         value: i32,
     },
+    /// `set_unindexed` when the key is not cached (its contract).
+    SetUnindexed {
+        key: usize,
+        value: i32,
+    },
     Get(usize),
+    /// `peek`, which finds keys waiting to be indexed without indexing them.
+    Peek(usize),
     Delete(usize),
     Invalidate(usize),
     InvalidatePattern(usize),
@@ -35,7 +42,9 @@ fn op() -> impl Strategy<Value = Op> {
         4 => (0..KEYS.len(), any::<i32>(), prop::collection::vec(0..TARGETS.len(), 0..3))
             .prop_map(|(key, value, tags)| Op::Set { key, value, tags }),
         2 => (0..KEYS.len(), any::<i32>()).prop_map(|(key, value)| Op::SetSlot { key, value }),
+        3 => (0..KEYS.len(), any::<i32>()).prop_map(|(key, value)| Op::SetUnindexed { key, value }),
         3 => (0..KEYS.len()).prop_map(Op::Get),
+        1 => (0..KEYS.len()).prop_map(Op::Peek),
         1 => (0..KEYS.len()).prop_map(Op::Delete),
         1 => (0..TARGETS.len()).prop_map(Op::Invalidate),
         1 => (0..PATTERNS.len()).prop_map(Op::InvalidatePattern),
@@ -126,6 +135,25 @@ proptest! {
                         (None, None) => {}
                         (cached, modelled) => prop_assert!(false, "{key}: cache {cached:?}, model {modelled:?}"),
                     }
+                }
+                Op::SetUnindexed { key, value } => {
+                    let key = KEYS[key];
+                    if model.position(key).is_none() {
+                        let mut removed = Vec::new();
+                        let slot = cache.set_unindexed(key, value, 0, &mut removed).unwrap();
+                        let mut evicted = Vec::new();
+                        if model.entries.len() == model.max {
+                            evicted.extend(model.entries.pop().map(|(k, _, _)| k));
+                        }
+                        model.entries.insert(0, (key.to_owned(), value, Vec::new()));
+                        prop_assert_eq!(keys_of(removed, RemovalReason::Evicted), evicted);
+                        prop_assert_eq!(cache.slot_of(key), Some(slot));
+                    }
+                }
+                Op::Peek(key) => {
+                    let key = KEYS[key];
+                    let expected = model.position(key).map(|i| model.entries[i].1);
+                    prop_assert_eq!(cache.peek(key).copied(), expected);
                 }
                 Op::Get(key) => {
                     let key = KEYS[key];

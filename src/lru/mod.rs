@@ -157,7 +157,8 @@ struct Entry<V> {
     /// Milliseconds on the cache clock; `u64::MAX` means never.
     expires_at: u64,
     bytes: usize,
-    /// The trie node of the entry's key (the key is that node's path).
+    /// The trie node of the entry's key (the key is that node's path), or `UNINDEXED` plus the
+    /// entry's row in `Unindexed::rows` while the trie does not hold the key yet.
     node: u32,
     /// (tag node, index of this slot in that node's `tagged` list); tag nodes are distinct.
     tags: Box<[(u32, u32)]>,
@@ -174,6 +175,27 @@ struct Link {
 
 /// `Link::next` of a free slot; never a slot number (those stay below `MAX_ENTRIES_LIMIT`).
 const FREE: u32 = NIL - 1;
+
+/// The flag of an [`Entry::node`] that is a row of [`Unindexed`], not a trie node (trie node ids
+/// stay below it: `MAX_NODES`).
+const UNINDEXED: u32 = 1 << 31;
+
+/// The row in [`Unindexed::rows`] of an entry's key, if the trie does not hold it yet.
+fn unindexed_row(node: u32) -> Option<usize> {
+    (node & UNINDEXED != 0).then_some((node & !UNINDEXED) as usize)
+}
+
+/// Keys stored by [`LruCache::set_unindexed`] that the trie does not hold yet.
+#[derive(Default)]
+struct Unindexed {
+    /// The keys, back to back.
+    text: String,
+    /// (slot, start, length) of a key in `text`. A row is live while its slot's entry points at
+    /// it; a removed entry leaves a dead row behind until the next compaction or indexing.
+    rows: Vec<(u32, usize, u32)>,
+    /// Live rows.
+    live: usize,
+}
 
 /// A bounded LRU cache of string keys, with TTL, hierarchical, wildcard and tag invalidation, and a
 /// stale-write fence.
@@ -196,6 +218,8 @@ pub struct LruCache<V> {
     bytes: usize,
     trie: Trie,
     fence: Fence,
+    /// Entries whose keys wait to be indexed (see [`LruCache::set_unindexed`]).
+    unindexed: Unindexed,
     /// Lazily invalidated keys and when they fall due.
     pending: HashMap<String, u64>,
     stats: LruStats,
@@ -254,6 +278,7 @@ impl<V> LruCache<V> {
             bytes: 0,
             trie: Trie::new(),
             fence: Fence::new(),
+            unindexed: Unindexed::default(),
             pending: HashMap::new(),
             stats: LruStats::default(),
         })
@@ -309,16 +334,42 @@ impl<V> LruCache<V> {
         }
     }
 
-    /// The slot of `key`, if present (expired or not: `touch` decides).
+    /// The slot of `key`, if present (expired or not: `touch` decides). Keys waiting to be
+    /// indexed are searched one by one.
     pub fn slot_of(&self, key: &str) -> Option<u32> {
-        let node = self.trie.lookup(key, self.options.delimiter)?;
-        let slot = self.trie.node(node).entry;
-        (slot != NIL).then_some(slot)
+        let indexed = self.trie.lookup(key, self.options.delimiter).map(|node| self.trie.node(node).entry);
+        if let Some(slot) = indexed.filter(|&s| s != NIL) {
+            return Some(slot);
+        }
+        let u = &self.unindexed;
+        u.rows.iter().enumerate().rev().find_map(|(i, &(slot, start, len))| {
+            let live = self.entry(slot).is_some_and(|e| e.node == UNINDEXED | i as u32);
+            (live && &u.text[start..start + len as usize] == key).then_some(slot)
+        })
     }
 
     /// The key in `slot`, if the slot is live.
     pub fn key(&self, slot: u32) -> Option<String> {
-        self.entry(slot).map(|e| self.trie.path(e.node, self.options.delimiter))
+        self.entry(slot).map(|e| self.key_of(e))
+    }
+
+    /// The key of a live entry, from the trie or from the keys waiting to be indexed.
+    fn key_of(&self, e: &Entry<V>) -> String {
+        match unindexed_row(e.node) {
+            Some(row) => {
+                let (_, start, len) = self.unindexed.rows[row];
+                self.unindexed.text[start..start + len as usize].to_owned()
+            }
+            None => self.trie.path(e.node, self.options.delimiter),
+        }
+    }
+
+    /// The length of a live entry's key.
+    fn key_len(&self, e: &Entry<V>) -> usize {
+        match unindexed_row(e.node) {
+            Some(row) => self.unindexed.rows[row].2 as usize,
+            None => self.trie.path_len(e.node, self.options.delimiter),
+        }
     }
 
     /// The value in `slot`, if the slot is live (expiry is not checked: `touch` first).
@@ -362,6 +413,7 @@ impl<V> LruCache<V> {
     /// The value of `key`, marking it most recent; counts a hit or a miss, and removes the entry
     /// if it has expired.
     pub fn get(&mut self, key: &str) -> Option<&V> {
+        self.index_unindexed();
         match self.slot_of(key) {
             Some(slot) if self.touch(slot) => self.value(slot),
             Some(_) => None,
@@ -406,6 +458,7 @@ impl<V> LruCache<V> {
     pub fn set(&mut self, key: &str, value: V, options: SetOptions) -> Result<SetOutcome<V>> {
         let d = self.options.delimiter;
         validate_key(key, d)?;
+        self.index_unindexed();
         if options.tags.len() > MAX_TAGS_PER_ENTRY {
             return Err(Error::LimitExceeded {
                 what: "tags on one entry",
@@ -454,21 +507,8 @@ impl<V> LruCache<V> {
             // Mark the node taken while evicting, so that no prune can free it meanwhile.
             self.trie.node_mut(node).entry = NIL - 1;
             self.evict_for(bytes, 1, &mut removed);
-            let entry = Entry { value, expires_at, bytes, node, tags: Box::default() };
-            let slot = match self.free.pop() {
-                Some(s) => {
-                    self.slots[s as usize] = Some(entry);
-                    s
-                }
-                None => {
-                    // len < max_entries ≤ MAX_ENTRIES_LIMIT here, so the index fits below FREE.
-                    self.slots.push(Some(entry));
-                    self.links.push(Link { prev: NIL, next: FREE });
-                    (self.slots.len() - 1) as u32
-                }
-            };
+            let slot = self.occupy(Entry { value, expires_at, bytes, node, tags: Box::default() });
             self.trie.node_mut(node).entry = slot;
-            self.len += 1;
             slot
         };
         self.attach_tags(slot, &options.tags);
@@ -476,6 +516,119 @@ impl<V> LruCache<V> {
         self.expiring += usize::from(expires_at != u64::MAX);
         self.link_front(slot);
         Ok(SetOutcome { slot, removed, replaced })
+    }
+
+    /// `set` of a key that the caller knows is not cached (a binding that keeps its own key →
+    /// slot map), with default options (no tags, token or TTL of its own; `bytes` for the value),
+    /// that leaves the key out of the index for now: the next call that needs the index (a `set`
+    /// with a key, `get`, `delete`, any invalidation) indexes every waiting key in one pass, and
+    /// an entry evicted before then is never indexed. Until then `slot_of`, `peek` and `has`
+    /// search the waiting keys one by one. If `key` was in fact cached, the older entry is
+    /// dropped, unreported, when the index takes the newer one.
+    ///
+    /// Returns the entry's slot; the entries evicted to make room are appended to `removed` (a
+    /// buffer the caller reuses, so a set allocates nothing).
+    pub fn set_unindexed(
+        &mut self,
+        key: &str,
+        value: V,
+        bytes: usize,
+        removed: &mut Vec<Removed<V>>,
+    ) -> Result<u32> {
+        validate_key(key, self.options.delimiter)?;
+        let bytes = key.len().saturating_add(bytes);
+        self.check_weight(bytes)?;
+        // Indexing may need a node per byte of every waiting key (dead rows' text included).
+        let bound = self.unindexed.text.len() + key.len();
+        if self.trie.live_nodes().saturating_add(bound) > MAX_NODES {
+            return Err(Error::LimitExceeded {
+                what: "trie nodes",
+                limit: MAX_NODES,
+                actual: self.trie.live_nodes() + bound,
+            });
+        }
+        let expires_at = self.options.default_ttl_ms.map_or(u64::MAX, |t| (self.clock)().saturating_add(t));
+        self.stats.sets += 1;
+        self.evict_for(bytes, 1, removed);
+        if self.unindexed.rows.len() >= 64 && self.unindexed.rows.len() > 2 * self.unindexed.live {
+            self.compact_unindexed();
+        }
+        let u = &mut self.unindexed;
+        // Rows stay below 2^31: a compaction leaves at most `live` ≤ max_entries rows, and rows
+        // only grow to twice the live ones plus 64 before the next.
+        let node = UNINDEXED | u.rows.len() as u32;
+        let slot = self.occupy(Entry { value, expires_at, bytes, node, tags: Box::default() });
+        let u = &mut self.unindexed;
+        u.rows.push((slot, u.text.len(), key.len() as u32));
+        u.text.push_str(key);
+        u.live += 1;
+        self.bytes += bytes;
+        self.expiring += usize::from(expires_at != u64::MAX);
+        self.link_front(slot);
+        Ok(slot)
+    }
+
+    /// Puts `entry` in a free slot (or a new one) and counts it; the caller links it.
+    fn occupy(&mut self, entry: Entry<V>) -> u32 {
+        self.len += 1;
+        match self.free.pop() {
+            Some(s) => {
+                self.slots[s as usize] = Some(entry);
+                s
+            }
+            None => {
+                // len ≤ max_entries ≤ MAX_ENTRIES_LIMIT, so the index fits below FREE.
+                self.slots.push(Some(entry));
+                self.links.push(Link { prev: NIL, next: FREE });
+                (self.slots.len() - 1) as u32
+            }
+        }
+    }
+
+    /// Indexes every key that [`LruCache::set_unindexed`] left waiting, in the order they came.
+    fn index_unindexed(&mut self) {
+        if self.unindexed.rows.is_empty() {
+            return;
+        }
+        let d = self.options.delimiter;
+        let Unindexed { mut text, mut rows, .. } = std::mem::take(&mut self.unindexed);
+        for (row, &(slot, start, len)) in rows.iter().enumerate() {
+            if self.entry(slot).is_none_or(|e| e.node != UNINDEXED | row as u32) {
+                continue;
+            }
+            let key = &text[start..start + len as usize];
+            let mut node = self.trie.intern(key, d);
+            let older = self.trie.node(node).entry;
+            if older != NIL {
+                // The caller broke `set_unindexed`'s contract: the newer entry wins. Removing the
+                // older one may prune the node, so the key is interned again.
+                self.remove_slot(older, RemovalReason::Deleted);
+                node = self.trie.intern(key, d);
+            }
+            self.trie.node_mut(node).entry = slot;
+            self.live_mut(slot).node = node;
+        }
+        // The buffers are kept for the next keys.
+        text.clear();
+        rows.clear();
+        self.unindexed = Unindexed { text, rows, live: 0 };
+    }
+
+    /// Drops the dead rows of the waiting keys and their text.
+    fn compact_unindexed(&mut self) {
+        let Unindexed { text, rows, live } = std::mem::take(&mut self.unindexed);
+        let mut kept =
+            Unindexed { text: String::with_capacity(text.len() / 2), rows: Vec::with_capacity(live), live };
+        for (row, &(slot, start, len)) in rows.iter().enumerate() {
+            let Some(Some(e)) = self.slots.get_mut(slot as usize) else { continue };
+            if e.node != UNINDEXED | row as u32 {
+                continue;
+            }
+            e.node = UNINDEXED | kept.rows.len() as u32;
+            kept.rows.push((slot, kept.text.len(), len));
+            kept.text.push_str(&text[start..start + len as usize]);
+        }
+        self.unindexed = kept;
     }
 
     /// `set` of the key that `slot` holds, with default options (no tags, token or TTL of its
@@ -486,7 +639,7 @@ impl<V> LruCache<V> {
         let Some(e) = self.entry(slot) else {
             return Err(Error::options(format!("slot {slot} holds no entry")));
         };
-        let bytes = self.trie.path_len(e.node, self.options.delimiter).saturating_add(bytes);
+        let bytes = self.key_len(e).saturating_add(bytes);
         self.check_weight(bytes)?;
         let expires_at = self.options.default_ttl_ms.map_or(u64::MAX, |t| (self.clock)().saturating_add(t));
         self.stats.sets += 1;
@@ -533,6 +686,7 @@ impl<V> LruCache<V> {
 
     /// Removes `key`. Not fenced: a read in flight may still write it back (use `invalidate`).
     pub fn delete(&mut self, key: &str) -> Option<Removed<V>> {
+        self.index_unindexed();
         let slot = self.slot_of(key)?;
         Some(self.remove_slot(slot, RemovalReason::Deleted))
     }
@@ -546,14 +700,13 @@ impl<V> LruCache<V> {
     /// Removes every entry, most recent first, and refuses every read token taken before.
     /// Scheduled lazy invalidations stay scheduled.
     pub fn clear(&mut self) -> Vec<Removed<V>> {
-        let d = self.options.delimiter;
         let mut out = Vec::with_capacity(self.len);
         let mut cur = self.head;
         while cur != NIL {
             let Some(e) = self.slots.get_mut(cur as usize).and_then(Option::take) else { break };
             out.push(Removed {
                 slot: cur,
-                key: if self.keyless_removals { String::new() } else { self.trie.path(e.node, d) },
+                key: if self.keyless_removals { String::new() } else { self.key_of(&e) },
                 value: e.value,
                 reason: RemovalReason::Cleared,
             });
@@ -564,6 +717,7 @@ impl<V> LruCache<V> {
         self.free.clear();
         self.expiring = 0;
         self.trie = Trie::new();
+        self.unindexed = Unindexed::default();
         self.head = NIL;
         self.tail = NIL;
         self.len = 0;
@@ -629,6 +783,7 @@ impl<V> LruCache<V> {
     }
 
     fn invalidate_targets(&mut self, targets: Vec<Target>) -> Vec<Removed<V>> {
+        self.index_unindexed();
         let d = self.options.delimiter;
         let mut roots = Vec::new();
         for t in &targets {
@@ -821,13 +976,13 @@ impl<V> LruCache<V> {
             unreachable!("remove_slot on free slot {slot}")
         };
         self.expiring -= usize::from(e.expires_at != u64::MAX);
-        let key = if self.keyless_removals {
-            String::new()
+        let key = if self.keyless_removals { String::new() } else { self.key_of(&e) };
+        if unindexed_row(e.node).is_some() {
+            self.unindexed.live -= 1;
         } else {
-            self.trie.path(e.node, self.options.delimiter)
-        };
-        self.trie.node_mut(e.node).entry = NIL;
-        self.trie.prune(e.node);
+            self.trie.node_mut(e.node).entry = NIL;
+            self.trie.prune(e.node);
+        }
         self.detach_tags(slot, &e.tags);
         self.bytes -= e.bytes;
         self.len -= 1;
@@ -844,6 +999,7 @@ impl<V> LruCache<V> {
     /// Checks every internal invariant (links, indexes, byte count, trie); for tests.
     #[doc(hidden)]
     pub fn check_invariants(&self) -> std::result::Result<(), String> {
+        let mut unindexed = 0;
         let mut count = 0;
         let mut bytes = 0;
         let (mut prev, mut cur) = (NIL, self.head);
@@ -853,14 +1009,21 @@ impl<V> LruCache<V> {
             if link.prev != prev || link.next == FREE {
                 return Err(format!("slot {cur}: prev {} != {prev}, or marked free", link.prev));
             }
-            let key = self.trie.path(e.node, self.options.delimiter);
+            let key = self.key_of(e);
             if self.slot_of(&key) != Some(cur) {
                 return Err(format!("key `{key}` does not map to slot {cur}"));
             }
-            if self.trie.lookup(&key, self.options.delimiter) != Some(e.node)
-                || self.trie.node(e.node).entry != cur
-            {
-                return Err(format!("trie node of `{key}` is wrong"));
+            match unindexed_row(e.node) {
+                Some(row) if self.unindexed.rows.get(row).is_none_or(|r| r.0 != cur) => {
+                    return Err(format!("waiting key `{key}` has a broken row"));
+                }
+                Some(_) => unindexed += 1,
+                None if self.trie.lookup(&key, self.options.delimiter) != Some(e.node)
+                    || self.trie.node(e.node).entry != cur =>
+                {
+                    return Err(format!("trie node of `{key}` is wrong"));
+                }
+                None => {}
             }
             for (i, &(n, pos)) in e.tags.iter().enumerate() {
                 if self.trie.tagged(n).get(pos as usize) != Some(&(cur, i as u32)) {
@@ -887,6 +1050,9 @@ impl<V> LruCache<V> {
             || self.free.iter().any(|&s| self.links[s as usize].next != FREE)
         {
             return Err("free slots are not marked free".into());
+        }
+        if unindexed != self.unindexed.live || self.unindexed.rows.len() < unindexed {
+            return Err(format!("{unindexed} keys wait for the index, counted {}", self.unindexed.live));
         }
         let expiring = self.slots.iter().flatten().filter(|e| e.expires_at != u64::MAX).count();
         if expiring != self.expiring {
@@ -922,6 +1088,7 @@ impl<V> LruCache<V> {
                 "field path `{path}` must be dot-separated field names such as `author.name`"
             )));
         }
+        self.index_unindexed();
         let mut nodes = Vec::new();
         self.trie.matching(&pattern, &mut nodes);
         let mut changed = Vec::new();

@@ -44,6 +44,8 @@ fn string_list(json: &str, what: &str) -> Result<Vec<String>, JsValue> {
 /// Bytes of the key buffer: the longest key (`MAX_KEY_LEN` bytes of UTF-8); longer text is
 /// refused by `set` anyway, so the JS side sends it through `setSlot` for the error.
 const KEY_BUFFER_LEN: usize = crate::MAX_KEY_LEN;
+/// Slots below this travel inside a set's result (see `WasmLru::pack`).
+const PACK: u32 = 1 << 26;
 
 fn optional(n: f64) -> Option<u64> {
     (n.is_finite() && n > 0.0).then_some(n as u64)
@@ -52,8 +54,10 @@ fn optional(n: f64) -> Option<u64> {
 #[wasm_bindgen]
 pub struct WasmLru {
     inner: LruCache<()>,
-    /// Slots evicted by the last `set_slot` or `set_key`.
+    /// Slots evicted by the last set, when its result does not carry them (see `pack`).
     removed: Vec<u32>,
+    /// The buffer `setNewKey` lends to `LruCache::set_unindexed`.
+    evicted: Vec<Removed<()>>,
     /// Where the JS side writes a key's UTF-8 for `set_key`; never reallocated, so its address
     /// (`keyBuffer`) stays valid.
     key_buf: Vec<u8>,
@@ -93,7 +97,7 @@ impl WasmLru {
         let mut inner = LruCache::with_clock(options, clock).into_js()?;
         // The JS side maps removed slots back to its own keys.
         inner.set_keyless_removals(true);
-        Ok(WasmLru { inner, removed: Vec::new(), key_buf: vec![0; KEY_BUFFER_LEN] })
+        Ok(WasmLru { inner, removed: Vec::new(), evicted: Vec::new(), key_buf: vec![0; KEY_BUFFER_LEN] })
     }
 
     /// Uses `slot` (see `LruCache::touch`): `false` means its entry expired and is gone.
@@ -124,8 +128,8 @@ impl WasmLru {
     }
 
     /// Records a `set` of `key` (the JS side stores the value at the returned slot); `tags` is a
-    /// JSON array of entity keys or empty; `token` < 0 means none. Returns the entry's slot, plus
-    /// 2^32 when entries were evicted: their slots are then `removedSlot(0..removedCount())`.
+    /// JSON array of entity keys or empty; `token` < 0 means none. Returns the entry's slot and
+    /// the evicted slots, encoded as `pack` says.
     /// Numbers only, so a `set` costs one string (the key).
     #[wasm_bindgen(js_name = setSlot)]
     pub fn set_slot(
@@ -147,31 +151,34 @@ impl WasmLru {
         Ok(self.set_result(outcome))
     }
 
-    /// The address of the key buffer (`KEY_BUFFER_LEN` bytes) that `setKey` reads.
+    /// The address of the key buffer (`KEY_BUFFER_LEN` bytes) that `setNewKey` reads.
     #[wasm_bindgen(js_name = keyBuffer)]
     pub fn key_buffer(&self) -> u32 {
         self.key_buf.as_ptr() as u32
     }
 
-    /// `setSlot` without options, for the key the JS side wrote into the key buffer (`len`
-    /// bytes of UTF-8): no string to allocate and free, no error object. Returns what `setSlot`
-    /// returns, or -1 if the set was refused (nothing changed: call `setSlot` for the error).
-    #[wasm_bindgen(js_name = setKey)]
-    pub fn set_key(&mut self, len: u32, bytes: f64) -> f64 {
+    /// `setSlot` without options, for a key the JS side wrote into the key buffer (`len` bytes of
+    /// UTF-8) and knows is not cached (its key → slot map misses): no string to allocate and
+    /// free, no error object, and the key is indexed only when something needs the index
+    /// (`LruCache::set_unindexed`). Returns what `setSlot` returns, or -1 if the set was refused
+    /// (nothing changed: call `setSlot` for the error).
+    #[wasm_bindgen(js_name = setNewKey)]
+    pub fn set_new_key(&mut self, len: u32, bytes: f64) -> f64 {
         let Some(Ok(key)) = self.key_buf.get(..len as usize).map(std::str::from_utf8) else {
             return -1.0;
         };
-        let options = SetOptions {
-            bytes: if bytes.is_finite() && bytes > 0.0 { bytes as usize } else { 0 },
-            ..SetOptions::default()
-        };
-        match self.inner.set(key, (), options) {
-            Ok(outcome) => self.set_result(outcome),
+        let bytes = if bytes.is_finite() && bytes > 0.0 { bytes as usize } else { 0 };
+        let mut removed = std::mem::take(&mut self.evicted);
+        removed.clear();
+        let result = match self.inner.set_unindexed(key, (), bytes, &mut removed) {
+            Ok(slot) => self.pack(slot, &removed),
             Err(_) => -1.0,
-        }
+        };
+        self.evicted = removed;
+        result
     }
 
-    /// `setKey` for a key the JS side already holds in `slot` (no key crosses at all).
+    /// `setNewKey` for a key the JS side already holds in `slot` (no key crosses at all).
     #[wasm_bindgen(js_name = setExisting)]
     pub fn set_existing(&mut self, slot: u32, bytes: f64) -> f64 {
         let bytes = if bytes.is_finite() && bytes > 0.0 { bytes as usize } else { 0 };
@@ -181,12 +188,26 @@ impl WasmLru {
         }
     }
 
-    /// Keeps the evicted slots of a `set` for `removedSlot` and encodes its result.
     fn set_result(&mut self, outcome: SetOutcome<()>) -> f64 {
+        self.pack(outcome.slot, &outcome.removed)
+    }
+
+    /// Encodes a set's result in one number, so that the common set needs no second call: `slot`
+    /// when nothing was evicted; `slot + 2^26 × (evicted + 1)` for one evicted slot; otherwise
+    /// (several evicted, or slots of 2^26 and more) `-2 - slot`, with the evicted slots kept for
+    /// `removedSlot(0..removedCount())`. -1 is left for a refused set.
+    fn pack(&mut self, slot: u32, removed: &[Removed<()>]) -> f64 {
         self.removed.clear();
-        self.removed.extend(outcome.removed.iter().map(|r| r.slot));
-        let flag = if self.removed.is_empty() { 0.0 } else { 4_294_967_296.0 };
-        f64::from(outcome.slot) + flag
+        match removed {
+            [] if slot < PACK => f64::from(slot),
+            [one] if slot < PACK && one.slot < PACK => {
+                f64::from(slot) + f64::from(PACK) * (f64::from(one.slot) + 1.0)
+            }
+            _ => {
+                self.removed.extend(removed.iter().map(|r| r.slot));
+                -2.0 - f64::from(slot)
+            }
+        }
     }
 
     /// How many entries the last `setSlot` evicted.
