@@ -458,8 +458,17 @@ function ms(value, what) {
   return value;
 }
 
-// The size of the wasm key buffer (`MAX_KEY_LEN` bytes): longer keys take the general path.
-const KEY_BUFFER_LEN = 1024;
+// A key the fast `set` takes (see `#plainLength`) has at most `MAX_KEY_LEN` bytes and
+// `MAX_SEGMENTS` segments, as the core's plain-key check (src/keys.rs) requires.
+const MAX_KEY_LEN = 1024;
+const MAX_SEGMENTS = 32;
+// The pairs and text bytes `provideKeys` takes per call (PROVIDE_ROWS, PROVIDE_TEXT in src/wasm/lru.rs).
+const PROVIDE_ROWS = 1024;
+const PROVIDE_TEXT = 16 * MAX_KEY_LEN;
+// The smallest list of slots waiting for their keys (see LruCache#keyless).
+const KEYLESS_MIN = 1024;
+// A char no plain key has: non-ASCII, or `*`.
+const NOT_PLAIN_CHAR = /[^\x00-\x29\x2b-\x7f]/;
 
 /** A byte view of all wasm memory, rebuilt when the memory grew (as `CascadeEngine#u32`). */
 function u8Memory() {
@@ -480,9 +489,11 @@ const PACKED = 67108864;
 /**
  * A bounded LRU cache that understands cascade keys: hierarchy, wildcards, tags.
  *
- * Layout: wasm owns keys, recency, TTLs, the trie, tags and the fence, addressed by numeric slots;
+ * Layout: wasm owns recency, TTLs, the key trie, tags and the fence, addressed by numeric slots;
  * values never enter wasm: this side mirrors key → slot in a `Map` and slot → value/key in arrays,
- * so `get` never sends a string into wasm and removals come back as slot numbers. Without TTLs nothing can expire, and hits are queued and replayed in order
+ * so `get` never sends a string into wasm and removals come back as slot numbers. A key set
+ * without options reaches wasm only when something needs the trie (an invalidation, a set with
+ * options): until then wasm knows its length, and a key evicted first never crosses at all. Without TTLs nothing can expire, and hits are queued and replayed in order
  * (`touchBatch`) before anything that reads recency or counters; with TTLs each hit asks wasm.
  */
 export class LruCache {
@@ -496,7 +507,15 @@ export class LruCache {
   #pendingCount = 0;
   #misses = 0;
   #mayExpire;
-  #keyBuffer = 0;
+  // The delimiter's char code when the fast `set` can check keys here (an ASCII delimiter), else -1.
+  #delimiter;
+  // Slots stored by `setKeyless` whose keys wasm has not been given yet (the first
+  // `#keylessCount`; a slot may be listed twice, or be free by now); `#provide` hands the keys
+  // over before any call that reads keys in wasm.
+  #keyless = new Uint32Array(KEYLESS_MIN);
+  #keylessCount = 0;
+  #provideSlots = 0;
+  #provideText = 0;
 
   constructor(options = {}) {
     if (options === null || typeof options !== "object") throw codedError("INVALID_OPTIONS", "options must be an object");
@@ -514,8 +533,96 @@ export class LruCache {
     this.#engine = engine;
     engine?._attach(this);
     this.#mayExpire = ttl > 0;
+    this.#delimiter = delimiter.length === 1 && delimiter.charCodeAt(0) < 0x80 ? delimiter.charCodeAt(0) : -1;
     // Weighing a value costs a serialisation, so it is only done when a byte budget needs it.
     this.#weigh = maxBytes === undefined ? () => 0 : typeof sizeOf === "function" ? sizeOf : estimateBytes;
+  }
+
+  /** `#flush`, and the keys wasm has not been given yet: call before anything that reads keys in wasm. */
+  #sync() {
+    this.#flush();
+    this.#provide();
+  }
+
+  /** Hands wasm the keys of the entries `setKeyless` stored, in batches (see `provideKeys`). */
+  #provide() {
+    const list = this.#keyless;
+    const count = this.#keylessCount;
+    if (count === 0) return;
+    this.#keylessCount = 0;
+    if (list.length > 64 * KEYLESS_MIN) this.#keyless = new Uint32Array(KEYLESS_MIN);
+    const inner = this.#inner;
+    if (this.#provideSlots === 0) {
+      this.#provideSlots = inner.provideSlots();
+      this.#provideText = inner.provideText();
+    }
+    let rows = 0;
+    let text = 0;
+    for (let i = 0; i < count; i++) {
+      const slot = list[i];
+      // Gone since (its slot may hold a newer entry, which is listed later and gets its key now).
+      const key = this.#keys[slot];
+      if (key === undefined) continue;
+      if (rows === PROVIDE_ROWS || text + key.length > PROVIDE_TEXT) {
+        this.#provideBatch(rows);
+        rows = 0;
+        text = 0;
+      }
+      // Views are fetched per key: only a wasm call can grow memory, but that is cheap to test.
+      const u8 = u8Memory();
+      const pair = (this.#provideSlots >>> 2) + 2 * rows;
+      u32View[pair] = slot;
+      u32View[pair + 1] = key.length;
+      const at = this.#provideText + text;
+      if (key.length <= 32) {
+        for (let j = 0; j < key.length; j++) u8[at + j] = key.charCodeAt(j);
+      } else {
+        encoder.encodeInto(key, u8.subarray(at, at + key.length));
+      }
+      rows++;
+      text += key.length;
+    }
+    if (rows > 0) this.#provideBatch(rows);
+  }
+
+  /**
+   * Makes room in the full list of slots waiting for their keys: drops the slots listed twice and
+   * those freed since (a cache used only for get and set never hands keys over, so the list must
+   * not grow with every set), and doubles it if it would still be half full.
+   */
+  #makeRoom() {
+    const list = this.#keyless;
+    const keys = this.#keys;
+    const seen = new Uint8Array(keys.length);
+    let kept = 0;
+    for (let i = 0; i < this.#keylessCount; i++) {
+      const slot = list[i];
+      if (keys[slot] !== undefined && seen[slot] === 0) {
+        seen[slot] = 1;
+        list[kept++] = slot;
+      }
+    }
+    this.#keylessCount = kept;
+    if (2 * kept > list.length) {
+      this.#keyless = new Uint32Array(2 * list.length);
+      this.#keyless.set(list.subarray(0, kept));
+    }
+  }
+
+  /** `#plainLength` of a key over 32 chars, by string searches. */
+  #plainLongLength(key, len, d) {
+    if (NOT_PLAIN_CHAR.test(key) || key.charCodeAt(0) === d || key.charCodeAt(len - 1) === d) return -1;
+    const delimiter = String.fromCharCode(d);
+    let segments = 1;
+    for (let at = key.indexOf(delimiter); at !== -1; at = key.indexOf(delimiter, at + 1)) {
+      if (key.charCodeAt(at + 1) === d || ++segments > MAX_SEGMENTS) return -1;
+    }
+    return len;
+  }
+
+  #provideBatch(rows) {
+    const broken = this.#inner.provideKeys(rows);
+    if (broken !== 0) throw codedError("INTERNAL", `cascade-edge bug: wasm refused ${broken} keys of the LRU's fast set`);
   }
 
   /** Replays queued hits and misses into wasm, in order; call before reading recency or counters. */
@@ -585,44 +692,53 @@ export class LruCache {
 
   /** Stores a value; `tags` are entity keys it contains; `token` (from beginRead) fences stale writes. Returns the evicted keys. */
   set(key, value, options) {
-    // Without options, an ASCII key goes through the key buffer: no string allocated in wasm and
-    // no error object; anything else, or a refusal, takes the general path (which throws).
-    // A key already cached goes by its slot alone.
+    // Without options, a plain ASCII key is checked here and only its length crosses: wasm gets
+    // its text later, when something needs the index (`#provide`), or never if it is evicted
+    // first. A key already cached goes by its slot alone. Anything else, or a refusal, takes the
+    // general path (which throws the error).
     if (options === undefined && typeof key === "string") {
       const slot = this.#slots.get(key);
-      const len = slot === undefined ? this.#writeKey(key) : 0;
+      const len = slot === undefined ? this.#plainLength(key) : 0;
       if (len >= 0) {
         if (this.#pendingCount > 0) this.#flush();
         let result;
         try {
           const bytes = this.#weigh(value);
-          result = slot === undefined ? this.#inner.setNewKey(len, bytes) : this.#inner.setExisting(slot, bytes);
+          result = slot === undefined ? this.#inner.setKeyless(len, bytes) : this.#inner.setExisting(slot, bytes);
         } catch (error) {
           throw coded(error);
         }
-        if (result !== -1) return this.#stored(key, value, result, slot !== undefined);
+        if (result !== -1) return this.#stored(key, value, result, slot !== undefined, slot === undefined);
       }
     }
     return this.#setWith(key, value, options);
   }
 
-  /** Writes an ASCII key into the wasm key buffer; returns its length, or -1 to use the general path. */
-  #writeKey(key) {
+  /**
+   * The length of `key` if the core's one-pass check would accept it as it stands (ASCII, no
+   * `*`, no empty segment, within MAX_KEY_LEN and MAX_SEGMENTS: `is_plain_key` in src/keys.rs),
+   * else -1 (the general path then decides, and says what is wrong).
+   */
+  #plainLength(key) {
     const len = key.length;
-    if (len > KEY_BUFFER_LEN) return -1;
-    const mem = u8Memory();
-    if (this.#keyBuffer === 0) this.#keyBuffer = this.#inner.keyBuffer();
-    const at = this.#keyBuffer;
-    if (len <= 32) {
-      for (let i = 0; i < len; i++) {
-        const c = key.charCodeAt(i);
-        if (c > 0x7f) return -1;
-        mem[at + i] = c;
+    const d = this.#delimiter;
+    if (len === 0 || len > MAX_KEY_LEN || d < 0) return -1;
+    // A longer key is checked with native string searches rather than char by char.
+    if (len > 32) return this.#plainLongLength(key, len, d);
+    let segments = 1;
+    let afterDelimiter = true;
+    for (let i = 0; i < len; i++) {
+      const c = key.charCodeAt(i);
+      if (c > 0x7f || c === 42) return -1;
+      if (c === d) {
+        if (afterDelimiter) return -1;
+        segments++;
+        afterDelimiter = true;
+      } else {
+        afterDelimiter = false;
       }
-      return len;
     }
-    const { read, written } = encoder.encodeInto(key, mem.subarray(at, at + KEY_BUFFER_LEN));
-    return read === len && written === len ? len : -1;
+    return afterDelimiter || segments > MAX_SEGMENTS ? -1 : len;
   }
 
   #setWith(key, value, options = {}) {
@@ -637,7 +753,7 @@ export class LruCache {
     }
     const tagText = tags && tags.length > 0 ? JSON.stringify(tags) : "";
     const ttl = ms(ttlMs, "`ttlMs`");
-    this.#flush();
+    this.#sync();
     if (ttl > 0) this.#mayExpire = true;
     const inner = this.#inner;
     return this.#stored(key, value, call(() => inner.setSlot(key, this.#weigh(value), ttl, tagText, token ?? -1)));
@@ -645,9 +761,10 @@ export class LruCache {
 
   /**
    * Records a stored entry on this side from a set's result (one number: see `pack` in
-   * src/wasm/lru.rs); returns the evicted keys. `known`: the key already holds the slot.
+   * src/wasm/lru.rs); returns the evicted keys. `known`: the key already holds the slot;
+   * `keyless`: wasm does not have the key yet.
    */
-  #stored(key, value, result, known = false) {
+  #stored(key, value, result, known = false, keyless = false) {
     let slot = result;
     let evicted;
     // Evicted slots are forgotten before the new entry is recorded: it may reuse one of them.
@@ -666,6 +783,10 @@ export class LruCache {
     if (!known) {
       this.#slots.set(key, slot);
       this.#keys[slot] = key;
+      if (keyless) {
+        if (this.#keylessCount === this.#keyless.length) this.#makeRoom();
+        this.#keyless[this.#keylessCount++] = slot;
+      }
     }
     return evicted;
   }
@@ -692,6 +813,7 @@ export class LruCache {
 
   clear() {
     this.#flush();
+    this.#keylessCount = 0;
     this.#inner.clear();
     this.#slots.clear();
     this.#values = [];
@@ -723,7 +845,7 @@ export class LruCache {
   invalidate(key) {
     requireKey(key, "the key");
     const set = this.#engine?._cascadeKey(key);
-    this.#flush();
+    this.#sync();
     if (set === undefined) return this.#removed(call(() => this.#inner.invalidate(key)));
     return this.#removed(call(() => this.#inner.invalidateSet(JSON.stringify(set.keys), JSON.stringify(set.patterns))));
   }
@@ -738,7 +860,7 @@ export class LruCache {
       throw codedError("INVALID_ARGUMENT", "invalidateSet takes a cascade set { keys, patterns }");
     }
     const patterns = Array.isArray(set.patterns) ? set.patterns : [];
-    this.#flush();
+    this.#sync();
     return this.#removed(call(() => this.#inner.invalidateSet(toJson(set.keys, "keys"), toJson(patterns, "patterns"))));
   }
 
@@ -755,14 +877,14 @@ export class LruCache {
       set?.keys.forEach((k) => all.add(k));
       set?.patterns.forEach((p) => patterns.add(p));
     }
-    this.#flush();
+    this.#sync();
     return this.#removed(call(() => this.#inner.invalidateSet(JSON.stringify([...all]), JSON.stringify([...patterns]))));
   }
 
   /** Removes every key matching a pattern (`post:*:comments`, `feed:*`) and the keys below them. */
   invalidatePattern(pattern) {
     requireKey(pattern, "the pattern");
-    this.#flush();
+    this.#sync();
     return this.#removed(call(() => this.#inner.invalidatePattern(pattern)));
   }
 
@@ -770,7 +892,7 @@ export class LruCache {
   invalidateField(keyOrPattern, path) {
     requireKey(keyOrPattern, "the key or pattern");
     requireString(path, "the field path");
-    this.#flush();
+    this.#sync();
     return JSON.parse(call(() => this.#inner.invalidateField(keyOrPattern, path, this.#values)));
   }
 
@@ -785,7 +907,7 @@ export class LruCache {
   flushDue(now = Date.now()) {
     // NaN would compare as "everything is due"; a time is required to be a real one.
     if (!Number.isFinite(now)) throw codedError("INVALID_ARGUMENT", "flushDue takes a finite time in ms");
-    this.#flush();
+    this.#sync();
     return this.#removed(this.#inner.flushDue(now));
   }
 
@@ -802,7 +924,7 @@ export class LruCache {
 
   /** @internal */
   _inner() {
-    this.#flush();
+    this.#sync();
     return this.#inner;
   }
 }

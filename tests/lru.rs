@@ -674,3 +674,71 @@ fn set_unindexed_refuses_what_set_refuses() {
     assert!(c.is_empty());
     c.check_invariants().unwrap();
 }
+
+#[test]
+fn keyless_entries_wait_for_their_keys_through_evictions_and_compactions() {
+    let mut c = cache(100);
+    let key = |i: i32| format!("user:{i}:posts");
+    // 3,000 keyless sets through 100 entries: slots are reused and rows compacted many times
+    // while no key has been given; the binding remembers each slot's latest key.
+    let mut latest = std::collections::HashMap::new();
+    for i in 0..3_000 {
+        let mut removed = Vec::new();
+        let slot = c.set_keyless(key(i).len(), i, 0, &mut removed).unwrap();
+        assert_eq!(removed.len(), usize::from(i >= 100));
+        latest.insert(slot, key(i));
+        if i % 97 == 0 {
+            c.check_invariants().unwrap();
+        }
+    }
+    assert_eq!(c.len(), 100);
+    // Without its text an entry is invisible to lookups, but counted, weighed and kept in order.
+    assert_eq!(c.peek("user:2999:posts"), None);
+    assert_eq!(c.stats().bytes, (2_900..3_000).map(|i| key(i).len()).sum::<usize>() as u64);
+    c.check_invariants().unwrap();
+    // Slots listed twice get the latest key; a slot that already has its key ignores another.
+    for (&slot, k) in &latest {
+        assert!(c.provide_key(slot, k).unwrap());
+        assert!(!c.provide_key(slot, k).unwrap());
+    }
+    c.check_invariants().unwrap();
+    assert_eq!(c.peek("user:2999:posts"), Some(&2999));
+    assert_eq!(removed_keys(c.invalidate("user:2950").unwrap()), vec![key(2950)]);
+    assert_eq!(removed_keys(c.invalidate_pattern("user:*:posts").unwrap()).len(), 99);
+    assert!(c.is_empty());
+    c.check_invariants().unwrap();
+}
+
+#[test]
+fn a_key_that_breaks_set_keyless_promise_removes_its_entry() {
+    let mut c = cache(10);
+    let mut removed = Vec::new();
+    let a = c.set_keyless(3, 1, 0, &mut removed).unwrap();
+    let b = c.set_keyless(3, 2, 0, &mut removed).unwrap();
+    let d = c.set_keyless(3, 3, 0, &mut removed).unwrap();
+    assert_eq!(c.provide_key(a, "a:bc").unwrap_err().code(), "INVALID_KEY", "wrong length");
+    assert!(matches!(c.provide_key(b, "a::").unwrap_err(), Error::InvalidKey { .. }));
+    assert!(c.provide_key(d, "d:1").unwrap());
+    assert_eq!(c.len(), 1);
+    assert_eq!(c.keys().collect::<Vec<_>>(), ["d:1"]);
+    c.check_invariants().unwrap();
+    assert!(matches!(c.set_keyless(0, 4, 0, &mut removed), Err(Error::LimitExceeded { .. })));
+    assert!(matches!(c.set_keyless(1025, 4, 0, &mut removed), Err(Error::LimitExceeded { .. })));
+    assert_eq!(c.len(), 1);
+    c.check_invariants().unwrap();
+}
+
+#[test]
+fn an_entry_whose_key_never_came_survives_indexing_and_can_still_be_given_it() {
+    let mut c = cache(10);
+    let mut removed = Vec::new();
+    let slot = c.set_keyless(3, 1, 0, &mut removed).unwrap();
+    c.set_unindexed("b:1", 2, 0, &mut removed).unwrap();
+    // Indexing takes "b:1" and keeps the keyless entry waiting (a broken promise, not a panic).
+    assert_eq!(removed_keys(c.invalidate("b").unwrap()), vec!["b:1".to_owned()]);
+    assert_eq!(c.len(), 1);
+    c.check_invariants().unwrap();
+    assert!(c.provide_key(slot, "a:1").unwrap());
+    assert_eq!(c.get("a:1"), Some(&1));
+    c.check_invariants().unwrap();
+}

@@ -185,17 +185,27 @@ fn unindexed_row(node: u32) -> Option<usize> {
     (node & UNINDEXED != 0).then_some((node & !UNINDEXED) as usize)
 }
 
-/// Keys stored by [`LruCache::set_unindexed`] that the trie does not hold yet.
+/// Keys stored by [`LruCache::set_unindexed`] (or, text to come, by [`LruCache::set_keyless`])
+/// that the trie does not hold yet.
 #[derive(Default)]
 struct Unindexed {
     /// The keys, back to back.
     text: String,
-    /// (slot, start, length) of a key in `text`. A row is live while its slot's entry points at
-    /// it; a removed entry leaves a dead row behind until the next compaction or indexing.
+    /// (slot, start, length) of a key in `text`, or (slot, `NO_TEXT`, length) while the caller of
+    /// `set_keyless` has not provided it. A row is live while its slot's entry points at it; a
+    /// removed entry leaves a dead row behind until the next compaction or indexing.
     rows: Vec<(u32, usize, u32)>,
     /// Live rows.
     live: usize,
+    /// Live rows still without text.
+    textless: usize,
+    /// Bytes of the keys of the rows, live or dead, still without text: with `text`, a bound on
+    /// the trie nodes that indexing the rows may need.
+    textless_bytes: usize,
 }
+
+/// `start` of a row whose key text has not been provided yet (see [`LruCache::set_keyless`]).
+const NO_TEXT: usize = usize::MAX;
 
 /// A bounded LRU cache of string keys, with TTL, hierarchical, wildcard and tag invalidation, and a
 /// stale-write fence.
@@ -343,7 +353,7 @@ impl<V> LruCache<V> {
         }
         let u = &self.unindexed;
         u.rows.iter().enumerate().rev().find_map(|(i, &(slot, start, len))| {
-            let live = self.entry(slot).is_some_and(|e| e.node == UNINDEXED | i as u32);
+            let live = start != NO_TEXT && self.entry(slot).is_some_and(|e| e.node == UNINDEXED | i as u32);
             (live && &u.text[start..start + len as usize] == key).then_some(slot)
         })
     }
@@ -356,10 +366,11 @@ impl<V> LruCache<V> {
     /// The key of a live entry, from the trie or from the keys waiting to be indexed.
     fn key_of(&self, e: &Entry<V>) -> String {
         match unindexed_row(e.node) {
-            Some(row) => {
-                let (_, start, len) = self.unindexed.rows[row];
-                self.unindexed.text[start..start + len as usize].to_owned()
-            }
+            Some(row) => match self.unindexed.rows[row] {
+                // Not provided yet (see `set_keyless`).
+                (_, NO_TEXT, _) => String::new(),
+                (_, start, len) => self.unindexed.text[start..start + len as usize].to_owned(),
+            },
             None => self.trie.path(e.node, self.options.delimiter),
         }
     }
@@ -536,10 +547,43 @@ impl<V> LruCache<V> {
         removed: &mut Vec<Removed<V>>,
     ) -> Result<u32> {
         validate_key(key, self.options.delimiter)?;
-        let bytes = key.len().saturating_add(bytes);
+        self.push_unindexed(Some(key), key.len(), value, bytes, removed)
+    }
+
+    /// [`LruCache::set_unindexed`] for a binding that keeps the key's text itself until the index
+    /// needs it: only the key's length (in bytes of UTF-8) comes now, and the caller promises a
+    /// key that `validate_key` accepts. Before anything else that reads keys (any call but
+    /// `set_keyless`, `set_slot`, `touch`, `is_live`, `delete_slot`, `record_miss`, `stats`,
+    /// `len`), it must hand every such entry's key to [`LruCache::provide_key`]: until then the
+    /// entry is invisible to lookups and invalidation. An entry evicted or deleted first never
+    /// needs its key: a cache used only for `get` and `set` never copies a key into the core.
+    /// (Such an entry removed before its key came is reported with an empty key.)
+    pub fn set_keyless(
+        &mut self,
+        key_len: usize,
+        value: V,
+        bytes: usize,
+        removed: &mut Vec<Removed<V>>,
+    ) -> Result<u32> {
+        if key_len == 0 || key_len > MAX_KEY_LEN {
+            return Err(Error::LimitExceeded { what: "key bytes", limit: MAX_KEY_LEN, actual: key_len });
+        }
+        self.push_unindexed(None, key_len, value, bytes, removed)
+    }
+
+    /// Stores an entry whose key waits for the index, with its text or (`None`) without it yet.
+    fn push_unindexed(
+        &mut self,
+        key: Option<&str>,
+        key_len: usize,
+        value: V,
+        bytes: usize,
+        removed: &mut Vec<Removed<V>>,
+    ) -> Result<u32> {
+        let bytes = key_len.saturating_add(bytes);
         self.check_weight(bytes)?;
         // Indexing may need a node per byte of every waiting key (dead rows' text included).
-        let bound = self.unindexed.text.len() + key.len();
+        let bound = self.unindexed.text.len() + self.unindexed.textless_bytes + key_len;
         if self.trie.live_nodes().saturating_add(bound) > MAX_NODES {
             return Err(Error::LimitExceeded {
                 what: "trie nodes",
@@ -559,13 +603,50 @@ impl<V> LruCache<V> {
         let node = UNINDEXED | u.rows.len() as u32;
         let slot = self.occupy(Entry { value, expires_at, bytes, node, tags: Box::default() });
         let u = &mut self.unindexed;
-        u.rows.push((slot, u.text.len(), key.len() as u32));
-        u.text.push_str(key);
+        match key {
+            Some(key) => {
+                u.rows.push((slot, u.text.len(), key_len as u32));
+                u.text.push_str(key);
+            }
+            None => {
+                u.rows.push((slot, NO_TEXT, key_len as u32));
+                u.textless += 1;
+                u.textless_bytes += key_len;
+            }
+        }
         u.live += 1;
         self.bytes += bytes;
         self.expiring += usize::from(expires_at != u64::MAX);
         self.link_front(slot);
         Ok(slot)
+    }
+
+    /// Gives the key of the entry in `slot` if [`LruCache::set_keyless`] stored it without one:
+    /// `Ok(true)` when it took the key, `Ok(false)` when the slot holds no such entry (free, or an
+    /// entry with its key already: nothing changes). A key of the wrong length, or one that
+    /// `validate_key` refuses, breaks `set_keyless`'s promise: the entry is removed (as if deleted)
+    /// and the error returned.
+    pub fn provide_key(&mut self, slot: u32, key: &str) -> Result<bool> {
+        let Some(row) = self.entry(slot).and_then(|e| unindexed_row(e.node)) else { return Ok(false) };
+        let (_, start, len) = self.unindexed.rows[row];
+        if start != NO_TEXT {
+            return Ok(false);
+        }
+        let valid = if key.len() == len as usize {
+            validate_key(key, self.options.delimiter)
+        } else {
+            Err(Error::key(key, "is not the length given to set_keyless"))
+        };
+        if let Err(e) = valid {
+            self.remove_slot(slot, RemovalReason::Deleted);
+            return Err(e);
+        }
+        let u = &mut self.unindexed;
+        u.rows[row].1 = u.text.len();
+        u.text.push_str(key);
+        u.textless -= 1;
+        u.textless_bytes -= len as usize;
+        Ok(true)
     }
 
     /// Puts `entry` in a free slot (or a new one) and counts it; the caller links it.
@@ -586,14 +667,24 @@ impl<V> LruCache<V> {
     }
 
     /// Indexes every key that [`LruCache::set_unindexed`] left waiting, in the order they came.
+    /// An entry whose key was never provided (see [`LruCache::set_keyless`]) cannot be indexed:
+    /// it stays waiting.
     fn index_unindexed(&mut self) {
         if self.unindexed.rows.is_empty() {
             return;
         }
         let d = self.options.delimiter;
         let Unindexed { mut text, mut rows, .. } = std::mem::take(&mut self.unindexed);
+        let mut textless = Unindexed::default();
         for (row, &(slot, start, len)) in rows.iter().enumerate() {
-            if self.entry(slot).is_none_or(|e| e.node != UNINDEXED | row as u32) {
+            let Some(e) = self.slots.get_mut(slot as usize).and_then(Option::as_mut) else { continue };
+            if e.node != UNINDEXED | row as u32 {
+                continue;
+            }
+            if start == NO_TEXT {
+                e.node = UNINDEXED | textless.rows.len() as u32;
+                textless.rows.push((slot, NO_TEXT, len));
+                textless.textless_bytes += len as usize;
                 continue;
             }
             let key = &text[start..start + len as usize];
@@ -608,25 +699,41 @@ impl<V> LruCache<V> {
             self.trie.node_mut(node).entry = slot;
             self.live_mut(slot).node = node;
         }
-        // The buffers are kept for the next keys.
-        text.clear();
-        rows.clear();
-        self.unindexed = Unindexed { text, rows, live: 0 };
+        if textless.rows.is_empty() {
+            // The buffers are kept for the next keys.
+            text.clear();
+            rows.clear();
+            self.unindexed = Unindexed { text, rows, ..Unindexed::default() };
+        } else {
+            textless.live = textless.rows.len();
+            textless.textless = textless.rows.len();
+            self.unindexed = textless;
+        }
     }
 
     /// Drops the dead rows of the waiting keys and their text.
     fn compact_unindexed(&mut self) {
-        let Unindexed { text, rows, live } = std::mem::take(&mut self.unindexed);
-        let mut kept =
-            Unindexed { text: String::with_capacity(text.len() / 2), rows: Vec::with_capacity(live), live };
+        let Unindexed { text, rows, live, textless, .. } = std::mem::take(&mut self.unindexed);
+        let mut kept = Unindexed {
+            text: String::with_capacity(text.len() / 2),
+            rows: Vec::with_capacity(live),
+            live,
+            textless,
+            textless_bytes: 0,
+        };
         for (row, &(slot, start, len)) in rows.iter().enumerate() {
             let Some(Some(e)) = self.slots.get_mut(slot as usize) else { continue };
             if e.node != UNINDEXED | row as u32 {
                 continue;
             }
             e.node = UNINDEXED | kept.rows.len() as u32;
-            kept.rows.push((slot, kept.text.len(), len));
-            kept.text.push_str(&text[start..start + len as usize]);
+            if start == NO_TEXT {
+                kept.rows.push((slot, NO_TEXT, len));
+                kept.textless_bytes += len as usize;
+            } else {
+                kept.rows.push((slot, kept.text.len(), len));
+                kept.text.push_str(&text[start..start + len as usize]);
+            }
         }
         self.unindexed = kept;
     }
@@ -977,8 +1084,9 @@ impl<V> LruCache<V> {
         };
         self.expiring -= usize::from(e.expires_at != u64::MAX);
         let key = if self.keyless_removals { String::new() } else { self.key_of(&e) };
-        if unindexed_row(e.node).is_some() {
+        if let Some(row) = unindexed_row(e.node) {
             self.unindexed.live -= 1;
+            self.unindexed.textless -= usize::from(self.unindexed.rows[row].1 == NO_TEXT);
         } else {
             self.trie.node_mut(e.node).entry = NIL;
             self.trie.prune(e.node);
@@ -999,7 +1107,7 @@ impl<V> LruCache<V> {
     /// Checks every internal invariant (links, indexes, byte count, trie); for tests.
     #[doc(hidden)]
     pub fn check_invariants(&self) -> std::result::Result<(), String> {
-        let mut unindexed = 0;
+        let (mut unindexed, mut textless) = (0, 0);
         let mut count = 0;
         let mut bytes = 0;
         let (mut prev, mut cur) = (NIL, self.head);
@@ -1010,7 +1118,11 @@ impl<V> LruCache<V> {
                 return Err(format!("slot {cur}: prev {} != {prev}, or marked free", link.prev));
             }
             let key = self.key_of(e);
-            if self.slot_of(&key) != Some(cur) {
+            let has_text = unindexed_row(e.node)
+                .is_none_or(|row| self.unindexed.rows.get(row).is_some_and(|r| r.1 != NO_TEXT));
+            if !has_text {
+                textless += 1;
+            } else if self.slot_of(&key) != Some(cur) {
                 return Err(format!("key `{key}` does not map to slot {cur}"));
             }
             match unindexed_row(e.node) {
@@ -1053,6 +1165,14 @@ impl<V> LruCache<V> {
         }
         if unindexed != self.unindexed.live || self.unindexed.rows.len() < unindexed {
             return Err(format!("{unindexed} keys wait for the index, counted {}", self.unindexed.live));
+        }
+        let u = &self.unindexed;
+        let textless_bytes: usize = u.rows.iter().filter(|r| r.1 == NO_TEXT).map(|r| r.2 as usize).sum();
+        if textless != u.textless || textless_bytes != u.textless_bytes {
+            return Err(format!(
+                "{textless} keys wait for their text ({textless_bytes} bytes), counted {} ({})",
+                u.textless, u.textless_bytes
+            ));
         }
         let expiring = self.slots.iter().flatten().filter(|e| e.expires_at != u64::MAX).count();
         if expiring != self.expiring {

@@ -41,9 +41,9 @@ fn string_list(json: &str, what: &str) -> Result<Vec<String>, JsValue> {
         .ok_or_else(|| js_error(Error::options(format!("{what} must be an array of strings"))))
 }
 
-/// Bytes of the key buffer: the longest key (`MAX_KEY_LEN` bytes of UTF-8); longer text is
-/// refused by `set` anyway, so the JS side sends it through `setSlot` for the error.
-const KEY_BUFFER_LEN: usize = crate::MAX_KEY_LEN;
+/// Keys `provideKeys` takes per call, and the bytes of their text (at least one longest key).
+const PROVIDE_ROWS: usize = 1024;
+const PROVIDE_TEXT: usize = 16 * crate::MAX_KEY_LEN;
 /// Slots below this travel inside a set's result (see `WasmLru::pack`).
 const PACK: u32 = 1 << 26;
 
@@ -56,11 +56,13 @@ pub struct WasmLru {
     inner: LruCache<()>,
     /// Slots evicted by the last set, when its result does not carry them (see `pack`).
     removed: Vec<u32>,
-    /// The buffer `setNewKey` lends to `LruCache::set_unindexed`.
+    /// The buffer `setKeyless` lends to `LruCache::set_keyless`.
     evicted: Vec<Removed<()>>,
-    /// Where the JS side writes a key's UTF-8 for `set_key`; never reallocated, so its address
-    /// (`keyBuffer`) stays valid.
-    key_buf: Vec<u8>,
+    /// Where the JS side lists (slot, key length) pairs for `provideKeys`, and the keys' UTF-8
+    /// back to back; allocated on first use and never reallocated, so their addresses
+    /// (`provideSlots`, `provideText`) stay valid.
+    provide_rows: Vec<u32>,
+    provide_text: Vec<u8>,
 }
 
 #[wasm_bindgen]
@@ -97,7 +99,13 @@ impl WasmLru {
         let mut inner = LruCache::with_clock(options, clock).into_js()?;
         // The JS side maps removed slots back to its own keys.
         inner.set_keyless_removals(true);
-        Ok(WasmLru { inner, removed: Vec::new(), evicted: Vec::new(), key_buf: vec![0; KEY_BUFFER_LEN] })
+        Ok(WasmLru {
+            inner,
+            removed: Vec::new(),
+            evicted: Vec::new(),
+            provide_rows: Vec::new(),
+            provide_text: Vec::new(),
+        })
     }
 
     /// Uses `slot` (see `LruCache::touch`): `false` means its entry expired and is gone.
@@ -151,26 +159,18 @@ impl WasmLru {
         Ok(self.set_result(outcome))
     }
 
-    /// The address of the key buffer (`KEY_BUFFER_LEN` bytes) that `setNewKey` reads.
-    #[wasm_bindgen(js_name = keyBuffer)]
-    pub fn key_buffer(&self) -> u32 {
-        self.key_buf.as_ptr() as u32
-    }
-
-    /// `setSlot` without options, for a key the JS side wrote into the key buffer (`len` bytes of
-    /// UTF-8) and knows is not cached (its key → slot map misses): no string to allocate and
-    /// free, no error object, and the key is indexed only when something needs the index
-    /// (`LruCache::set_unindexed`). Returns what `setSlot` returns, or -1 if the set was refused
-    /// (nothing changed: call `setSlot` for the error).
-    #[wasm_bindgen(js_name = setNewKey)]
-    pub fn set_new_key(&mut self, len: u32, bytes: f64) -> f64 {
-        let Some(Ok(key)) = self.key_buf.get(..len as usize).map(std::str::from_utf8) else {
-            return -1.0;
-        };
+    /// `setSlot` without options, for a key the JS side knows is not cached (its key → slot map
+    /// misses) and has checked is a plain key (ASCII, as `validate_key`'s fast check accepts):
+    /// only its length (`key_len` bytes) crosses. The JS side keeps the key's text until a call
+    /// needs the index, then hands it over with `provideKeys` (see `LruCache::set_keyless`); a
+    /// key evicted before that never enters wasm. Returns what `setSlot` returns, or -1 if the
+    /// set was refused (nothing changed: call `setSlot` for the error).
+    #[wasm_bindgen(js_name = setKeyless)]
+    pub fn set_keyless(&mut self, key_len: u32, bytes: f64) -> f64 {
         let bytes = if bytes.is_finite() && bytes > 0.0 { bytes as usize } else { 0 };
         let mut removed = std::mem::take(&mut self.evicted);
         removed.clear();
-        let result = match self.inner.set_unindexed(key, (), bytes, &mut removed) {
+        let result = match self.inner.set_keyless(key_len as usize, (), bytes, &mut removed) {
             Ok(slot) => self.pack(slot, &removed),
             Err(_) => -1.0,
         };
@@ -178,7 +178,45 @@ impl WasmLru {
         result
     }
 
-    /// `setNewKey` for a key the JS side already holds in `slot` (no key crosses at all).
+    /// The address of `PROVIDE_ROWS` (slot, key length) pairs of u32 that `provideKeys` reads.
+    #[wasm_bindgen(js_name = provideSlots)]
+    pub fn provide_slots(&mut self) -> u32 {
+        if self.provide_rows.is_empty() {
+            self.provide_rows = vec![0; 2 * PROVIDE_ROWS];
+        }
+        self.provide_rows.as_ptr() as u32
+    }
+
+    /// The address of the `PROVIDE_TEXT` bytes where the keys of `provideSlots` go, back to back.
+    #[wasm_bindgen(js_name = provideText)]
+    pub fn provide_text(&mut self) -> u32 {
+        if self.provide_text.is_empty() {
+            self.provide_text = vec![0; PROVIDE_TEXT];
+        }
+        self.provide_text.as_ptr() as u32
+    }
+
+    /// Hands the core the keys of the first `count` pairs (see `LruCache::provide_key`; pairs
+    /// for slots that wait for no key are skipped). Returns how many keys broke `setKeyless`'s
+    /// promise (wrong length, not a valid key, past the buffers): their entries are removed, and
+    /// anything but 0 is a bug on the JS side.
+    #[wasm_bindgen(js_name = provideKeys)]
+    pub fn provide_keys(&mut self, count: u32) -> u32 {
+        let (mut at, mut broken) = (0usize, 0);
+        for pair in self.provide_rows.chunks_exact(2).take(count as usize) {
+            let (slot, len) = (pair[0], pair[1] as usize);
+            let key =
+                self.provide_text.get(at..at.saturating_add(len)).and_then(|b| std::str::from_utf8(b).ok());
+            at = at.saturating_add(len);
+            // A key that cannot be read still goes in, as "", so that the entry is removed.
+            if self.inner.provide_key(slot, key.unwrap_or("")).is_err() {
+                broken += 1;
+            }
+        }
+        broken
+    }
+
+    /// `setKeyless` for a key the JS side already holds in `slot` (no key crosses at all).
     #[wasm_bindgen(js_name = setExisting)]
     pub fn set_existing(&mut self, slot: u32, bytes: f64) -> f64 {
         let bytes = if bytes.is_finite() && bytes > 0.0 { bytes as usize } else { 0 };

@@ -124,3 +124,42 @@ test("LruCache matches the model over random scripts (fast and general sets, hit
   // Every script really ran: 150 scripts of 300 steps, a third of them sets.
   assert.ok(sets > 10_000, `only ${sets} sets`);
 });
+
+test("keys wasm has not seen yet reach the index in full, over batch limits and reused slots", () => {
+  // Long keys overflow one batch of key text (16 KB) many times; many short keys overflow one
+  // batch of slots (1024); the first half of each run is evicted before any invalidation, so
+  // slots are reused while their first keys were never handed over.
+  const long = (i) => `t:${i % 50}:${"v".repeat(90)}${i}`;
+  const short = (i) => `s:${i % 50}:${i}`;
+  for (const [name, keyOf, max] of [["long", long, 3000], ["short", short, 5000], ["longest", (i) => `m:${i % 50}:${"w".repeat(1000)}${i}`.slice(0, 1024), 400]]) {
+    const cache = new LruCache({ maxEntries: max });
+    for (let i = 0; i < 2 * max; i++) cache.set(keyOf(i), i);
+    const live = Array.from({ length: max }, (_, j) => keyOf(max + j));
+    const prefix = keyOf(7).split(":").slice(0, 2).join(":");
+    const expected = live.filter((k) => k.startsWith(`${prefix}:`)).sort();
+    assert.ok(expected.length > 0, name);
+    assert.deepEqual(cache.invalidate(prefix).sort(), expected, `${name}: invalidate ${prefix}`);
+    assert.equal(cache.size, max - expected.length, name);
+    assert.deepEqual([...cache.keys()], live.filter((k) => !expected.includes(k)).reverse(), `${name}: recency order`);
+    // Every other key is indexed now: a pattern reaches all of them.
+    assert.equal(cache.invalidatePattern(`${prefix.split(":")[0]}:*`).length, max - expected.length, name);
+    assert.equal(cache.size, 0, name);
+  }
+});
+
+test("set refuses every key the core refuses, short or long, on the fast path too", () => {
+  const pad = "p".repeat(40);
+  const bad = ["", ":a", "a:", "a::b", "a:*", "*", "a:*:b", "a*b", `${pad}:`, `:${pad}`, `${pad}::x`, `${pad}*`,
+    `${pad}:*:x`, Array.from({ length: 33 }, (_, i) => `s${i}`).join(":"), "k".repeat(1025)];
+  const good = ["a", "a:b", "é:1", `${pad}:1`, `${pad}:é`, Array.from({ length: 32 }, (_, i) => `s${i}`).join(":"),
+    "k".repeat(1024), `${pad}:a-b_c.d~e!f`];
+  const cache = new LruCache({ maxEntries: 100 });
+  for (const key of bad) {
+    assert.throws(() => cache.set(key, 1), (e) => ["INVALID_KEY", "LIMIT_EXCEEDED"].includes(e.code), JSON.stringify(key));
+  }
+  for (const key of good) cache.set(key, key);
+  assert.equal(cache.size, good.length);
+  // Every good key went into the index as it was given.
+  const removed = cache.invalidatePattern("*");
+  assert.deepEqual(removed.sort(), [...good].sort());
+});
