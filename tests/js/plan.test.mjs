@@ -242,6 +242,19 @@ test("keys that meet for one id: that id is answered by wasm", () => {
   }
 });
 
+test("past the fan-out budget, a dropped key could have met one of the set: not planned", () => {
+  // The post's set has 5 keys; `post:{id}a` is the 6th, `post:a{id}` is past maxKeys 6 and
+  // becomes `post:*`, unless the id is "a" (then it is `post:aa` again).
+  const rule = { entity: "post", cascadeTo: ["post:{id}a", "post:a{id}"] };
+  const planned = CascadeEngine.fromSchema(BLOG, { maxKeys: 6 });
+  const wasm = CascadeEngine.fromSchema(BLOG, { maxKeys: 6, _noPlan: true });
+  for (const e of [planned, wasm]) e.addRule(rule);
+  for (const id of ["2", "b", "a", "aa"]) {
+    assert.deepStrictEqual(planned.cascade({ entity: "post", id }), wasm.cascade({ entity: "post", id }), id);
+  }
+  assert.deepStrictEqual(statsOf(planned), statsOf(wasm));
+});
+
 test("a logger sees every cascade: no plans with a logger", () => {
   const lines = [];
   const engine = CascadeEngine.fromSchema(BLOG, { logger: (l) => lines.push(l) });
