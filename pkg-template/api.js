@@ -185,8 +185,10 @@ export class CascadeEngine {
   // plans are off: with a logger (each cascade logs from wasm), or `_noPlan` (tests compare both
   // ways). Emptied whenever the rules change.
   #plans = null;
-  // The plans that answered cascades since `stats()` last recorded them in wasm.
+  // The plans that answered cascades since their cascades were last recorded in wasm, and how
+  // many were recorded in all (for tests).
   #planned = [];
+  #recordedPlanned = 0;
   // Per ASCII code, 1 when an id of such characters can be spliced into a plan (see `plain_id_byte`
   // in src/engine.rs); built with the first plan, from the delimiter wasm reports.
   #plainId = null;
@@ -519,7 +521,21 @@ export class CascadeEngine {
   /** Forgets what was derived from the rules: rule ids by index, plans. */
   #rulesChanged() {
     this.#ruleIds = [];
-    if (this.#plans !== null) this.#plans = new Map();
+    if (this.#plans !== null) {
+      // Recorded now, so that the plans of old rules are not held until `stats()`.
+      this.#recordPlanned();
+      this.#plans = new Map();
+    }
+  }
+
+  /** Records in wasm's stats the cascades plans answered (see #answer). */
+  #recordPlanned() {
+    for (const plan of this.#planned) {
+      this.#inner.recordPlanned(plan.hits, plan.depth, plan.n, plan.edgeSlots);
+      this.#recordedPlanned += plan.hits;
+      plan.hits = 0;
+    }
+    this.#planned = [];
   }
 
   /** Validates and adds a manual rule; returns its id. Adding an identical rule again keeps one. */
@@ -601,11 +617,7 @@ export class CascadeEngine {
 
   /** Counters and timings. */
   stats() {
-    for (const plan of this.#planned) {
-      this.#inner.recordPlanned(plan.hits, plan.depth, plan.n, plan.edgeSlots);
-      plan.hits = 0;
-    }
-    this.#planned = [];
+    this.#recordPlanned();
     if (this.#sampled > 0) {
       this.#pendingMs += this.#sampledMs + (this.#sampledMs / this.#sampled) * this.#unsampled;
       this.#sampledMs = 0;
@@ -641,9 +653,9 @@ export class CascadeEngine {
     this.#cache = cache;
   }
 
-  /** @internal how many cascades plans answered since `stats()` last recorded them (tests). */
+  /** @internal how many cascades plans answered (tests). */
   _plannedCascades() {
-    let n = 0;
+    let n = this.#recordedPlanned;
     for (const plan of this.#planned) n += plan.hits;
     return n;
   }

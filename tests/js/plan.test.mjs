@@ -129,10 +129,7 @@ function differential(name, make, seed, ops, { delimiter = ":", blogFields = fal
     return a;
   };
   const counts = { cascades: 0, planned: 0, rules: 0 };
-  const stats = (e) => {
-    if (e === planned) counts.planned += e._plannedCascades();
-    return statsOf(e);
-  };
+  const stats = statsOf;
   for (let i = 0; i < ops; i++) {
     const r = rng.next();
     if (r < 0.88) {
@@ -166,6 +163,7 @@ function differential(name, make, seed, ops, { delimiter = ":", blogFields = fal
   }
   step("final stats()", stats);
   assert.deepStrictEqual(planned.rules(), wasm.rules());
+  counts.planned = planned._plannedCascades();
   return counts;
 }
 
@@ -214,7 +212,7 @@ test("a plan is used: cascades of one entity after the first do not reach wasm's
   for (let i = 0; i < 100; i++) engine.cascade({ entity: "post", id: String(i) });
   assert.equal(engine._plannedCascades(), 100);
   const after = engine.stats();
-  assert.equal(engine._plannedCascades(), 0);
+  assert.equal(engine._plannedCascades(), 100);
   assert.equal(after.cascades - before.cascades, 100);
   assert.equal(after.keys - before.keys, 500);
 });
