@@ -109,6 +109,12 @@ function wellFormed(entity, id) {
 
 // Without a logger, one cascade in this many is timed for `stats().averageTimeMs` (see #compact).
 const TIME_EVERY = 16;
+// A key is at most this many bytes (`MAX_KEY_LEN` in src/keys.rs).
+const MAX_KEY_LEN = 1024;
+// Most pairs of a plan's keys that could be equal for some id, compared on each planned cascade;
+// a plan with more is not used.
+const MAX_PLAN_PAIRS = 64;
+
 // The size of an engine's input buffer; a longer entity + id (a key is at most 1024 bytes) passes
 // strings instead.
 const INPUT_SIZE = 2048;
@@ -121,6 +127,41 @@ let u8View = new Uint8Array(0);
 // As wasm-bindgen's: a leading U+FEFF is part of the text.
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 const encoder = new TextEncoder();
+
+/**
+ * Whether two planned keys, given as their text split where the id goes, can be the same text
+ * for some plain id (one without the delimiter) of 1 to `maxIdLength` characters. A necessary
+ * condition, not a proof: a pair it lets through is compared on every planned cascade.
+ */
+function mayMeet(a, b, delimiter, maxIdLength) {
+  const ka = a.length - 1;
+  const kb = b.length - 1;
+  if (ka === 0 && kb === 0) return false; // two different literal keys
+  let la = 0;
+  let lb = 0;
+  let da = 0;
+  let db = 0;
+  for (const s of a) {
+    la += s.length;
+    for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) === delimiter) da++;
+  }
+  for (const s of b) {
+    lb += s.length;
+    for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) === delimiter) db++;
+  }
+  // An id has no delimiter: both keys have the delimiters of their literal text.
+  if (da !== db) return false;
+  // The lengths la + ka·L and lb + kb·L must agree for an id length L.
+  if (ka === kb) {
+    if (la !== lb) return false;
+  } else {
+    const L = (lb - la) / (ka - kb);
+    if (!Number.isInteger(L) || L < 1 || L > maxIdLength) return false;
+  }
+  const [a0, b0] = [a[0], b[0]];
+  const [a1, b1] = [a[ka], b[kb]];
+  return (a0.startsWith(b0) || b0.startsWith(a0)) && (a1.endsWith(b1) || b1.endsWith(a1));
+}
 
 /** Derives cascade rules from a GraphQL schema and computes what to purge after a change. */
 export class CascadeEngine {
@@ -139,23 +180,39 @@ export class CascadeEngine {
   #sampled = 0;
   #unsampled = 0;
   #untilSample = 0;
+  // Plans of cascades of changes without data, by entity (as the change names it) then op: a plan,
+  // null when that cascade cannot be planned, undefined when not asked yet (see #plan). null when
+  // plans are off: with a logger (each cascade logs from wasm), or `_noPlan` (tests compare both
+  // ways). Emptied whenever the rules change.
+  #plans = null;
+  // The plans that answered cascades since their cascades were last recorded in wasm, and how
+  // many were recorded in all (for tests).
+  #planned = [];
+  #recordedPlanned = 0;
+  // Per ASCII code, 1 when an id of such characters can be spliced into a plan (see `plain_id_byte`
+  // in src/engine.rs); built with the first plan, from the delimiter wasm reports.
+  #plainId = null;
 
   /** @internal use `CascadeEngine.fromSchema` or `CascadeEngine.fromJSON`. */
-  constructor(inner, timed = false) {
+  constructor(inner, timed = false, planned = false) {
     if (!(inner instanceof WasmEngine)) {
       throw codedError("INVALID_ARGUMENT", "use CascadeEngine.fromSchema(sdl, options) or CascadeEngine.fromJSON(json)");
     }
     this.#inner = inner;
     this.#timed = timed === true;
+    if (this.#timed && planned === true) this.#plans = new Map();
   }
 
   /** Parses SDL, detects relationships and derives the auto rules. */
   static fromSchema(sdl, options) {
     requireString(sdl, "the schema (SDL text)");
     const o = engineOptions(options);
-    const { logger: _logger, ...rest } = o;
+    // `_noPlan` (not part of the API) turns plans off, for tests that compare both ways.
+    const { logger: _logger, _noPlan, ...rest } = o;
     const logger = loggerFor(o);
-    return call(() => new CascadeEngine(WasmEngine.fromSchema(sdl, toJson(rest, "options"), logger, now), logger === undefined));
+    return call(
+      () => new CascadeEngine(WasmEngine.fromSchema(sdl, toJson(rest, "options"), logger, now), logger === undefined, _noPlan !== true),
+    );
   }
 
   /** Loads precompiled rules (`engine.toJSON()`, as an object or JSON text); no schema is parsed. */
@@ -166,7 +223,7 @@ export class CascadeEngine {
     // As UTF-8 bytes: wasm-bindgen copies a string into wasm one char at a time in JS (~1.6 ms for
     // GitHub's 237 KB of rules), where TextEncoder and a byte copy take ~0.2 ms.
     const bytes = encoder.encode(text);
-    return call(() => new CascadeEngine(WasmEngine.fromJSONBytes(bytes, logger, now), logger === undefined));
+    return call(() => new CascadeEngine(WasmEngine.fromJSONBytes(bytes, logger, now), logger === undefined, o._noPlan !== true));
   }
 
   // The address of the engine's input buffer in wasm memory (`inputBuffer`), 0 before first use.
@@ -317,6 +374,135 @@ export class CascadeEngine {
     return { keys, patterns, tags, trace, depth, truncated };
   }
 
+  /**
+   * Asks wasm for the plan of cascades of `entity` changes without data and `op`, and keeps it
+   * (or null when it has none): the cascade set of a placeholder id, whose every occurrence in a
+   * key is where an id goes (see `plan_compact` in src/engine.rs).
+   */
+  #plan(entity, op) {
+    let byOp = this.#plans.get(entity);
+    if (byOp === undefined) this.#plans.set(entity, (byOp = [undefined, undefined, undefined]));
+    byOp[op] = null;
+    const at = call(() => this.#inner.planCompact(entity, op));
+    if (at === 0) return;
+    // Every number is read before a `ruleId` fetch may grow the memory (see #expand).
+    const meta = this.#u32();
+    const p = at >>> 2;
+    const n = meta[p + 2];
+    const end = p + 3 + 6 * n;
+    const textAt = meta[end];
+    const text = decoder.decode(u8View.subarray(textAt, textAt + meta[end + 1]));
+    const mark = String.fromCharCode(meta[end + 2]);
+    const delimiter = meta[end + 3];
+    const edgeSlots = meta.slice(end + 5, end + 5 + meta[end + 4]);
+    const plan = {
+      n,
+      depth: meta[p + 1],
+      truncated: meta[p] === 1,
+      // Per key, its text split where the id goes; the rest as the trace has it.
+      parts: new Array(n),
+      rules: new Array(n),
+      from: new Int32Array(n),
+      depths: new Uint32Array(n),
+      coarse: new Uint8Array(n),
+      pattern: new Uint8Array(n),
+      // The longest id that keeps every key within MAX_KEY_LEN (the changed entity's key too).
+      maxIdLength: MAX_KEY_LEN,
+      // Pairs of keys [i, j, …] that differ for the placeholder but could be equal for some id.
+      pairs: [],
+      edgeSlots,
+      // Cascades answered since `stats()` last recorded them.
+      hits: 0,
+    };
+    const rules = new Uint32Array(n);
+    let at8 = 0;
+    for (let i = 0, m = p + 3; i < n; i++, m += 6) {
+      const key = text.slice(at8, (at8 += meta[m]));
+      const parts = key.split(mark);
+      plan.parts[i] = parts;
+      rules[i] = meta[m + 1];
+      plan.from[i] = meta[m + 2] - 1;
+      plan.depths[i] = meta[m + 3];
+      plan.coarse[i] = meta[m + 4] & 1;
+      plan.pattern[i] = (meta[m + 4] >>> 1) & 1;
+      const ids = parts.length - 1;
+      if (ids > 0) plan.maxIdLength = Math.min(plan.maxIdLength, Math.floor((MAX_KEY_LEN - (key.length - ids)) / ids));
+    }
+    for (let i = 0; i < n; i++) plan.rules[i] = rules[i] === 0 ? null : this.#ruleId(rules[i] - 1);
+    for (let i = 0; i < n; i++) {
+      for (let j = i + 1; j < n; j++) {
+        if (mayMeet(plan.parts[i], plan.parts[j], delimiter, plan.maxIdLength)) plan.pairs.push(i, j);
+      }
+      if (plan.pairs.length > 2 * MAX_PLAN_PAIRS) return;
+    }
+    if (this.#plainId === null) {
+      const plain = new Uint8Array(128);
+      for (let c = 0x21; c < 0x7f; c++) plain[c] = 1;
+      for (const c of "%*{},") plain[c.charCodeAt(0)] = 0;
+      if (delimiter < 128) plain[delimiter] = 0;
+      this.#plainId = plain;
+    }
+    byOp[op] = plan;
+  }
+
+  /**
+   * The cascade set of a change without data of `id` from its plan, timed as #compact times
+   * such cascades, or undefined when the plan cannot answer for this id (then wasm does).
+   */
+  #answer(plan, id) {
+    const length = id.length;
+    if (length === 0 || length > plan.maxIdLength) return undefined;
+    const plain = this.#plainId;
+    for (let i = 0; i < length; i++) {
+      const c = id.charCodeAt(i);
+      if (c > 0x7f || plain[c] === 0) return undefined;
+    }
+    let set;
+    if (this.#untilSample === 0) {
+      const t0 = now();
+      set = this.#fromPlan(plan, id);
+      const ms = now() - t0;
+      if (set === undefined) return undefined;
+      this.#sampledMs += ms;
+      this.#sampled++;
+      this.#untilSample = TIME_EVERY - 1;
+    } else {
+      set = this.#fromPlan(plan, id);
+      if (set === undefined) return undefined;
+      this.#unsampled++;
+      this.#untilSample--;
+    }
+    if (plan.hits++ === 0) this.#planned.push(plan);
+    return set;
+  }
+
+  /** The objects #expand builds, from a plan and an id; undefined when two keys meet. */
+  #fromPlan(plan, id) {
+    const n = plan.n;
+    const keys = [];
+    const patterns = [];
+    const trace = new Array(n);
+    const { parts, rules, from, depths, coarse, pattern } = plan;
+    for (let i = 0; i < n; i++) {
+      const pieces = parts[i];
+      let key = pieces[0];
+      for (let j = 1; j < pieces.length; j++) key += id + pieces[j];
+      if (pattern[i] === 1) patterns.push(key);
+      else keys.push(key);
+      const f = from[i];
+      trace[i] = { key, rule: rules[i], from: f < 0 ? null : trace[f].key, depth: depths[i], coarse: coarse[i] === 1 };
+    }
+    const pairs = plan.pairs;
+    for (let k = 0; k < pairs.length; k += 2) {
+      if (trace[pairs[k]].key === trace[pairs[k + 1]].key) return undefined;
+    }
+    const tags = new Array(n);
+    let k = 0;
+    for (const t of keys) tags[k++] = t;
+    for (const t of patterns) tags[k++] = t;
+    return { keys, patterns, tags, trace, depth: plan.depth, truncated: plan.truncated };
+  }
+
   /** The detected relationships. */
   relationships() {
     return JSON.parse(this.#inner.relationships());
@@ -332,12 +518,32 @@ export class CascadeEngine {
     return JSON.parse(this.#inner.rules());
   }
 
+  /** Forgets what was derived from the rules: rule ids by index, plans. */
+  #rulesChanged() {
+    this.#ruleIds = [];
+    if (this.#plans !== null) {
+      // Recorded now, so that the plans of old rules are not held until `stats()`.
+      this.#recordPlanned();
+      this.#plans = new Map();
+    }
+  }
+
+  /** Records in wasm's stats the cascades plans answered (see #answer). */
+  #recordPlanned() {
+    for (const plan of this.#planned) {
+      this.#inner.recordPlanned(plan.hits, plan.depth, plan.n, plan.edgeSlots);
+      this.#recordedPlanned += plan.hits;
+      plan.hits = 0;
+    }
+    this.#planned = [];
+  }
+
   /** Validates and adds a manual rule; returns its id. Adding an identical rule again keeps one. */
   addRule(rule) {
     if (rule === null || typeof rule !== "object") {
       throw codedError("INVALID_RULE", 'a rule must be an object like { entity: "user", cascadeTo: ["user:{id}:feed"] }');
     }
-    this.#ruleIds = [];
+    this.#rulesChanged();
     if (typeof rule.when === "function") {
       const { when, ...rest } = rule;
       return call(() => this.#inner.addRuleWithPredicate(toJson(rest, "the rule"), when));
@@ -348,13 +554,13 @@ export class CascadeEngine {
   /** Removes the rule with this id. */
   removeRule(id) {
     requireString(id, "the rule id");
-    this.#ruleIds = [];
+    this.#rulesChanged();
     call(() => this.#inner.removeRule(id));
   }
 
   /** Removes every rule, auto rules included. */
   clearRules() {
-    this.#ruleIds = [];
+    this.#rulesChanged();
     this.#inner.clearRules();
   }
 
@@ -363,9 +569,18 @@ export class CascadeEngine {
     if (dataless(change)) {
       const { entity, id } = change;
       const op = change.op === undefined ? 0 : OPS[change.op];
+      const plans = this.#plans;
+      const plan = plans === null ? null : plans.get(entity)?.[op];
+      if (plan) {
+        const set = this.#answer(plan, id);
+        if (set !== undefined) return set;
+      }
       if (this.#writeInput(entity, id)) {
         // 0 means the change was refused: the string export throws the error.
-        return this.#compact(() => this.#inner.cascadeInput(entity.length, id.length, op) || this.#inner.cascadeIdCompact(entity, id, op), true);
+        const set = this.#compact(() => this.#inner.cascadeInput(entity.length, id.length, op) || this.#inner.cascadeIdCompact(entity, id, op), true);
+        // The entity is known (the cascade succeeded) and ASCII (it crossed as such): plan it.
+        if (plan === undefined && plans !== null) this.#plan(entity, op);
+        return set;
       }
       if (wellFormed(entity, id)) return this.#compact(() => this.#inner.cascadeIdCompact(entity, id, op), true);
     }
@@ -402,6 +617,7 @@ export class CascadeEngine {
 
   /** Counters and timings. */
   stats() {
+    this.#recordPlanned();
     if (this.#sampled > 0) {
       this.#pendingMs += this.#sampledMs + (this.#sampledMs / this.#sampled) * this.#unsampled;
       this.#sampledMs = 0;
@@ -435,6 +651,13 @@ export class CascadeEngine {
   /** @internal */
   _attach(cache) {
     this.#cache = cache;
+  }
+
+  /** @internal how many cascades plans answered (tests). */
+  _plannedCascades() {
+    let n = this.#recordedPlanned;
+    for (const plan of this.#planned) n += plan.hits;
+    return n;
   }
 
   /** @internal counts keys purged through a backend, for `stats().keysPerBackend`. */

@@ -180,6 +180,9 @@ pub struct Engine {
     /// Per template (flat index), its stats edge slot: [`UNSET`] until first used, [`VARIES`]
     /// when the label depends on the rendered key.
     edge_slots: Vec<u32>,
+    /// The byte [`Engine::plan_compact`] puts for the id (`Some(None)`: none is free); `None`
+    /// until first needed after the rules changed.
+    id_mark: Option<Option<u8>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -255,6 +258,7 @@ impl Engine {
             spare: None,
             template_base: Vec::new(),
             edge_slots: Vec::new(),
+            id_mark: None,
         }
     }
 
@@ -396,6 +400,7 @@ impl Engine {
     /// Rebuilds `by_entity` (`rule_index` must already be up to date).
     fn index_by_entity(&mut self) {
         self.template_base.clear();
+        self.id_mark = None;
         self.by_entity = vec![Vec::new(); self.entities.len()];
         for (i, r) in self.rules.iter().enumerate() {
             if let Some(&e) = self.lookup.get(&r.entity) {
@@ -679,6 +684,11 @@ impl Engine {
     }
 
     fn run(&mut self, changes: &[ChangeRef<'_>]) -> Result<Box<Run>> {
+        self.run_with(changes, true)
+    }
+
+    /// The run of a cascade; its stats are recorded when `record` (a plan is not a cascade).
+    fn run_with(&mut self, changes: &[ChangeRef<'_>], record: bool) -> Result<Box<Run>> {
         self.materialize();
         let started = self.clock.as_ref().map(|c| c());
         let delimiter = self.options.delimiter;
@@ -768,8 +778,10 @@ impl Engine {
             (Some(s), Some(c)) => (c() - s).max(0.0),
             _ => 0.0,
         };
-        self.stats.record(changes.len(), run.depth, elapsed, run.entries.len());
-        self.count_edges(&run);
+        if record {
+            self.stats.record(changes.len(), run.depth, elapsed, run.entries.len());
+            self.count_edges(&run);
+        }
         if self.logging() {
             let line = format!("[CASCADE] ✓ CASCADE complete in {elapsed:.2}ms");
             self.log(&line);
@@ -791,30 +803,33 @@ impl Engine {
         self.edge_slots.resize(at as usize, UNSET);
     }
 
-    /// Counts the run's new keys in the stats edges (`user -> post`). A template whose first
-    /// segment is fixed always gives the same label, so its stats slot is looked up once.
+    /// Counts the run's new keys in the stats edges (`user -> post`).
     fn count_edges(&mut self, run: &Run) {
-        for &(from, rule, template, key) in &run.edges {
-            let flat = (self.template_base[rule as usize] + template) as usize;
-            let mut slot = self.edge_slots[flat];
-            if slot == UNSET {
-                let fixed = self.rules[rule as usize].cascade_to[template as usize].fixed_first_segment();
-                slot = match fixed {
-                    Some(first) => self
-                        .stats
-                        .edge_slot(from as usize, edge_label(first), &self.entities)
-                        .unwrap_or(VARIES),
-                    None => VARIES,
-                };
-                self.edge_slots[flat] = slot;
-            }
-            let slot = match slot {
-                VARIES => self.stats.edge_slot(from as usize, edge_label(run.key(key)), &self.entities),
-                slot => Some(slot),
-            };
-            if let Some(slot) = slot {
+        for &edge in &run.edges {
+            if let Some(slot) = self.edge_slot(run, edge) {
                 self.stats.count_edge(slot);
             }
+        }
+    }
+
+    /// The stats slot of one of the run's edges (source entity, rule, template, key). A template
+    /// whose first segment is fixed always gives the same label, so its slot is looked up once.
+    fn edge_slot(&mut self, run: &Run, (from, rule, template, key): (u32, u32, u32, u32)) -> Option<u32> {
+        let flat = (self.template_base[rule as usize] + template) as usize;
+        let mut slot = self.edge_slots[flat];
+        if slot == UNSET {
+            let fixed = self.rules[rule as usize].cascade_to[template as usize].fixed_first_segment();
+            slot = match fixed {
+                Some(first) => {
+                    self.stats.edge_slot(from as usize, edge_label(first), &self.entities).unwrap_or(VARIES)
+                }
+                None => VARIES,
+            };
+            self.edge_slots[flat] = slot;
+        }
+        match slot {
+            VARIES => self.stats.edge_slot(from as usize, edge_label(run.key(key)), &self.entities),
+            slot => Some(slot),
         }
     }
 
@@ -1004,6 +1019,68 @@ impl Engine {
         }
         let id = decode_segment(id);
         self.cascade_id_compact(ks, &id, Op::Update, out).is_ok()
+    }
+
+    /// Plans the cascade of a change of `entity` without data, for any id: writes the cascade
+    /// set of the id [`CascadePlan::id_mark`] in the compact form (nothing is recorded in the
+    /// stats; see [`Engine::record_planned`]). That byte occurs in no template and no keyspace,
+    /// so each occurrence in a key is the id: for an id that encoding keeps as it is (see
+    /// [`plain_id_byte`]), that keeps every key within [`MAX_KEY_LEN`], and that leaves the keys
+    /// distinct, the cascade set is the planned one with the id in place of each mark.
+    ///
+    /// `None` when the set could depend on the id in any other way: the engine logs, an id lands
+    /// in a key's first segment (which names the entity a key cascades to and labels its stats
+    /// edge), the fan-out budget is reached, a tag differs from its key; or the change is refused.
+    pub fn plan_compact(&mut self, entity: &str, op: Op, out: &mut CompactSet) -> Option<CascadePlan> {
+        self.materialize();
+        if self.logging() {
+            return None;
+        }
+        let mark = match self.id_mark {
+            Some(mark) => mark?,
+            None => (*self.id_mark.insert(self.find_id_mark()))?,
+        };
+        let id = [mark];
+        let id = std::str::from_utf8(&id).ok()?;
+        let change = ChangeRef { entity, id, op, data: None, before: None };
+        let mut run = self.run_with(&[change], false).ok()?;
+        let delimiter = self.options.delimiter;
+        let plannable = run.entries.len() < self.options.max_keys
+            && (0..run.entries.len() as u32).all(|i| {
+                let key = run.key(i);
+                let first = key.find(delimiter).map_or(key, |at| &key[..at]);
+                run.entries[i as usize].plain_tag && !first.as_bytes().contains(&mark)
+            });
+        let plan = plannable.then(|| {
+            let edge_slots = run.edges.iter().filter_map(|&edge| self.edge_slot(&run, edge)).collect();
+            run.encode(out);
+            CascadePlan { id_mark: mark, edge_slots }
+        });
+        self.keep(run);
+        plan
+    }
+
+    /// A byte for [`Engine::plan_compact`] to stand for the id: a [`plain_id_byte`] that occurs in
+    /// no template and no keyspace (so in no key but where the id was put).
+    fn find_id_mark(&self) -> Option<u8> {
+        let mut used = [false; 128];
+        let texts = self.rules.iter().flat_map(|r| r.cascade_to.iter().map(KeyTemplate::as_str));
+        for text in texts.chain(self.entities.iter().map(|e| e.keyspace.as_str())) {
+            for b in text.bytes().filter(u8::is_ascii) {
+                used[b as usize] = true;
+            }
+        }
+        (0x21..0x7f).rev().find(|&b| !used[b as usize] && plain_id_byte(b, self.options.delimiter))
+    }
+
+    /// Records `cascades` cascades of one change each, planned by [`Engine::plan_compact`] and
+    /// answered from the plan: the `depth` and `keys` of its set and the stats edge slots its
+    /// run counts, as if each had run.
+    pub fn record_planned(&mut self, cascades: u64, depth: u32, keys: u64, edge_slots: &[u32]) {
+        self.stats.record_many(cascades, depth, keys);
+        for &slot in edge_slots {
+            self.stats.count_edge_by(slot, cascades);
+        }
     }
 
     /// Counters and timings since the engine was made.
@@ -1985,6 +2062,22 @@ fn utf16_len(s: &str) -> u32 {
 pub struct CompactSet {
     pub text: String,
     pub meta: Vec<u32>,
+}
+
+/// What [`Engine::plan_compact`] tells beside the planned set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CascadePlan {
+    /// The byte that stands for the id in the planned keys.
+    pub id_mark: u8,
+    /// The stats edge slots a cascade of the plan counts, for [`Engine::record_planned`].
+    pub edge_slots: Vec<u32>,
+}
+
+/// Whether an id byte is kept as it is in keys and tags: printable ASCII other than the
+/// delimiter and what encoding escapes (`%`, `*`, `{`, `}`, `,`). An id of such bytes is one
+/// segment of the same text whatever the rules: it can only be spliced, never re-shaped.
+pub fn plain_id_byte(b: u8, delimiter: char) -> bool {
+    (0x21..0x7f).contains(&b) && !matches!(b, b'%' | b'*' | b'{' | b'}' | b',') && char::from(b) != delimiter
 }
 
 #[cfg(test)]

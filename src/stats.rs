@@ -90,6 +90,14 @@ impl StatsAccumulator {
         self.time_sum += elapsed_ms;
     }
 
+    /// As [`StatsAccumulator::record`] `cascades` times, for one change each without a clock.
+    pub(crate) fn record_many(&mut self, cascades: u64, depth: u32, keys: u64) {
+        self.invalidations = self.invalidations.saturating_add(cascades);
+        self.cascades = self.cascades.saturating_add(cascades);
+        self.keys = self.keys.saturating_add(keys.saturating_mul(cascades));
+        self.depth_sum = self.depth_sum.saturating_add(u64::from(depth).saturating_mul(cascades));
+    }
+
     /// The slot of the edge from entity `from` to keys labelled `label` (see [`edge_label`]),
     /// made on first use; `None` for an entity index outside `entities`.
     pub(crate) fn edge_slot(&mut self, from: usize, label: &str, entities: &[Entity]) -> Option<u32> {
@@ -110,6 +118,13 @@ impl StatsAccumulator {
     pub(crate) fn count_edge(&mut self, slot: u32) {
         if let Some(n) = self.edge_counts.get_mut(slot as usize) {
             *n += 1;
+        }
+    }
+
+    /// Counts `n` keys produced along the edge in `slot`.
+    pub(crate) fn count_edge_by(&mut self, slot: u32, n: u64) {
+        if let Some(count) = self.edge_counts.get_mut(slot as usize) {
+            *count = count.saturating_add(n);
         }
     }
 

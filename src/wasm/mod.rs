@@ -272,6 +272,28 @@ impl WasmEngine {
         }
     }
 
+    /// Plans the cascades of changes of `entity` without data (see `Engine::plan_compact`):
+    /// the planned set in the compact form, as `cascadeInput` returns it, with after its
+    /// `[text, length]` the id mark, the delimiter's code, and the number of stats edge slots
+    /// followed by the slots (for `recordPlanned`). 0 when the cascades cannot be planned.
+    #[wasm_bindgen(js_name = planCompact)]
+    pub fn plan_compact(&mut self, entity: &str, op: u32) -> u32 {
+        let Some(plan) = self.inner.plan_compact(entity, op_of(op), &mut self.out) else { return 0 };
+        let (text, len) = (self.out.text.as_ptr() as u32, self.out.text.len() as u32);
+        let meta = &mut self.out.meta;
+        meta.extend([text, len, u32::from(plan.id_mark), self.inner.delimiter() as u32]);
+        meta.push(plan.edge_slots.len() as u32);
+        meta.extend(plan.edge_slots);
+        meta.as_ptr() as u32
+    }
+
+    /// Records in the stats `cascades` cascades answered by JS from a plan (`planCompact`):
+    /// the `depth` and number of `keys` of the planned set, and its edge slots.
+    #[wasm_bindgen(js_name = recordPlanned)]
+    pub fn record_planned(&mut self, cascades: f64, depth: u32, keys: u32, edge_slots: &[u32]) {
+        self.inner.record_planned(cascades.max(0.0) as u64, depth, u64::from(keys), edge_slots);
+    }
+
     fn compact(&mut self, changes: &[Change]) -> Result<u32, JsValue> {
         self.inner.cascade_batch_compact(changes, &mut self.out).into_js()?;
         Ok(self.locate())

@@ -1,0 +1,262 @@
+// Plans of cascades without data (pkg-template/api.js `#plan`) against wasm: a seeded random
+// script of changes without data (odd, long and numeric ids, every op, known and unknown
+// entities), a few with data, batches, rule additions and removals, and `stats()`, run on an
+// engine that answers from plans and on one that always calls wasm (`_noPlan`). Every result,
+// error and stats snapshot (time aside) must be the same.
+//
+// PLAN_SEED=n replays one seed; PLAN_OPS=n changes the script's length.
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { CascadeEngine } from "../../pkg/node.js";
+import { prng } from "./support/blog-db.mjs";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const OPS = Number(process.env.PLAN_OPS ?? 1500);
+const SEEDS = process.env.PLAN_SEED !== undefined ? [Number(process.env.PLAN_SEED)] : [1, 2];
+
+function fixture(name) {
+  for (let dir = here; dir !== dirname(dir); dir = dirname(dir)) {
+    const path = join(dir, "shared", "fixtures", "schemas", name);
+    if (existsSync(path)) return readFileSync(path, "utf8");
+  }
+  return undefined;
+}
+
+const BLOG = readFileSync(join(here, "..", "..", "examples", "node", "blog.graphql"), "utf8");
+// The SPEC's example with tags and self-references.
+const SPEC = `
+type User { id: ID! name: String manager: User friends: [User!]! posts: [Post!]! }
+type Post { id: ID! title: String status: String author: User! comments: [Comment!]! tags: [Tag!]! }
+type Comment { id: ID! body: String author: User! post: Post! }
+type Tag { id: ID! label: String posts: [Post!]! }
+type Query { user(id: ID!): User }
+`;
+
+const LONG = "L".repeat(1000);
+
+/**
+ * Manual rules over the keyspaces `ks`, with `D` standing for the delimiter: `[plannable,
+ * unplannable]` (rules that stop plans of the entities they reach).
+ */
+function rulePool(ks, blogFields) {
+  const [a, b = a, c = a] = ks;
+  const fn = (data) => data?.status === "published";
+  const unplannable = [
+    { entity: a, cascadeTo: ["{id}Dmeta"] }, // the id in a first segment
+    { entity: a, cascadeTo: ["p{id}xDlist"] },
+    { entity: b, cascadeTo: ["{id}"] },
+    { entity: a, cascadeTo: ["mapD{id}D日本"] }, // a tag unlike its key
+  ];
+  const pool = [
+    { entity: a, cascadeTo: [`${a}D1`] }, // meets `a:{id}` for the id "1"
+    { entity: a, cascadeTo: [`${a}Da{id}`, `${a}D{id}a`] }, // meet for ids of only `a`
+    { entity: a, cascadeTo: [`${b}D{id}`] }, // cascades on as `b`
+    { entity: b, cascadeTo: [`${a}D{id}`] }, // … and back: a cycle
+    { entity: c, cascadeTo: [`${c}D{id}{id}`, `xD{id}-{id}D{id}`] },
+    { entity: a, cascadeTo: [`feedD{id}`, "feedD*"] },
+    { entity: a, cascadeTo: ["*"] },
+    { entity: b, cascadeTo: [`${a}D${LONG}D{id}`] }, // long ids turn it coarse
+    { entity: a, cascadeTo: ["tilde~^|D{id}D!$&@#"] }, // the plan's id mark must avoid these
+    { entity: a, cascadeTo: ["pct%41D{id}"] },
+    { entity: a, maxDepth: 0, cascadeTo: [`${b}D{id}Dx`] },
+    { entity: a, maxDepth: 1, cascadeTo: [`${b}D{id}`] },
+    { entity: a, when: { field: "status", eq: "published" }, cascadeTo: ["publishedD{id}"] },
+    { entity: a, when: fn, cascadeTo: ["fnD{id}"] },
+    { entity: b, onFields: ["title"], cascadeTo: [`${b}D{id}Dtitle`] },
+    { entity: c, when: { changed: ["body"] }, cascadeTo: ["changedD{id}"] },
+  ];
+  if (blogFields) {
+    pool.push({ entity: "post", cascadeTo: ["userD{author_id}Dfeed", "postD{id}Dby-{author_id}"] });
+    pool.push({ entity: "comment", cascadeTo: ["postD{post_id}Dthread", "commentD{id}"] });
+  }
+  return [pool, unplannable];
+}
+
+const IDS = [
+  "1", "42", "0", "7", "a", "aa", "aaa", "abc", "A-b_c.d", "~", "~~", "x~y", "^", "|", "!$&@#", "a:b", "a/b", "a|b",
+  "a*b", "*", "{id}", "{", "}", "%", "%41", "a,b", "a b", " ", "", "\t", "é", "日本", "😀", "\uD800", "user", "post",
+  "L", "LL", "1:2", "a\u007fb", "a\u0000b", "\"q\"", "back\\slash",
+];
+const CHARS = "abcAZ09_-.~^|!$&@#:/*{}%, é";
+
+function randomId(rng) {
+  const r = rng.next();
+  if (r < 0.1) return rng.pick(["1", "a", "aa", "aaa"]); // where the pool's keys meet
+  if (r < 0.4) return rng.pick(IDS);
+  if (r < 0.7) return String(rng.int(100));
+  if (r < 0.78) return rng.pick([42, 0, -1, 1.5, 1e21, 7]); // numeric ids take the JSON path
+  const length = rng.pick([1, 2, 3, 5, 8, 17, 18, 19, 20, 40, 1015, 1018, 1019, 1020, 1030]);
+  let id = "";
+  const plain = rng.next() < 0.6;
+  for (let i = 0; i < length; i++) id += plain ? "L" : CHARS[rng.int(CHARS.length)];
+  return id;
+}
+
+function outcome(fn) {
+  try {
+    return { value: fn() };
+  } catch (error) {
+    return { error: { code: error.code, message: error.message } };
+  }
+}
+
+function statsOf(engine) {
+  const { averageTimeMs, ...rest } = engine.stats();
+  assert.ok(Number.isFinite(averageTimeMs) && averageTimeMs >= 0);
+  return rest;
+}
+
+/** Runs one seeded script on a planning engine and a wasm-only one made by `make(options)`. */
+function differential(name, make, seed, ops, { delimiter = ":", blogFields = false } = {}) {
+  const planned = make({});
+  const wasm = make({ _noPlan: true });
+  const rng = prng(seed);
+  const entities = planned.entities();
+  const names = [...entities.map((e) => e.keyspace), ...entities.map((e) => e.type), "nope", "Post_"];
+  const keyspaces = entities.map((e) => e.keyspace);
+  // Favour a few entities so plans get reused; the rules name three of them.
+  const hot = [rng.pick(keyspaces), rng.pick(keyspaces), rng.pick(keyspaces)];
+  const [pool, unplannable] = rulePool(blogFields ? ["post", "user", "comment"] : hot, blogFields).map((rules) =>
+    rules.map((r) => ({ ...r, cascadeTo: r.cascadeTo.map((t) => t.replaceAll("D", delimiter)) })),
+  );
+  const step = (what, fn) => {
+    const a = outcome(() => fn(planned));
+    const b = outcome(() => fn(wasm));
+    assert.deepStrictEqual(a, b, `${name} seed=${seed}: ${what}`);
+    return a;
+  };
+  const counts = { cascades: 0, planned: 0, rules: 0 };
+  const stats = statsOf;
+  for (let i = 0; i < ops; i++) {
+    const r = rng.next();
+    if (r < 0.88) {
+      const entity = rng.next() < 0.8 ? (blogFields ? rng.pick(["post", "user", "comment", "Post"]) : rng.pick(hot)) : rng.pick(names);
+      const change = { entity, id: randomId(rng) };
+      const op = rng.pick([undefined, undefined, "create", "update", "delete", "upsert"]);
+      if (op !== undefined) change.op = op;
+      step(`op ${i} cascade(${JSON.stringify(change)})`, (e) => e.cascade(change));
+      counts.cascades++;
+    } else if (r < 0.905) {
+      const change = { entity: rng.pick(hot), id: randomId(rng), data: { status: rng.pick(["published", "draft"]), title: "t", author_id: "9" } };
+      if (rng.next() < 0.5) change.before = { status: "draft", title: "u", body: "b" };
+      step(`op ${i} cascade with data ${JSON.stringify(change)}`, (e) => e.cascade(change));
+    } else if (r < 0.915) {
+      const changes = Array.from({ length: rng.int(4) }, () => ({ entity: rng.pick(hot), id: randomId(rng) }));
+      step(`op ${i} cascadeBatch`, (e) => e.cascadeBatch(changes));
+    } else if (r < 0.95) {
+      const rule = rng.pick(rng.next() < 0.15 ? unplannable : pool);
+      step(`op ${i} addRule(${JSON.stringify(rule.cascadeTo)})`, (e) => e.addRule(rule));
+      counts.rules++;
+    } else if (r < 0.975) {
+      const ids = planned.rules().map((x) => x.id);
+      // Manual rules (after the auto rules) more often, so the set of rules keeps changing.
+      const id = rng.next() < 0.1 ? "no such rule" : rng.next() < 0.8 ? ids.at(-1 - rng.int(4)) : rng.pick(ids);
+      if (id !== undefined) step(`op ${i} removeRule(${id})`, (e) => e.removeRule(id));
+    } else if (r < 0.978) {
+      step(`op ${i} clearRules()`, (e) => e.clearRules());
+    } else {
+      step(`op ${i} stats()`, stats);
+    }
+  }
+  step("final stats()", stats);
+  assert.deepStrictEqual(planned.rules(), wasm.rules());
+  counts.planned = planned._plannedCascades();
+  return counts;
+}
+
+const SCENARIOS = [
+  ["blog", (o) => CascadeEngine.fromSchema(BLOG, o), { blogFields: true }],
+  ["blog fromJSON", (o) => CascadeEngine.fromJSON(CascadeEngine.fromSchema(BLOG).toJSON(), o), { blogFields: true }],
+  ["blog delimiter /", (o) => CascadeEngine.fromSchema(BLOG, { delimiter: "/", ...o }), { delimiter: "/", blogFields: true }],
+  ["blog delimiter |", (o) => CascadeEngine.fromSchema(BLOG, { delimiter: "|", ...o }), { delimiter: "|", blogFields: true }],
+  ["blog delimiter §", (o) => CascadeEngine.fromSchema(BLOG, { delimiter: "§", ...o }), { delimiter: "§", blogFields: true }],
+  // Truncated sets are not planned: only entities with few rules are.
+  ["blog maxKeys 4", (o) => CascadeEngine.fromSchema(BLOG, { maxKeys: 4, ...o }), { blogFields: true, planned: 0 }],
+  ["blog maxKeys 7", (o) => CascadeEngine.fromSchema(BLOG, { maxKeys: 7, ...o }), { blogFields: true, planned: 0.05 }],
+  ["blog maxDepth 1", (o) => CascadeEngine.fromSchema(BLOG, { maxDepth: 1, ...o }), { blogFields: true }],
+  ["blog maxDepth 0", (o) => CascadeEngine.fromSchema(BLOG, { maxDepth: 0, ...o }), { blogFields: true }],
+  // A keyspace with the delimiter in it, one with the usual id mark in it.
+  ["blog odd keyspaces", (o) => CascadeEngine.fromSchema(BLOG, { keyspaces: { Comment: "c:m", User: "u~" }, ...o }), {}],
+  ["spec", (o) => CascadeEngine.fromSchema(SPEC, o), { blogFields: true }],
+  ["spec maxDepth 1", (o) => CascadeEngine.fromSchema(SPEC, { maxDepth: 1, ...o }), { blogFields: true }],
+];
+const SWAPI = fixture("swapi.graphql");
+const GITHUB = fixture("github.graphql");
+if (SWAPI !== undefined) SCENARIOS.push(["swapi", (o) => CascadeEngine.fromSchema(SWAPI, o), {}]);
+if (GITHUB !== undefined) SCENARIOS.push(["github", (o) => CascadeEngine.fromSchema(GITHUB, o), { ops: Math.ceil(OPS / 5) }]);
+
+for (const [name, make, options] of SCENARIOS) {
+  test(`plans answer as wasm does: ${name}`, () => {
+    let cascades = 0;
+    let planned = 0;
+    for (const seed of SEEDS) {
+      const counts = differential(name, make, seed, options.ops ?? OPS, options);
+      cascades += counts.cascades;
+      planned += counts.planned;
+    }
+    // Most scenarios must exercise plans (a non-ASCII delimiter makes every tag differ from its key).
+    if (options.delimiter === "§") assert.equal(planned, 0);
+    else assert.ok(planned >= cascades * (options.planned ?? 0.1), `${name}: only ${planned} of ${cascades} cascades planned`);
+    console.log(`# ${name}: ${planned} of ${cascades} cascades answered from plans`);
+  });
+}
+
+test("a plan is used: cascades of one entity after the first do not reach wasm's run", () => {
+  const engine = CascadeEngine.fromSchema(BLOG);
+  engine.cascade({ entity: "post", id: "1" });
+  const before = engine.stats();
+  // Answered from the plan, then recorded in wasm by stats().
+  for (let i = 0; i < 100; i++) engine.cascade({ entity: "post", id: String(i) });
+  assert.equal(engine._plannedCascades(), 100);
+  const after = engine.stats();
+  assert.equal(engine._plannedCascades(), 100);
+  assert.equal(after.cascades - before.cascades, 100);
+  assert.equal(after.keys - before.keys, 500);
+});
+
+test("keys that meet for one id: that id is answered by wasm", () => {
+  const cases = [
+    [{ entity: "post", cascadeTo: ["post:1"] }, ["1"]],
+    [{ entity: "post", cascadeTo: ["post:a{id}", "post:{id}a"] }, ["a", "aa", "aaa", "aaaaaaa"]],
+    [{ entity: "post", cascadeTo: ["x:{id}{id}", "x:aa{id}"] }, ["aa"]],
+    [{ entity: "user", cascadeTo: ["post:7"] }, []],
+  ];
+  for (const [rule, meet] of cases) {
+    const planned = CascadeEngine.fromSchema(BLOG);
+    const wasm = CascadeEngine.fromSchema(BLOG, { _noPlan: true });
+    for (const e of [planned, wasm]) e.addRule(rule);
+    for (const id of ["2", "1", "b", "a", "aa", "aaa", "aaaaaaa", "7", "x"]) {
+      for (const entity of ["post", "user"]) {
+        const before = planned._plannedCascades();
+        assert.deepStrictEqual(planned.cascade({ entity, id }), wasm.cascade({ entity, id }), `${rule.cascadeTo} ${entity}:${id}`);
+        const answered = planned._plannedCascades() > before;
+        if (entity === rule.entity && id !== "2") assert.equal(answered, !meet.includes(id), `${rule.cascadeTo} ${entity}:${id}`);
+      }
+    }
+    assert.deepStrictEqual(statsOf(planned), statsOf(wasm));
+  }
+});
+
+test("past the fan-out budget, a dropped key could have met one of the set: not planned", () => {
+  // The post's set has 5 keys; `post:{id}a` is the 6th, `post:a{id}` is past maxKeys 6 and
+  // becomes `post:*`, unless the id is "a" (then it is `post:aa` again).
+  const rule = { entity: "post", cascadeTo: ["post:{id}a", "post:a{id}"] };
+  const planned = CascadeEngine.fromSchema(BLOG, { maxKeys: 6 });
+  const wasm = CascadeEngine.fromSchema(BLOG, { maxKeys: 6, _noPlan: true });
+  for (const e of [planned, wasm]) e.addRule(rule);
+  for (const id of ["2", "b", "a", "aa"]) {
+    assert.deepStrictEqual(planned.cascade({ entity: "post", id }), wasm.cascade({ entity: "post", id }), id);
+  }
+  assert.deepStrictEqual(statsOf(planned), statsOf(wasm));
+});
+
+test("a logger sees every cascade: no plans with a logger", () => {
+  const lines = [];
+  const engine = CascadeEngine.fromSchema(BLOG, { logger: (l) => lines.push(l) });
+  lines.length = 0;
+  for (const id of ["1", "2", "3"]) engine.cascade({ entity: "post", id });
+  assert.deepEqual(lines.filter((l) => l.endsWith(" changed")), ["[CASCADE] post:1 changed", "[CASCADE] post:2 changed", "[CASCADE] post:3 changed"]);
+});
