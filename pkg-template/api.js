@@ -683,7 +683,6 @@ function ms(value, what) {
 
 // A key the fast `set` takes (see `#plainLength`) has at most `MAX_KEY_LEN` bytes and
 // `MAX_SEGMENTS` segments, as the core's plain-key check (src/keys.rs) requires.
-const MAX_KEY_LEN = 1024;
 const MAX_SEGMENTS = 32;
 // The pairs and text bytes `provideKeys` takes per call (PROVIDE_ROWS, PROVIDE_TEXT in src/wasm/lru.rs).
 const PROVIDE_ROWS = 1024;
