@@ -704,6 +704,8 @@ function u8Memory() {
 
 // Hits are recorded here and handed to wasm in batches of this many slots.
 const TOUCH_BATCH = 1024;
+// Added to a queued slot for a set of the key in it, not a hit (QUEUED_SET in src/wasm/lru.rs).
+const QUEUED_SET = 0x80000000;
 
 // A set's result carries one evicted slot above this (2^26): see `pack` in src/wasm/lru.rs.
 const PACKED = 67108864;
@@ -715,8 +717,10 @@ const PACKED = 67108864;
  * values never enter wasm: this side mirrors key → slot in a `Map` and slot → value/key in arrays,
  * so `get` never sends a string into wasm and removals come back as slot numbers. A key set
  * without options reaches wasm only when something needs the trie (an invalidation, a set with
- * options): until then wasm knows its length, and a key evicted first never crosses at all. Without TTLs nothing can expire, and hits are queued and replayed in order
- * (`touchBatch`) before anything that reads recency or counters; with TTLs each hit asks wasm.
+ * options): until then wasm knows its length, and a key evicted first never crosses at all.
+ * Without TTLs nothing can expire, and hits are queued and replayed in order (`touchBatch`)
+ * before anything that reads recency or counters; with TTLs each hit asks wasm. Without TTLs or
+ * a byte budget a set of a cached key cannot evict or fail, and is queued with the hits.
  */
 export class LruCache {
   #inner;
@@ -729,6 +733,8 @@ export class LruCache {
   #pendingCount = 0;
   #misses = 0;
   #mayExpire;
+  // No byte budget: a set of a cached key can be queued while nothing can expire either.
+  #unweighed;
   // The delimiter's char code when the fast `set` can check keys here (an ASCII delimiter), else -1.
   #delimiter;
   // Slots stored by `setKeyless` whose keys wasm has not been given yet (the first
@@ -755,6 +761,7 @@ export class LruCache {
     this.#engine = engine;
     engine?._attach(this);
     this.#mayExpire = ttl > 0;
+    this.#unweighed = maxBytes === undefined;
     this.#delimiter = delimiter.length === 1 && delimiter.charCodeAt(0) < 0x80 ? delimiter.charCodeAt(0) : -1;
     // Weighing a value costs a serialisation, so it is only done when a byte budget needs it.
     this.#weigh = maxBytes === undefined ? () => 0 : typeof sizeOf === "function" ? sizeOf : estimateBytes;
@@ -920,6 +927,12 @@ export class LruCache {
     // general path (which throws the error).
     if (options === undefined && typeof key === "string") {
       const slot = this.#slots.get(key);
+      if (slot !== undefined && this.#unweighed && !this.#mayExpire && slot < QUEUED_SET) {
+        this.#values[slot] = value;
+        this.#pending[this.#pendingCount++] = slot + QUEUED_SET;
+        if (this.#pendingCount === TOUCH_BATCH) this.#flush();
+        return [];
+      }
       const len = slot === undefined ? this.#plainLength(key) : 0;
       if (len >= 0) {
         if (this.#pendingCount > 0) this.#flush();

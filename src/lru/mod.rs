@@ -750,6 +750,16 @@ impl<V> LruCache<V> {
         self.check_weight(bytes)?;
         let expires_at = self.options.default_ttl_ms.map_or(u64::MAX, |t| (self.clock)().saturating_add(t));
         self.stats.sets += 1;
+        // The common refresh (same weight and expiry, no tags to drop) is a hit that counts as a set.
+        let e = self.live_mut(slot);
+        if e.tags.is_empty() && e.bytes == bytes && e.expires_at == expires_at {
+            let replaced = Some(std::mem::replace(&mut e.value, value));
+            if self.head != slot {
+                self.unlink(slot);
+                self.link_front(slot);
+            }
+            return Ok(SetOutcome { slot, removed: Vec::new(), replaced });
+        }
         let mut removed = Vec::new();
         let replaced = Some(self.replace_value(slot, value, bytes, expires_at, &mut removed));
         self.bytes += bytes;

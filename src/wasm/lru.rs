@@ -44,6 +44,9 @@ fn string_list(json: &str, what: &str) -> Result<Vec<String>, JsValue> {
 /// Keys `provideKeys` takes per call, and the bytes of their text (at least one longest key).
 const PROVIDE_ROWS: usize = 1024;
 const PROVIDE_TEXT: usize = 16 * crate::MAX_KEY_LEN;
+/// Marks a queued `setExisting` in `touchBatch` (slots stay far below it: `MAX_ENTRIES_LIMIT` is
+/// not reachable in 4 GiB of wasm memory, and the JS side checks).
+const QUEUED_SET: u32 = 1 << 31;
 /// Slots below this travel inside a set's result (see `WasmLru::pack`).
 const PACK: u32 = 1 << 26;
 
@@ -113,11 +116,18 @@ impl WasmLru {
         self.inner.touch(slot)
     }
 
-    /// Uses each slot in order, as many `touch` calls would; the JS side batches hits here.
+    /// Replays the JS side's queued operations in order: a slot is a hit (`touch`); a slot with
+    /// `QUEUED_SET` added is `setExisting(slot, 0)`, which the JS side queues only when that set
+    /// can neither fail nor evict (no byte budget, no TTLs).
     #[wasm_bindgen(js_name = touchBatch)]
     pub fn touch_batch(&mut self, slots: &[u32]) {
-        for &slot in slots {
-            self.inner.touch(slot);
+        for &op in slots {
+            if op & QUEUED_SET == 0 {
+                self.inner.touch(op);
+            } else {
+                // Cannot fail for a live slot; a slot that is not live is a JS bug and changes nothing.
+                let _ = self.inner.set_slot(op & !QUEUED_SET, (), 0);
+            }
         }
     }
 
