@@ -319,7 +319,6 @@ pub(crate) enum SimpleSegment<'a> {
 }
 
 impl SimpleSegment<'_> {
-    /// The template text of `segments`.
     /// The length of the template text of `segments`.
     fn source_len(segments: &[SimpleSegment<'_>], delimiter: char) -> usize {
         segments
@@ -336,6 +335,12 @@ impl SimpleSegment<'_> {
     /// The template text of `segments`.
     pub(crate) fn write_source(segments: &[SimpleSegment<'_>], delimiter: char) -> String {
         let mut source = String::with_capacity(Self::source_len(segments, delimiter));
+        Self::push_source(segments, delimiter, &mut source);
+        source
+    }
+
+    /// Appends the template text of `segments` to `source`.
+    pub(crate) fn push_source(segments: &[SimpleSegment<'_>], delimiter: char, source: &mut String) {
         for (i, s) in segments.iter().enumerate() {
             if i > 0 {
                 source.push(delimiter);
@@ -352,7 +357,6 @@ impl SimpleSegment<'_> {
                 }
             }
         }
-        source
     }
 }
 
