@@ -155,7 +155,9 @@ export class CascadeEngine {
     const o = engineOptions(options);
     const { logger: _logger, ...rest } = o;
     const logger = loggerFor(o);
-    return call(() => new CascadeEngine(WasmEngine.fromSchema(sdl, toJson(rest, "options"), logger, now), logger === undefined));
+    // As UTF-8 bytes, as in fromJSON (GitHub's schema is 1.2 MB).
+    const bytes = encoder.encode(sdl);
+    return call(() => new CascadeEngine(WasmEngine.fromSchemaBytes(bytes, toJson(rest, "options"), logger, now), logger === undefined));
   }
 
   /** Loads precompiled rules (`engine.toJSON()`, as an object or JSON text); no schema is parsed. */

@@ -100,14 +100,26 @@ pub struct WasmEngine {
 
 #[wasm_bindgen]
 impl WasmEngine {
-    /// Builds an engine from SDL; `options` is JSON text.
-    #[wasm_bindgen(js_name = fromSchema)]
-    pub fn from_schema(
-        sdl: &str,
+    /// Builds an engine from SDL given as UTF-8 bytes (one copy into wasm, where a string is
+    /// converted char by char: GitHub's schema is 1.2 MB); `options` is JSON text.
+    #[wasm_bindgen(js_name = fromSchemaBytes)]
+    pub fn from_schema_bytes(
+        sdl: &[u8],
         options: &str,
         logger: Option<Function>,
         clock: Option<Function>,
     ) -> Result<WasmEngine, JsValue> {
+        let sdl = std::str::from_utf8(sdl)
+            .map_err(|e| {
+                let valid = &sdl[..e.valid_up_to()];
+                let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+                Error::SchemaSyntax {
+                    line: valid.iter().filter(|&&b| b == b'\n').count() + 1,
+                    column: String::from_utf8_lossy(&valid[line_start..]).chars().count() + 1,
+                    message: "the schema is not UTF-8 text".to_owned(),
+                }
+            })
+            .into_js()?;
         let opts = EngineOptions::from_value(&parse_json(options)?).into_js()?;
         let inner = Engine::from_schema_with_logger(sdl, opts, logger.map(js_logger)).into_js()?;
         Ok(WasmEngine::wrap(inner, clock))
