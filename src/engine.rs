@@ -9,7 +9,7 @@ use crate::rules::{
 };
 use crate::schema::{analyze, Cardinality, Entity, Relationship, SchemaModel, SchemaOptions};
 use crate::stats::{edge_label, EngineStats, StatsAccumulator};
-use crate::template::{KeyTemplate, SimpleSegment};
+use crate::template::{plain_literal, plain_name_piece, KeyTemplate, SimpleSegment};
 use crate::value::{Parser, Value};
 use hashbrown::{HashMap, HashSet};
 use std::borrow::Cow;
@@ -376,11 +376,39 @@ impl Engine {
         Some((entity_ref(&rel.holder)?, entity_ref(&rel.target)?))
     }
 
-    /// Fails where deriving the auto rules would, without deriving them.
+    /// Fails where deriving the auto rules would, without deriving them. Each piece of the
+    /// templates (keyspace, key field, field name) is tested once; a relationship with a piece
+    /// outside the plain subset, or long enough to near the key length limit, is checked
+    /// template by template, which gives the error.
     fn check_auto_rules(&self) -> Result<()> {
+        let delimiter = self.options.delimiter;
+        // Per entity: its keyspace is a plain literal and its key field a plain name.
+        let plain: Vec<bool> = self
+            .entities
+            .iter()
+            .map(|e| {
+                plain_literal(&e.keyspace, delimiter)
+                    && plain_name_piece(e.key_fields.first().map_or("id", String::as_str))
+            })
+            .collect();
         for rel in &self.relationships {
-            if let Some(((_, holder), (_, target))) = self.entity_refs(rel) {
-                check_auto_rules(rel, &holder, &target, self.options.delimiter)?;
+            let Some(((hi, holder), (ti, target))) = self.entity_refs(rel) else { continue };
+            let f = rel.field.as_str();
+            // The longest template is shorter than this (see `auto_templates`).
+            let longest = holder.keyspace.len()
+                + 2 * f.len()
+                + rel.inverse.iter().map(String::len).max().unwrap_or(0)
+                + holder.key_field.len()
+                + target.key_field.len()
+                + 16;
+            let plain = plain[hi]
+                && plain[ti]
+                && plain_literal(f, delimiter)
+                && plain_name_piece(f)
+                && rel.inverse.iter().all(|i| plain_name_piece(i))
+                && longest <= MAX_KEY_LEN;
+            if !plain {
+                check_auto_rules(rel, &holder, &target, delimiter)?;
             }
         }
         Ok(())
@@ -2332,6 +2360,51 @@ mod format_tests {
                 (fast, slow) => panic!("variant {i}: {:?} vs {:?}", fast.err(), slow.err()),
             }
         }
+    }
+
+    /// The load check tests each piece once and falls back to the templates for a relationship
+    /// with an odd piece: it fails exactly where checking every template does, with that error.
+    #[test]
+    fn the_piecewise_auto_rule_check_fails_where_every_template_fails() {
+        let e = Engine::from_schema(SDL, EngineOptions::default()).unwrap();
+        let v2 = e.to_value_version(2).unwrap().to_json();
+        let long = "x".repeat(MAX_KEY_LEN / 2);
+        let variants = [
+            v2.clone(),
+            v2.replace(r#"["User","manager""#, r#"["User","man{ager""#),
+            v2.replace(r#"["User","manager""#, r#"["User","man:ager""#),
+            v2.replace(r#"["User","manager""#, r#"["User","man ager""#),
+            v2.replace(r#"["User","manager""#, r#"["User","""#),
+            v2.replace(r#"["User","manager""#, &format!(r#"["User","{long}""#)),
+            v2.replace(r#"["User","manager""#, &format!(r#"["User","{}""#, &long[..MAX_KEY_LEN / 2 - 20])),
+            v2.replace(r#""user","id""#, r#""us*er","id""#),
+            v2.replace(r#""user","id""#, r#""user","i-d""#),
+            v2.replace(r#""post","id""#, r#""post","""#),
+            v2.replace(r#""many","","author""#, r#""many","","au{thor""#),
+            v2.replace(r#""many","","author""#, r#""many","","au thor""#),
+            v2.replace(r#""many","","author""#, &format!(r#""many","","{long}""#)),
+            v2.replace(r#""delimiter":":""#, r#""delimiter":"_""#),
+        ];
+        let mut failing = 0;
+        for (i, text) in variants.iter().enumerate() {
+            // The document's entities and relationships, loaded without the check (`derived: false`).
+            let underived = text.replace(r#""derived":true"#, r#""derived":false"#);
+            let Ok(engine) = Engine::from_value(&Value::parse(&underived).unwrap(), None) else { continue };
+            let every_template =
+                engine.relationships.iter().try_for_each(|rel| match engine.entity_refs(rel) {
+                    Some(((_, holder), (_, target))) => {
+                        check_auto_rules(rel, &holder, &target, engine.options.delimiter)
+                    }
+                    None => Ok(()),
+                });
+            let message = |r: &Result<_>| r.as_ref().err().map(ToString::to_string);
+            let piecewise = engine.check_auto_rules();
+            assert_eq!(message(&piecewise), message(&every_template), "variant {i}");
+            let loaded = Engine::from_value(&Value::parse(text).unwrap(), None).map(drop);
+            assert_eq!(message(&loaded), message(&piecewise), "variant {i}");
+            failing += usize::from(every_template.is_err());
+        }
+        assert!(failing >= 8, "{failing}");
     }
 
     #[test]
