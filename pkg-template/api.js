@@ -2,7 +2,7 @@
 // It only converts arguments and results: structured data crosses into wasm as JSON text, and
 // every failure surfaces as an Error with a stable `code`. Nothing here calls into wasm at module
 // top level, since entries initialise the module after importing this file.
-import { WasmEngine, WasmLru, takePanic, version as wasmVersion, wasmMemory } from "./cascade_edge.js";
+import { WasmEngine, WasmLru, takePanic, textBuffer, version as wasmVersion, wasmMemory } from "./cascade_edge.js";
 
 export { planPurge, purgeKv, purgeCache, purgeCloudflare, purgeFastly, keyCovers } from "./purge.js";
 
@@ -155,9 +155,10 @@ export class CascadeEngine {
     const o = engineOptions(options);
     const { logger: _logger, ...rest } = o;
     const logger = loggerFor(o);
-    // As UTF-8 bytes, as in fromJSON (GitHub's schema is 1.2 MB).
-    const bytes = encoder.encode(sdl);
-    return call(() => new CascadeEngine(WasmEngine.fromSchemaBytes(bytes, toJson(rest, "options"), logger, now), logger === undefined));
+    return call(() => {
+      const json = toJson(rest, "options");
+      return new CascadeEngine(WasmEngine.fromSchemaText(writeText(sdl), json, logger, now), logger === undefined);
+    });
   }
 
   /** Loads precompiled rules (`engine.toJSON()`, as an object or JSON text); no schema is parsed. */
@@ -462,6 +463,23 @@ function ms(value, what) {
 
 // The size of the wasm key buffer (`MAX_KEY_LEN` bytes): longer keys take the general path.
 const KEY_BUFFER_LEN = 1024;
+
+/**
+ * Encodes `text` as UTF-8 straight into wasm memory (`textBuffer`) and returns its length in
+ * bytes: one `encodeInto`, where wasm-bindgen would copy a string with a JS loop over its chars up
+ * to the first non-ASCII one and `TextEncoder.encode` would make a copy to copy again (1.2 MB for
+ * GitHub's schema). ASCII fits in `text.length` bytes; the rest takes at most 3 per UTF-16 unit.
+ */
+function writeText(text) {
+  let at = textBuffer(text.length);
+  let { read, written } = encoder.encodeInto(text, u8Memory().subarray(at, at + text.length));
+  if (read < text.length) {
+    const room = (text.length - read) * 3;
+    at = textBuffer(written + room);
+    written += encoder.encodeInto(text.slice(read), u8Memory().subarray(at + written, at + written + room)).written;
+  }
+  return written;
+}
 
 /** A byte view of all wasm memory, rebuilt when the memory grew (as `CascadeEngine#u32`). */
 function u8Memory() {
