@@ -319,8 +319,8 @@ async function startupBench() {
     rows.push([`fromJSON(${label} rules, version 2, ${(slim.length / 1024).toFixed(0)} KB)`, fmtNs(fromSlim), smoke ? "" : `${(2e6 / fromSlim).toFixed(2)}× of the 2 ms target`]);
   }
   // A Worker's cold start: the load, then the first cascade on the new engine (which builds the
-  // auto rules it reaches). In fresh processes, as a cold start is: in this one, the hundreds of
-  // engines the rows above keep alive (the JS wrapper has no free()) slow every load down.
+  // auto rules it reaches). In fresh processes, as a cold start is: in this one, the engines the
+  // rows above made hold their wasm memory until the GC finalizes them, and slow every load down.
   const firstEntity = smoke ? engine.entities()[0].keyspace : "user";
   const firstScript = `const text=require("fs").readFileSync(0,"utf8");` +
     `import(${JSON.stringify(pathToFileURL(join(pkg, "node.js")).href)}).then(ce=>{let best=Infinity;` +
