@@ -2,7 +2,7 @@
 // It only converts arguments and results: structured data crosses into wasm as JSON text, and
 // every failure surfaces as an Error with a stable `code`. Nothing here calls into wasm at module
 // top level, since entries initialise the module after importing this file.
-import { WasmEngine, WasmLru, takePanic, version as wasmVersion, wasmMemory } from "./cascade_edge.js";
+import { WasmEngine, WasmLru, takePanic, textBuffer, version as wasmVersion, wasmMemory } from "./cascade_edge.js";
 
 export { planPurge, purgeKv, purgeCache, purgeCloudflare, purgeFastly, keyCovers } from "./purge.js";
 
@@ -129,28 +129,40 @@ const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 const encoder = new TextEncoder();
 
 /**
- * Whether two planned keys, given as their text split where the id goes, can be the same text
- * for some plain id (one without the delimiter) of 1 to `maxIdLength` characters. A necessary
- * condition, not a proof: a pair it lets through is compared on every planned cascade.
+ * The shapes of planned keys given as their text split where the id goes, what `mayMeet`
+ * compares first: per key, its id count, literal length and the delimiters in its literal text,
+ * at 3 × its index.
  */
-function mayMeet(a, b, delimiter, maxIdLength) {
-  const ka = a.length - 1;
-  const kb = b.length - 1;
+function keyShapes(keys, delimiter) {
+  const shapes = new Int32Array(3 * keys.length);
+  keys.forEach((parts, k) => {
+    let length = 0;
+    let delimiters = 0;
+    for (const s of parts) {
+      length += s.length;
+      for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) === delimiter) delimiters++;
+    }
+    shapes[3 * k] = parts.length - 1;
+    shapes[3 * k + 1] = length;
+    shapes[3 * k + 2] = delimiters;
+  });
+  return shapes;
+}
+
+/**
+ * Whether planned keys `i` and `j` (`parts`: their text split where the id goes; `shapes`: from
+ * `keyShapes`) can be the same text for some plain id (one without the delimiter) of 1 to
+ * `maxIdLength` characters. A necessary condition, not a proof: a pair it lets through is
+ * compared on every planned cascade.
+ */
+function mayMeet(parts, shapes, i, j, maxIdLength) {
+  const ka = shapes[3 * i];
+  const kb = shapes[3 * j];
   if (ka === 0 && kb === 0) return false; // two different literal keys
-  let la = 0;
-  let lb = 0;
-  let da = 0;
-  let db = 0;
-  for (const s of a) {
-    la += s.length;
-    for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) === delimiter) da++;
-  }
-  for (const s of b) {
-    lb += s.length;
-    for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) === delimiter) db++;
-  }
   // An id has no delimiter: both keys have the delimiters of their literal text.
-  if (da !== db) return false;
+  if (shapes[3 * i + 2] !== shapes[3 * j + 2]) return false;
+  const la = shapes[3 * i + 1];
+  const lb = shapes[3 * j + 1];
   // The lengths la + ka·L and lb + kb·L must agree for an id length L.
   if (ka === kb) {
     if (la !== lb) return false;
@@ -158,8 +170,12 @@ function mayMeet(a, b, delimiter, maxIdLength) {
     const L = (lb - la) / (ka - kb);
     if (!Number.isInteger(L) || L < 1 || L > maxIdLength) return false;
   }
-  const [a0, b0] = [a[0], b[0]];
-  const [a1, b1] = [a[ka], b[kb]];
+  const a = parts[i];
+  const b = parts[j];
+  const a0 = a[0];
+  const b0 = b[0];
+  const a1 = a[ka];
+  const b1 = b[kb];
   return (a0.startsWith(b0) || b0.startsWith(a0)) && (a1.endsWith(b1) || b1.endsWith(a1));
 }
 
@@ -181,7 +197,8 @@ export class CascadeEngine {
   #unsampled = 0;
   #untilSample = 0;
   // Plans of cascades of changes without data, by entity (as the change names it) then op: a plan,
-  // null when that cascade cannot be planned, undefined when not asked yet (see #plan). null when
+  // null when that cascade cannot be planned, false after its first cascade, undefined before
+  // (see #plan). null when
   // plans are off: with a logger (each cascade logs from wasm), or `_noPlan` (tests compare both
   // ways). Emptied whenever the rules change.
   #plans = null;
@@ -210,9 +227,10 @@ export class CascadeEngine {
     // `_noPlan` (not part of the API) turns plans off, for tests that compare both ways.
     const { logger: _logger, _noPlan, ...rest } = o;
     const logger = loggerFor(o);
-    return call(
-      () => new CascadeEngine(WasmEngine.fromSchema(sdl, toJson(rest, "options"), logger, now), logger === undefined, _noPlan !== true),
-    );
+    return call(() => {
+      const json = toJson(rest, "options");
+      return new CascadeEngine(WasmEngine.fromSchemaText(writeText(sdl), json, logger, now), logger === undefined, _noPlan !== true);
+    });
   }
 
   /** Loads precompiled rules (`engine.toJSON()`, as an object or JSON text); no schema is parsed. */
@@ -382,6 +400,12 @@ export class CascadeEngine {
   #plan(entity, op) {
     let byOp = this.#plans.get(entity);
     if (byOp === undefined) this.#plans.set(entity, (byOp = [undefined, undefined, undefined]));
+    // Planned at the second cascade (false marks the first): a change seen once, such as a cold
+    // start's first request, does not pay for a plan (about a cascade's time, more for big sets).
+    if (byOp[op] === undefined) {
+      byOp[op] = false;
+      return;
+    }
     byOp[op] = null;
     const at = call(() => this.#inner.planCompact(entity, op));
     if (at === 0) return;
@@ -429,9 +453,10 @@ export class CascadeEngine {
       if (ids > 0) plan.maxIdLength = Math.min(plan.maxIdLength, Math.floor((MAX_KEY_LEN - (key.length - ids)) / ids));
     }
     for (let i = 0; i < n; i++) plan.rules[i] = rules[i] === 0 ? null : this.#ruleId(rules[i] - 1);
+    const shapes = keyShapes(plan.parts, delimiter);
     for (let i = 0; i < n; i++) {
       for (let j = i + 1; j < n; j++) {
-        if (mayMeet(plan.parts[i], plan.parts[j], delimiter, plan.maxIdLength)) plan.pairs.push(i, j);
+        if (mayMeet(plan.parts, shapes, i, j, plan.maxIdLength)) plan.pairs.push(i, j);
       }
       if (plan.pairs.length > 2 * MAX_PLAN_PAIRS) return;
     }
@@ -579,7 +604,7 @@ export class CascadeEngine {
         // 0 means the change was refused: the string export throws the error.
         const set = this.#compact(() => this.#inner.cascadeInput(entity.length, id.length, op) || this.#inner.cascadeIdCompact(entity, id, op), true);
         // The entity is known (the cascade succeeded) and ASCII (it crossed as such): plan it.
-        if (plan === undefined && plans !== null) this.#plan(entity, op);
+        if ((plan === undefined || plan === false) && plans !== null) this.#plan(entity, op);
         return set;
       }
       if (wellFormed(entity, id)) return this.#compact(() => this.#inner.cascadeIdCompact(entity, id, op), true);
@@ -691,6 +716,23 @@ const PROVIDE_TEXT = 16 * MAX_KEY_LEN;
 const KEYLESS_MIN = 1024;
 // A char no plain key has: non-ASCII, or `*`.
 const NOT_PLAIN_CHAR = /[^\x00-\x29\x2b-\x7f]/;
+
+/**
+ * Encodes `text` as UTF-8 straight into wasm memory (`textBuffer`) and returns its length in
+ * bytes: one `encodeInto`, where wasm-bindgen would copy a string with a JS loop over its chars up
+ * to the first non-ASCII one and `TextEncoder.encode` would make a copy to copy again (1.2 MB for
+ * GitHub's schema). ASCII fits in `text.length` bytes; the rest takes at most 3 per UTF-16 unit.
+ */
+function writeText(text) {
+  let at = textBuffer(text.length);
+  let { read, written } = encoder.encodeInto(text, u8Memory().subarray(at, at + text.length));
+  if (read < text.length) {
+    const room = (text.length - read) * 3;
+    at = textBuffer(written + room);
+    written += encoder.encodeInto(text.slice(read), u8Memory().subarray(at + written, at + written + room)).written;
+  }
+  return written;
+}
 
 /** A byte view of all wasm memory, rebuilt when the memory grew (as `CascadeEngine#u32`). */
 function u8Memory() {

@@ -182,6 +182,37 @@ pub(crate) fn auto_rule(
     })
 }
 
+/// The auto rule that [`auto_templates`] emits `k`-th (from 0) for `rel`; `None` when it emits
+/// fewer, or that rule cannot be built.
+pub(crate) fn nth_auto_rule(
+    rel: &Relationship,
+    holder: &EntityRef<'_>,
+    target: &EntityRef<'_>,
+    k: u32,
+    delimiter: char,
+) -> Option<Rule> {
+    let (mut at, mut rule) = (0, None);
+    auto_templates(rel, holder, target, |_, entity, segments, coarse| {
+        if at == k {
+            rule = auto_rule(rel, entity, segments, coarse, delimiter).ok();
+        }
+        at += 1;
+        Ok(())
+    })
+    .ok()?;
+    rule
+}
+
+/// Whether the auto template `segments` spell can be built: the error [`auto_rule`] would return
+/// for it, found without building it when it is plain.
+pub(crate) fn check_auto_template(segments: &[SimpleSegment<'_>], delimiter: char) -> Result<()> {
+    if KeyTemplate::is_simple(segments, delimiter) {
+        Ok(())
+    } else {
+        KeyTemplate::parse(&SimpleSegment::write_source(segments, delimiter), delimiter).map(drop)
+    }
+}
+
 /// Whether the auto rules of `rel` can be built: the error [`auto_rule`] would return for one
 /// of them, found without building the usual (plain) ones.
 pub(crate) fn check_auto_rules(
@@ -190,11 +221,5 @@ pub(crate) fn check_auto_rules(
     target: &EntityRef<'_>,
     delimiter: char,
 ) -> Result<()> {
-    auto_templates(rel, holder, target, |_, _, segments, _| {
-        if KeyTemplate::is_simple(segments, delimiter) {
-            Ok(())
-        } else {
-            KeyTemplate::parse(&SimpleSegment::write_source(segments, delimiter), delimiter).map(drop)
-        }
-    })
+    auto_templates(rel, holder, target, |_, _, segments, _| check_auto_template(segments, delimiter))
 }

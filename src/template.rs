@@ -148,17 +148,12 @@ impl KeyTemplate {
     /// Whether [`KeyTemplate::from_simple`] builds these segments (then they are a valid template),
     /// checked without allocating.
     pub(crate) fn is_simple(segments: &[SimpleSegment<'_>], delimiter: char) -> bool {
-        let plain_literal = |l: &str| {
-            !l.is_empty() && !l.bytes().any(|b| matches!(b, b'{' | b'}' | b'*')) && !l.contains(delimiter)
-        };
-        let plain_name = |n: &[&str]| {
-            n.iter().any(|p| !p.is_empty())
-                && n.iter().all(|p| p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
-        };
+        let plain_name =
+            |n: &[&str]| n.iter().any(|p| !p.is_empty()) && n.iter().all(|p| plain_name_piece(p));
         let mut placeholders = 0;
         for s in segments {
             match s {
-                SimpleSegment::Literal(l) if !plain_literal(l) => return false,
+                SimpleSegment::Literal(l) if !plain_literal(l, delimiter) => return false,
                 SimpleSegment::Field(n) if !plain_name(n) => return false,
                 SimpleSegment::Field(_) => placeholders += 1,
                 _ => {}
@@ -319,7 +314,6 @@ pub(crate) enum SimpleSegment<'a> {
 }
 
 impl SimpleSegment<'_> {
-    /// The template text of `segments`.
     /// The length of the template text of `segments`.
     fn source_len(segments: &[SimpleSegment<'_>], delimiter: char) -> usize {
         segments
@@ -336,6 +330,12 @@ impl SimpleSegment<'_> {
     /// The template text of `segments`.
     pub(crate) fn write_source(segments: &[SimpleSegment<'_>], delimiter: char) -> String {
         let mut source = String::with_capacity(Self::source_len(segments, delimiter));
+        Self::push_source(segments, delimiter, &mut source);
+        source
+    }
+
+    /// Appends the template text of `segments` to `source`.
+    pub(crate) fn push_source(segments: &[SimpleSegment<'_>], delimiter: char, source: &mut String) {
         for (i, s) in segments.iter().enumerate() {
             if i > 0 {
                 source.push(delimiter);
@@ -352,8 +352,19 @@ impl SimpleSegment<'_> {
                 }
             }
         }
-        source
     }
+}
+
+/// Whether `l` is a literal segment [`KeyTemplate::from_simple`] handles: not empty, no `{`, `}`,
+/// `*` or delimiter.
+pub(crate) fn plain_literal(l: &str, delimiter: char) -> bool {
+    !l.is_empty() && !l.bytes().any(|b| matches!(b, b'{' | b'}' | b'*')) && !l.contains(delimiter)
+}
+
+/// Whether `p` can be part of a placeholder name [`KeyTemplate::from_simple`] handles: ASCII
+/// letters, digits and `_` (empty too).
+pub(crate) fn plain_name_piece(p: &str) -> bool {
+    p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 fn finish_segment(source: &str, parts: &mut Vec<Part>, literal: Span) -> Result<Segment> {

@@ -221,3 +221,61 @@ fn changes_are_found_in_a_mutation_response() {
     let deep = "{\"a\":".repeat(100) + "1" + &"}".repeat(100);
     assert!(e.changes_from_mutation(&Value::parse(&deep).unwrap()).is_err());
 }
+
+/// A loaded (`derived: true`) engine builds an entity's auto rules when a cascade first reaches
+/// it: whatever order the entities are cascaded in, every rule index (compact sets, `rule_id`),
+/// trace, set and saved document is what the schema's engine gives, and so is every rule once
+/// they are all read or edited.
+#[test]
+fn a_loaded_engine_builds_auto_rules_per_entity_at_the_indexes_from_schema_gives() {
+    use cascade_edge::CompactSet;
+    for sdl in [common::BLOG_SDL.to_owned(), fixture("swapi.graphql"), fixture("github.graphql")] {
+        let mut expected = Engine::from_schema(&sdl, EngineOptions::default()).unwrap();
+        let mut manual = Engine::from_schema(&sdl, EngineOptions::default()).unwrap();
+        let first = manual.entities()[0].keyspace.clone();
+        manual
+            .add_rule_value(&json(&format!(r#"{{"entity":"{first}","cascadeTo":["feed:{{id}}"]}}"#)))
+            .unwrap();
+        let keyspaces: Vec<String> = expected.entities().iter().map(|e| e.keyspace.clone()).collect();
+        let n = keyspaces.len();
+        let orders: [Vec<usize>; 3] =
+            [(0..n).rev().collect(), (0..n).map(|i| (i * 7 + n / 2) % n).collect(), vec![n / 2, n / 3]];
+        for (k, order) in orders.iter().enumerate() {
+            let schema = if k < 2 { &mut expected } else { &mut manual };
+            let text = schema.to_value().unwrap().to_json();
+            let mut loaded = Engine::from_json(&text, None).unwrap();
+            let (mut got, mut want) = (CompactSet::default(), CompactSet::default());
+            for &e in order {
+                let change = [Change::new(keyspaces[e].as_str(), "1")];
+                loaded.cascade_batch_compact(&change, &mut got).unwrap();
+                schema.cascade_batch_compact(&change, &mut want).unwrap();
+                assert_eq!((&got.text, &got.meta), (&want.text, &want.meta), "{}", keyspaces[e]);
+                assert_eq!(loaded.cascade(&change[0]).unwrap(), schema.cascade(&change[0]).unwrap());
+            }
+            // The indexes of the rules built so far, read before the others are built for `rules()`.
+            let rule_indexes =
+                got.meta.chunks(6).skip(1).map(|m| m[1]).filter(|&r| r > 0).map(|r| r as usize - 1);
+            for i in rule_indexes.collect::<Vec<_>>() {
+                assert_eq!(loaded.rule_id(i), schema.rule_id(i));
+            }
+            for i in (0..schema.rules().len() + 2).rev() {
+                assert_eq!(loaded.rule_id(i), schema.rule_id(i), "rule {i}");
+            }
+            assert_eq!(loaded.rules(), schema.rules());
+            for version in [1, 2] {
+                let saved = |e: &Engine| e.to_value_version(version).unwrap().to_json();
+                assert_eq!(saved(&loaded), saved(schema));
+            }
+            // An edit after cascades keeps every rule, built or not, in its place.
+            let mut edited = Engine::from_json(&text, None).unwrap();
+            edited.cascade(&Change::new(keyspaces[order[0]].as_str(), "1")).unwrap();
+            let mid = schema.rules()[schema.rules().len() / 2].id.clone();
+            let mut schema_edited =
+                Engine::from_json(&schema.to_value_version(1).unwrap().to_json(), None).unwrap();
+            edited.remove_rule(&mid).unwrap();
+            schema_edited.remove_rule(&mid).unwrap();
+            assert_eq!(edited.rules(), schema_edited.rules());
+            assert_eq!(edited.to_value().unwrap().to_json(), schema_edited.to_value().unwrap().to_json());
+        }
+    }
+}

@@ -13,3 +13,14 @@ fn keyspaces_are_derived_the_same_way_in_wasm() {
     assert_eq!(cascade_edge::keyspace_for_type("HTTPServer"), "http_server");
     assert_eq!(cascade_edge::keyspace_for_type("BlogPost"), "blog_post");
 }
+
+#[wasm_bindgen_test]
+fn schema_bytes_that_are_not_utf8_are_a_positioned_syntax_error() {
+    use cascade_edge::wasm::WasmEngine;
+    assert!(WasmEngine::from_schema_bytes(b"type A { id: ID! }", "{}", None, None).is_ok());
+    let err = WasmEngine::from_schema_bytes(b"type A {\n  id: \xff }", "{}", None, None).err().unwrap();
+    let code = js_sys::Reflect::get(&err, &"code".into()).unwrap();
+    assert_eq!(code.as_string().as_deref(), Some("SCHEMA_SYNTAX"));
+    let message = js_sys::Reflect::get(&err, &"message".into()).unwrap().as_string().unwrap();
+    assert!(message.contains("2:7"), "{message}");
+}

@@ -51,6 +51,22 @@ extern "C" {
 }
 
 thread_local! {
+    /// Where JS encodes a large text for wasm to read (`textBuffer`).
+    static TEXT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Makes the text buffer `len` bytes long, keeping the bytes it holds, and returns its address:
+/// JS encodes a large text straight into wasm memory there (`TextEncoder.encodeInto`) for the
+/// next call that reads it (`WasmEngine.fromSchemaText`), which empties it.
+#[wasm_bindgen(js_name = textBuffer)]
+pub fn text_buffer(len: u32) -> u32 {
+    TEXT.with_borrow_mut(|b| {
+        b.resize(len as usize, 0);
+        b.as_ptr() as u32
+    })
+}
+
+thread_local! {
     /// The message of the last panic, for the JS side to put in the error it throws: with
     /// `panic = "abort"` the call itself only traps with "unreachable".
     static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
@@ -100,17 +116,19 @@ pub struct WasmEngine {
 
 #[wasm_bindgen]
 impl WasmEngine {
-    /// Builds an engine from SDL; `options` is JSON text.
-    #[wasm_bindgen(js_name = fromSchema)]
-    pub fn from_schema(
-        sdl: &str,
+    /// Builds an engine from SDL that JS encoded as UTF-8 into `textBuffer`, its first `len`
+    /// bytes (wasm-bindgen would copy a string with a JS loop over its chars up to the first
+    /// non-ASCII one; GitHub's schema is 1.2 MB); `options` is JSON text.
+    #[wasm_bindgen(js_name = fromSchemaText)]
+    pub fn from_schema_text(
+        len: u32,
         options: &str,
         logger: Option<Function>,
         clock: Option<Function>,
     ) -> Result<WasmEngine, JsValue> {
-        let opts = EngineOptions::from_value(&parse_json(options)?).into_js()?;
-        let inner = Engine::from_schema_with_logger(sdl, opts, logger.map(js_logger)).into_js()?;
-        Ok(WasmEngine::wrap(inner, clock))
+        let text = TEXT.with_borrow_mut(std::mem::take);
+        let sdl = text.get(..len as usize).unwrap_or(&text);
+        Self::from_schema_bytes(sdl, options, logger, clock)
     }
 
     /// Loads precompiled rules (the UTF-8 bytes of JSON text from `toJSON`): bytes cross into
@@ -125,6 +143,32 @@ impl WasmEngine {
             .map_err(|e| Error::json("the precompiled rules are not UTF-8 text", Some(e.valid_up_to())))
             .into_js()?;
         let inner = Engine::from_json(json, logger.map(js_logger)).into_js()?;
+        Ok(WasmEngine::wrap(inner, clock))
+    }
+}
+
+impl WasmEngine {
+    /// Builds an engine from SDL given as UTF-8 bytes; bytes that are not UTF-8 are a syntax
+    /// error at the first bad byte.
+    pub fn from_schema_bytes(
+        sdl: &[u8],
+        options: &str,
+        logger: Option<Function>,
+        clock: Option<Function>,
+    ) -> Result<WasmEngine, JsValue> {
+        let sdl = std::str::from_utf8(sdl)
+            .map_err(|e| {
+                let valid = &sdl[..e.valid_up_to()];
+                let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+                Error::SchemaSyntax {
+                    line: valid.iter().filter(|&&b| b == b'\n').count() + 1,
+                    column: String::from_utf8_lossy(&valid[line_start..]).chars().count() + 1,
+                    message: "the schema is not UTF-8 text".to_owned(),
+                }
+            })
+            .into_js()?;
+        let opts = EngineOptions::from_value(&parse_json(options)?).into_js()?;
+        let inner = Engine::from_schema_with_logger(sdl, opts, logger.map(js_logger)).into_js()?;
         Ok(WasmEngine::wrap(inner, clock))
     }
 
@@ -145,7 +189,10 @@ impl WasmEngine {
         })));
         WasmEngine { inner, predicates, out: CompactSet::default(), input: Vec::new() }
     }
+}
 
+#[wasm_bindgen]
+impl WasmEngine {
     pub fn relationships(&self) -> String {
         Value::Array(self.inner.relationships().iter().map(crate::relationship_value).collect()).to_json()
     }

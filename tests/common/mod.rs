@@ -17,9 +17,16 @@ pub fn json(text: &str) -> Value {
     Value::parse(text).expect("test JSON")
 }
 
+/// `shared/fixtures/schemas/<name>` in the checkout's parent or any ancestor (worktrees nest deeper).
 pub fn fixture(name: &str) -> String {
-    let path = format!("{}/../shared/fixtures/schemas/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    let mut dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    loop {
+        let path = dir.join("shared/fixtures/schemas").join(name);
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            return text;
+        }
+        assert!(dir.pop(), "fixture {name} not found above {}", env!("CARGO_MANIFEST_DIR"));
+    }
 }
 
 /// Proptest cases: `PROPTEST_CASES` for the long mode, else `default`.

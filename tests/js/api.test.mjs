@@ -137,6 +137,15 @@ describe("CascadeEngine.fromSchema", () => {
     assert.equal(lines.length, 8);
   });
 
+  test("SDL with non-ASCII text (encoded into wasm in two steps) reads as its ASCII twin", () => {
+    const described = `"""Ünïcödé: ✓ — 🎉"""\n${SDL.replace("name: String", '"""naïve ☃ \uD800"""\n name: String')}`;
+    const engine = CascadeEngine.fromSchema(described);
+    assert.deepEqual(engine.rules(), CascadeEngine.fromSchema(SDL).rules());
+    assert.deepEqual(engine.entities(), CascadeEngine.fromSchema(SDL).entities());
+    // A position after non-ASCII text counts characters, as for any other SDL.
+    assert.throws(() => CascadeEngine.fromSchema('"""é🎉"""\ntype User {\n  ü: \n}'), /^Error: schema syntax error at 3:3: /);
+  });
+
   test("keyspaces, delimiter and maxDepth options", () => {
     const engine = blog({ keyspaces: { User: "u" }, delimiter: "/", maxDepth: 2 });
     assert.deepEqual(keysOf(engine, { entity: "User", id: "123" }), ["u/123", "u/123/posts", "post/author/123", "comment/author/123"]);

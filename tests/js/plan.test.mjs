@@ -199,14 +199,20 @@ for (const [name, make, options] of SCENARIOS) {
     }
     // Most scenarios must exercise plans (a non-ASCII delimiter makes every tag differ from its key).
     if (options.delimiter === "§") assert.equal(planned, 0);
-    else assert.ok(planned >= cascades * (options.planned ?? 0.1), `${name}: only ${planned} of ${cascades} cascades planned`);
+    // (Plans are made at an (entity, op)'s second cascade and dropped at every rule change.)
+    else assert.ok(planned >= cascades * (options.planned ?? 0.05), `${name}: only ${planned} of ${cascades} cascades planned`);
     console.log(`# ${name}: ${planned} of ${cascades} cascades answered from plans`);
   });
 }
 
-test("a plan is used: cascades of one entity after the first do not reach wasm's run", () => {
+test("a plan is used: cascades of one entity after the second do not reach wasm's run", () => {
   const engine = CascadeEngine.fromSchema(BLOG);
+  // The first cascade is not planned (a cold start's only change would pay for nothing); the
+  // second makes the plan.
   engine.cascade({ entity: "post", id: "1" });
+  assert.equal(engine._plannedCascades(), 0);
+  engine.cascade({ entity: "post", id: "1" });
+  assert.equal(engine._plannedCascades(), 0);
   const before = engine.stats();
   // Answered from the plan, then recorded in wasm by stats().
   for (let i = 0; i < 100; i++) engine.cascade({ entity: "post", id: String(i) });
@@ -228,12 +234,13 @@ test("keys that meet for one id: that id is answered by wasm", () => {
     const planned = CascadeEngine.fromSchema(BLOG);
     const wasm = CascadeEngine.fromSchema(BLOG, { _noPlan: true });
     for (const e of [planned, wasm]) e.addRule(rule);
-    for (const id of ["2", "1", "b", "a", "aa", "aaa", "aaaaaaa", "7", "x"]) {
+    // "2" and "3" go through wasm and make the plans.
+    for (const id of ["2", "3", "1", "b", "a", "aa", "aaa", "aaaaaaa", "7", "x"]) {
       for (const entity of ["post", "user"]) {
         const before = planned._plannedCascades();
         assert.deepStrictEqual(planned.cascade({ entity, id }), wasm.cascade({ entity, id }), `${rule.cascadeTo} ${entity}:${id}`);
         const answered = planned._plannedCascades() > before;
-        if (entity === rule.entity && id !== "2") assert.equal(answered, !meet.includes(id), `${rule.cascadeTo} ${entity}:${id}`);
+        if (entity === rule.entity && id !== "2" && id !== "3") assert.equal(answered, !meet.includes(id), `${rule.cascadeTo} ${entity}:${id}`);
       }
     }
     assert.deepStrictEqual(statsOf(planned), statsOf(wasm));
