@@ -714,6 +714,9 @@ const PROVIDE_ROWS = 1024;
 const PROVIDE_TEXT = 16 * MAX_KEY_LEN;
 // The smallest list of slots waiting for their keys (see LruCache#keyless).
 const KEYLESS_MIN = 1024;
+// Keys set since wasm last indexed that make it index them now (see LruCache#stored): a bound
+// on the pause of the next invalidation (indexing costs about 1-3 µs a key in wasm).
+const INDEX_BACKLOG = 4096;
 // A char no plain key has: non-ASCII, or `*`.
 const NOT_PLAIN_CHAR = /[^\x00-\x29\x2b-\x7f]/;
 
@@ -1063,6 +1066,10 @@ export class LruCache {
       if (keyless) {
         if (this.#keylessCount === this.#keyless.length) this.#makeRoom();
         this.#keyless[this.#keylessCount++] = slot;
+        if (this.#keylessCount >= INDEX_BACKLOG) {
+          this.#provide();
+          this.#inner.indexWaiting();
+        }
       }
     }
     return evicted;

@@ -666,6 +666,13 @@ impl<V> LruCache<V> {
         }
     }
 
+    /// Indexes the keys waiting for the index now, rather than in the next call that needs them:
+    /// a caller that stores many keys with `set_unindexed`/`set_keyless` bounds that call's
+    /// pause this way (each waiting key costs about one `set`'s indexing).
+    pub fn index_waiting(&mut self) {
+        self.index_unindexed();
+    }
+
     /// Indexes every key that [`LruCache::set_unindexed`] left waiting, in the order they came.
     /// An entry whose key was never provided (see [`LruCache::set_keyless`]) cannot be indexed:
     /// it stays waiting.

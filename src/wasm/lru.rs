@@ -226,6 +226,12 @@ impl WasmLru {
         broken
     }
 
+    /// Indexes the waiting keys now (see `LruCache::index_waiting`).
+    #[wasm_bindgen(js_name = indexWaiting)]
+    pub fn index_waiting(&mut self) {
+        self.inner.index_waiting();
+    }
+
     /// `setKeyless` for a key the JS side already holds in `slot` (no key crosses at all).
     #[wasm_bindgen(js_name = setExisting)]
     pub fn set_existing(&mut self, slot: u32, bytes: f64) -> f64 {
