@@ -152,16 +152,14 @@ impl FieldRemovable for Value {
     }
 }
 
+/// An entry: what every entry has. Its expiry and tags, which most entries lack, are kept apart
+/// (`LruCache::expiry`, `LruCache::tag_lists`), so an entry is 8 bytes plus its value on wasm32.
 struct Entry<V> {
     value: V,
-    /// Milliseconds on the cache clock; `u64::MAX` means never.
-    expires_at: u64,
     bytes: usize,
     /// The trie node of the entry's key (the key is that node's path), or `UNINDEXED` plus the
     /// entry's row in `Unindexed::rows` while the trie does not hold the key yet.
     node: u32,
-    /// (tag node, index of this slot in that node's `tagged` list); tag nodes are distinct.
-    tags: Box<[(u32, u32)]>,
 }
 
 /// The recency links of a slot, kept apart from its entry so that a hit only touches this
@@ -218,6 +216,12 @@ pub struct LruCache<V> {
     free: Vec<u32>,
     /// Live entries with an expiry time: while 0, a hit need not read the entry or the clock.
     expiring: usize,
+    /// Per slot, when its entry expires in milliseconds on the cache clock (`u64::MAX`: never);
+    /// empty until an entry has an expiry, and a slot past its end never expires.
+    expiry: Vec<u64>,
+    /// Per tagged slot, (tag node, index of the slot in that node's `tagged` list); tag nodes are
+    /// distinct.
+    tag_lists: HashMap<u32, Box<[(u32, u32)]>>,
     /// See [`LruCache::set_keyless_removals`].
     keyless_removals: bool,
     /// Most recently used entry, or `NIL`.
@@ -289,6 +293,8 @@ impl<V> LruCache<V> {
             trie: Trie::new(),
             fence: Fence::new(),
             unindexed: Unindexed::default(),
+            expiry: Vec::new(),
+            tag_lists: HashMap::new(),
             pending: HashMap::new(),
             stats: LruStats::default(),
         })
@@ -388,8 +394,39 @@ impl<V> LruCache<V> {
         self.entry(slot).map(|e| &e.value)
     }
 
-    fn is_expired(&self, e: &Entry<V>) -> bool {
-        e.expires_at != u64::MAX && (self.clock)() >= e.expires_at
+    fn is_expired(&self, slot: u32) -> bool {
+        let at = self.expires_at(slot);
+        at != u64::MAX && (self.clock)() >= at
+    }
+
+    /// Whether the entry in `slot` has tags (no hashing while no entry has any).
+    fn is_tagged(&self, slot: u32) -> bool {
+        !self.tag_lists.is_empty() && self.tag_lists.contains_key(&slot)
+    }
+
+    /// Takes the tags of the entry in `slot` out of `tag_lists` (empty if it has none).
+    fn take_tags(&mut self, slot: u32) -> Box<[(u32, u32)]> {
+        if self.tag_lists.is_empty() {
+            return Box::default();
+        }
+        self.tag_lists.remove(&slot).unwrap_or_default()
+    }
+
+    /// When the entry in `slot` expires (`u64::MAX`: never).
+    fn expires_at(&self, slot: u32) -> u64 {
+        self.expiry.get(slot as usize).copied().unwrap_or(u64::MAX)
+    }
+
+    /// Records when the entry in `slot` expires; the table is allocated by the first expiry.
+    fn set_expiry(&mut self, slot: u32, at: u64) {
+        let i = slot as usize;
+        if at == u64::MAX && i >= self.expiry.len() {
+            return;
+        }
+        if i >= self.expiry.len() {
+            self.expiry.resize(self.slots.len().max(i + 1), u64::MAX);
+        }
+        self.expiry[i] = at;
     }
 
     /// Uses `slot`: marks it most recent and counts a hit. If its entry has expired, removes it,
@@ -398,7 +435,7 @@ impl<V> LruCache<V> {
         if self.links.get(slot as usize).is_none_or(|l| l.next == FREE) {
             return false;
         }
-        if self.expiring > 0 && self.is_expired(self.live(slot)) {
+        if self.expiring > 0 && self.is_expired(slot) {
             self.remove_slot(slot, RemovalReason::Expired);
             self.stats.misses += 1;
             return false;
@@ -413,7 +450,7 @@ impl<V> LruCache<V> {
 
     /// Whether `slot` holds a live, unexpired entry; changes neither recency nor counters.
     pub fn is_live(&self, slot: u32) -> bool {
-        self.entry(slot).is_some_and(|e| !self.is_expired(e))
+        self.entry(slot).is_some() && !self.is_expired(slot)
     }
 
     /// Counts a miss found outside the cache (a binding's own key lookup).
@@ -437,8 +474,9 @@ impl<V> LruCache<V> {
 
     /// The value of `key` without changing recency or counters; `None` if expired.
     pub fn peek(&self, key: &str) -> Option<&V> {
-        let e = self.entry(self.slot_of(key)?)?;
-        (!self.is_expired(e)).then_some(&e.value)
+        let slot = self.slot_of(key)?;
+        let e = self.entry(slot)?;
+        (!self.is_expired(slot)).then_some(&e.value)
     }
 
     /// Whether `key` holds a live value, without changing recency or counters.
@@ -457,8 +495,8 @@ impl<V> LruCache<V> {
         let link = |s: u32| (s != NIL).then_some(s);
         std::iter::successors(link(self.head), move |&s| link(self.links[s as usize].next)).filter(
             move |&s| {
-                let e = self.live(s);
-                e.expires_at == u64::MAX || now < e.expires_at
+                let at = self.expires_at(s);
+                at == u64::MAX || now < at
             },
         )
     }
@@ -518,7 +556,8 @@ impl<V> LruCache<V> {
             // Mark the node taken while evicting, so that no prune can free it meanwhile.
             self.trie.node_mut(node).entry = NIL - 1;
             self.evict_for(bytes, 1, &mut removed);
-            let slot = self.occupy(Entry { value, expires_at, bytes, node, tags: Box::default() });
+            let slot = self.occupy(Entry { value, bytes, node });
+            self.set_expiry(slot, expires_at);
             self.trie.node_mut(node).entry = slot;
             slot
         };
@@ -601,7 +640,8 @@ impl<V> LruCache<V> {
         // Rows stay below 2^31: a compaction leaves at most `live` ≤ max_entries rows, and rows
         // only grow to twice the live ones plus 64 before the next.
         let node = UNINDEXED | u.rows.len() as u32;
-        let slot = self.occupy(Entry { value, expires_at, bytes, node, tags: Box::default() });
+        let slot = self.occupy(Entry { value, bytes, node });
+        self.set_expiry(slot, expires_at);
         let u = &mut self.unindexed;
         match key {
             Some(key) => {
@@ -758,8 +798,9 @@ impl<V> LruCache<V> {
         let expires_at = self.options.default_ttl_ms.map_or(u64::MAX, |t| (self.clock)().saturating_add(t));
         self.stats.sets += 1;
         // The common refresh (same weight and expiry, no tags to drop) is a hit that counts as a set.
+        let plain = expires_at == self.expires_at(slot) && !self.is_tagged(slot);
         let e = self.live_mut(slot);
-        if e.tags.is_empty() && e.bytes == bytes && e.expires_at == expires_at {
+        if plain && e.bytes == bytes {
             let replaced = Some(std::mem::replace(&mut e.value, value));
             if self.head != slot {
                 self.unlink(slot);
@@ -796,14 +837,15 @@ impl<V> LruCache<V> {
         removed: &mut Vec<Removed<V>>,
     ) -> V {
         self.unlink(slot);
-        let e = self.live_mut(slot);
-        let (old_bytes, old_tags, old_expiry) = (e.bytes, std::mem::take(&mut e.tags), e.expires_at);
+        let old_bytes = self.live(slot).bytes;
+        let old_tags = self.take_tags(slot);
+        let old_expiry = self.expires_at(slot);
         self.expiring -= usize::from(old_expiry != u64::MAX);
         self.bytes -= old_bytes;
         self.detach_tags(slot, &old_tags);
         self.evict_for(bytes, 0, removed);
+        self.set_expiry(slot, expires_at);
         let e = self.live_mut(slot);
-        e.expires_at = expires_at;
         e.bytes = bytes;
         std::mem::replace(&mut e.value, value)
     }
@@ -840,6 +882,8 @@ impl<V> LruCache<V> {
         self.links.clear();
         self.free.clear();
         self.expiring = 0;
+        self.expiry = Vec::new();
+        self.tag_lists = HashMap::new();
         self.trie = Trie::new();
         self.unindexed = Unindexed::default();
         self.head = NIL;
@@ -856,9 +900,9 @@ impl<V> LruCache<V> {
         let mut out = Vec::new();
         let mut cur = self.tail;
         while cur != NIL {
-            let e = self.live(cur);
+            let at = self.expires_at(cur);
             let prev = self.links[cur as usize].prev;
-            if e.expires_at != u64::MAX && now >= e.expires_at {
+            if at != u64::MAX && now >= at {
                 out.push(self.remove_slot(cur, RemovalReason::Expired));
             }
             cur = prev;
@@ -1045,11 +1089,7 @@ impl<V> LruCache<V> {
                 || self.bytes.checked_add(bytes).is_none_or(|total| total > max_bytes))
         {
             let slot = self.tail;
-            let reason = if self.is_expired(self.live(slot)) {
-                RemovalReason::Expired
-            } else {
-                RemovalReason::Evicted
-            };
+            let reason = if self.is_expired(slot) { RemovalReason::Expired } else { RemovalReason::Evicted };
             out.push(self.remove_slot(slot, reason));
         }
     }
@@ -1070,7 +1110,7 @@ impl<V> LruCache<V> {
             tagged.push((slot, attached.len() as u32));
             attached.push((node, (tagged.len() - 1) as u32));
         }
-        self.live_mut(slot).tags = attached.into_boxed_slice();
+        self.tag_lists.insert(slot, attached.into_boxed_slice());
     }
 
     /// Unhooks `slot` from the tag nodes in `tags` (taken out of its entry) and prunes them.
@@ -1082,10 +1122,8 @@ impl<V> LruCache<V> {
                 tagged.swap_remove(pos);
                 // The last element moved into `pos`: fix its back-pointer.
                 if let Some(&(moved, ti)) = tagged.get(pos) {
-                    if let Some(Some(e)) = self.slots.get_mut(moved as usize) {
-                        if let Some(t) = e.tags.get_mut(ti as usize) {
-                            t.1 = pos as u32;
-                        }
+                    if let Some(t) = self.tag_lists.get_mut(&moved).and_then(|t| t.get_mut(ti as usize)) {
+                        t.1 = pos as u32;
                     }
                 }
             }
@@ -1099,7 +1137,8 @@ impl<V> LruCache<V> {
         let Some(e) = self.slots[slot as usize].take() else {
             unreachable!("remove_slot on free slot {slot}")
         };
-        self.expiring -= usize::from(e.expires_at != u64::MAX);
+        self.expiring -= usize::from(self.expires_at(slot) != u64::MAX);
+        self.set_expiry(slot, u64::MAX);
         let key = if self.keyless_removals { String::new() } else { self.key_of(&e) };
         if let Some(row) = unindexed_row(e.node) {
             self.unindexed.live -= 1;
@@ -1108,7 +1147,8 @@ impl<V> LruCache<V> {
             self.trie.node_mut(e.node).entry = NIL;
             self.trie.prune(e.node);
         }
-        self.detach_tags(slot, &e.tags);
+        let tags = self.take_tags(slot);
+        self.detach_tags(slot, &tags);
         self.bytes -= e.bytes;
         self.len -= 1;
         self.free.push(slot);
@@ -1154,7 +1194,7 @@ impl<V> LruCache<V> {
                 }
                 None => {}
             }
-            for (i, &(n, pos)) in e.tags.iter().enumerate() {
+            for (i, &(n, pos)) in self.tag_lists.get(&cur).iter().flat_map(|t| t.iter()).enumerate() {
                 if self.trie.tagged(n).get(pos as usize) != Some(&(cur, i as u32)) {
                     return Err(format!("tag {i} of `{key}` has a broken back-pointer"));
                 }
@@ -1191,7 +1231,15 @@ impl<V> LruCache<V> {
                 u.textless, u.textless_bytes
             ));
         }
-        let expiring = self.slots.iter().flatten().filter(|e| e.expires_at != u64::MAX).count();
+        let live =
+            |&(i, e): &(usize, &Option<Entry<V>>)| e.is_some() && self.expires_at(i as u32) != u64::MAX;
+        let expiring = self.slots.iter().enumerate().filter(live).count();
+        if self.expiry.iter().enumerate().any(|(i, &at)| at != u64::MAX && self.entry(i as u32).is_none()) {
+            return Err("a free slot has an expiry".into());
+        }
+        if self.tag_lists.keys().any(|&s| self.entry(s).is_none()) {
+            return Err("a free slot has tags".into());
+        }
         if expiring != self.expiring {
             return Err(format!("{} entries expire, counted {}", expiring, self.expiring));
         }
