@@ -91,11 +91,15 @@ const OPS = { __proto__: null, update: 0, create: 1, delete: 2 };
 // skips JSON (`cascadeInput` / `cascadeIdCompact`).
 const CHANGE_PROPS = { __proto__: null, entity: true, id: true, op: true, data: true, before: true, after: true };
 
-/** Whether a change has a string entity and id and nothing else but `op` (well-formedness aside, see `wellFormed`). */
+/**
+ * Whether a change has a string entity, a string or safe-integer id and nothing else but `op`
+ * (well-formedness aside, see `wellFormed`). A safe integer reads as its decimal string in wasm
+ * (`Change::from_value`), so such an id is passed as `String(id)`.
+ */
 function dataless(change) {
   if (change === null || typeof change !== "object" || Array.isArray(change)) return false;
   const { entity, id, op } = change;
-  if (typeof entity !== "string" || entity === "" || typeof id !== "string") return false;
+  if (typeof entity !== "string" || entity === "" || (typeof id !== "string" && !Number.isSafeInteger(id))) return false;
   if (op !== undefined && OPS[op] === undefined) return false;
   if (change.data !== undefined || change.before !== undefined || change.after !== undefined) return false;
   for (const k in change) if (CHANGE_PROPS[k] !== true) return false;
@@ -592,7 +596,8 @@ export class CascadeEngine {
   /** The cascade set of one change `{ entity, id, op?, data?, before?, after? }`. */
   cascade(change) {
     if (dataless(change)) {
-      const { entity, id } = change;
+      const entity = change.entity;
+      const id = typeof change.id === "string" ? change.id : String(change.id);
       const op = change.op === undefined ? 0 : OPS[change.op];
       const plans = this.#plans;
       const plan = plans === null ? null : plans.get(entity)?.[op];

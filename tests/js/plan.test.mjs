@@ -267,3 +267,23 @@ test("a logger sees every cascade: no plans with a logger", () => {
   for (const id of ["1", "2", "3"]) engine.cascade({ entity: "post", id });
   assert.deepEqual(lines.filter((l) => l.endsWith(" changed")), ["[CASCADE] post:1 changed", "[CASCADE] post:2 changed", "[CASCADE] post:3 changed"]);
 });
+
+test("a safe-integer id is planned as its decimal string, with what the JSON path gives", () => {
+  const planned = CascadeEngine.fromSchema(BLOG);
+  const wasm = CascadeEngine.fromSchema(BLOG, { _noPlan: true });
+  for (const entity of ["post", "user", "comment"]) {
+    for (const id of [7, 7, 0, -0, 42, -1, 9007199254740991, -9007199254740991]) {
+      // An unknown property sends the change through JSON (`Change::from_value`), as before.
+      const viaJson = wasm.cascade({ entity, id, note: 1 });
+      assert.deepStrictEqual(planned.cascade({ entity, id }), viaJson, `${entity}:${id}`);
+      assert.deepStrictEqual(wasm.cascade({ entity, id }), viaJson, `${entity}:${id} without plans`);
+      assert.deepStrictEqual(planned.cascade({ entity, id: String(id) }), viaJson, `${entity}:"${id}"`);
+    }
+  }
+  assert.ok(planned._plannedCascades() > 30, `only ${planned._plannedCascades()} planned`);
+  // Not safe integers: still through JSON, with its result or error.
+  for (const id of [1.5, 2 ** 53, 1e21]) {
+    assert.deepStrictEqual(planned.cascade({ entity: "post", id }), wasm.cascade({ entity: "post", id, note: 1 }));
+  }
+  assert.throws(() => planned.cascade({ entity: "post", id: NaN }), { code: "INVALID_CHANGE" });
+});
