@@ -294,23 +294,28 @@ export class CascadeEngine {
       const t0 = now();
       at = call(fn);
       this.#pendingMs += now() - t0;
-    } else if (this.#untilSample === 0) {
-      const t0 = now();
-      at = call(fn);
-      const ms = now() - t0;
-      if (at !== 0) {
-        this.#sampledMs += ms;
-        this.#sampled++;
-        this.#untilSample = TIME_EVERY - 1;
-      }
     } else {
+      const timed = this.#untilSample === 0;
+      const t0 = timed ? now() : 0;
       at = call(fn);
-      if (at !== 0) {
-        this.#unsampled++;
-        this.#untilSample--;
-      }
+      if (at !== 0) this.#countSampled(timed, t0);
     }
     return at === 0 ? undefined : this.#expand(at >>> 2);
+  }
+
+  /**
+   * Counts a sampled cascade (one change without data) that succeeded: `timed` when it was the
+   * one in TIME_EVERY timed, from `t0`, whose time stands for the others in `stats()`.
+   */
+  #countSampled(timed, t0) {
+    if (timed) {
+      this.#sampledMs += now() - t0;
+      this.#sampled++;
+      this.#untilSample = TIME_EVERY - 1;
+    } else {
+      this.#unsampled++;
+      this.#untilSample--;
+    }
   }
 
   /**
@@ -486,21 +491,11 @@ export class CascadeEngine {
       const c = id.charCodeAt(i);
       if (c > 0x7f || plain[c] === 0) return undefined;
     }
-    let set;
-    if (this.#untilSample === 0) {
-      const t0 = now();
-      set = this.#fromPlan(plan, id);
-      const ms = now() - t0;
-      if (set === undefined) return undefined;
-      this.#sampledMs += ms;
-      this.#sampled++;
-      this.#untilSample = TIME_EVERY - 1;
-    } else {
-      set = this.#fromPlan(plan, id);
-      if (set === undefined) return undefined;
-      this.#unsampled++;
-      this.#untilSample--;
-    }
+    const timed = this.#untilSample === 0;
+    const t0 = timed ? now() : 0;
+    const set = this.#fromPlan(plan, id);
+    if (set === undefined) return undefined;
+    this.#countSampled(timed, t0);
     if (plan.hits++ === 0) this.#planned.push(plan);
     return set;
   }
@@ -717,10 +712,9 @@ const MAX_SEGMENTS = 32;
 // The pairs and text bytes `provideKeys` takes per call (PROVIDE_ROWS, PROVIDE_TEXT in src/wasm/lru.rs).
 const PROVIDE_ROWS = 1024;
 const PROVIDE_TEXT = 16 * MAX_KEY_LEN;
-// The smallest list of slots waiting for their keys (see LruCache#keyless).
-const KEYLESS_MIN = 1024;
-// Keys set since wasm last indexed that make it index them now (see LruCache#stored): a bound
-// on the pause of the next invalidation (indexing costs about 1-3 µs a key in wasm).
+// Keys set since wasm last indexed that make it index them now (see LruCache#stored), and the
+// length of LruCache#keyless: a bound on the pause of the next invalidation (indexing costs
+// about 1-3 µs a key in wasm).
 const INDEX_BACKLOG = 4096;
 // A char no plain key has: non-ASCII, or `*`.
 const NOT_PLAIN_CHAR = /[^\x00-\x29\x2b-\x7f]/;
@@ -789,8 +783,8 @@ export class LruCache {
   #delimiter;
   // Slots stored by `setKeyless` whose keys wasm has not been given yet (the first
   // `#keylessCount`; a slot may be listed twice, or be free by now); `#provide` hands the keys
-  // over before any call that reads keys in wasm.
-  #keyless = new Uint32Array(KEYLESS_MIN);
+  // over before any call that reads keys in wasm, and when the list is full. Made by the first.
+  #keyless = null;
   #keylessCount = 0;
   #provideSlots = 0;
   #provideText = 0;
@@ -829,7 +823,6 @@ export class LruCache {
     const count = this.#keylessCount;
     if (count === 0) return;
     this.#keylessCount = 0;
-    if (list.length > 64 * KEYLESS_MIN) this.#keyless = new Uint32Array(KEYLESS_MIN);
     const inner = this.#inner;
     if (this.#provideSlots === 0) {
       this.#provideSlots = inner.provideSlots();
@@ -862,30 +855,6 @@ export class LruCache {
       text += key.length;
     }
     if (rows > 0) this.#provideBatch(rows);
-  }
-
-  /**
-   * Makes room in the full list of slots waiting for their keys: drops the slots listed twice and
-   * those freed since (a cache used only for get and set never hands keys over, so the list must
-   * not grow with every set), and doubles it if it would still be half full.
-   */
-  #makeRoom() {
-    const list = this.#keyless;
-    const keys = this.#keys;
-    const seen = new Uint8Array(keys.length);
-    let kept = 0;
-    for (let i = 0; i < this.#keylessCount; i++) {
-      const slot = list[i];
-      if (keys[slot] !== undefined && seen[slot] === 0) {
-        seen[slot] = 1;
-        list[kept++] = slot;
-      }
-    }
-    this.#keylessCount = kept;
-    if (2 * kept > list.length) {
-      this.#keyless = new Uint32Array(2 * list.length);
-      this.#keyless.set(list.subarray(0, kept));
-    }
   }
 
   /** `#plainLength` of a key over 32 chars, by string searches. */
@@ -1069,9 +1038,8 @@ export class LruCache {
       this.#slots.set(key, slot);
       this.#keys[slot] = key;
       if (keyless) {
-        if (this.#keylessCount === this.#keyless.length) this.#makeRoom();
-        this.#keyless[this.#keylessCount++] = slot;
-        if (this.#keylessCount >= INDEX_BACKLOG) {
+        (this.#keyless ??= new Uint32Array(INDEX_BACKLOG))[this.#keylessCount++] = slot;
+        if (this.#keylessCount === INDEX_BACKLOG) {
           this.#provide();
           this.#inner.indexWaiting();
         }
