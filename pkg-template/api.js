@@ -17,6 +17,19 @@ function codedError(code, message) {
   return error;
 }
 
+/** The error of any call on an object after its `free()`. */
+function useAfterFree(what) {
+  return codedError("USE_AFTER_FREE", `this ${what} was freed: free() released its wasm memory; make a new ${what}`);
+}
+
+/**
+ * What a freed object holds instead of its wasm object: every method throws USE_AFTER_FREE, so
+ * no call can reach freed wasm memory.
+ */
+function freedInner(what) {
+  return new Proxy({}, { get: () => () => { throw useAfterFree(what); } });
+}
+
 // Errors thrown by wasm already carry `code`; a trap is a bug in cascade-edge and becomes INTERNAL
 // with the panic's message; anything else (a JS TypeError from a cyclic object, say) becomes
 // INVALID_ARGUMENT so callers can rely on `code` always being present.
@@ -213,6 +226,7 @@ export class CascadeEngine {
   // Per ASCII code, 1 when an id of such characters can be spliced into a plan (see `plain_id_byte`
   // in src/engine.rs); built with the first plan, from the delimiter wasm reports.
   #plainId = null;
+  #freed = false;
 
   /** @internal use `CascadeEngine.fromSchema` or `CascadeEngine.fromJSON`. */
   constructor(inner, timed = false, planned = false) {
@@ -527,6 +541,26 @@ export class CascadeEngine {
     return { keys, patterns, tags, trace, depth: plan.depth, truncated: plan.truncated };
   }
 
+  /**
+   * Releases the engine's wasm memory now, rather than when the garbage collector finalizes the
+   * engine (which may be much later, or never before the process exits). Every later call on
+   * the engine throws `USE_AFTER_FREE`; a cache attached to it then throws the same from
+   * `invalidate`. Calling `free()` again does nothing.
+   */
+  free() {
+    if (this.#freed) return;
+    this.#freed = true;
+    const inner = this.#inner;
+    this.#inner = freedInner("CascadeEngine");
+    // Nothing may answer from JS or write into the freed memory.
+    this.#plans = null;
+    this.#planned = [];
+    this.#inputAt = 0;
+    this.#cache = undefined;
+    this.#ruleIds = [];
+    inner.free();
+  }
+
   /** The detected relationships. */
   relationships() {
     return JSON.parse(this.#inner.relationships());
@@ -675,7 +709,13 @@ export class CascadeEngine {
 
   /** @internal */
   _attach(cache) {
+    if (this.#freed) throw useAfterFree("CascadeEngine");
     this.#cache = cache;
+  }
+
+  /** @internal a freed cache is no longer counted by graph(). */
+  _detach(cache) {
+    if (this.#cache === cache) this.#cache = undefined;
   }
 
   /** @internal how many cascades plans answered (tests). */
@@ -788,6 +828,7 @@ export class LruCache {
   #keylessCount = 0;
   #provideSlots = 0;
   #provideText = 0;
+  #freed = false;
 
   constructor(options = {}) {
     if (options === null || typeof options !== "object") throw codedError("INVALID_OPTIONS", "options must be an object");
@@ -1179,8 +1220,35 @@ export class LruCache {
     return JSON.parse(this.#inner.stats());
   }
 
+  /**
+   * Releases the cache's wasm memory and drops its values now, rather than when the garbage
+   * collector finalizes the cache. Every later call on the cache throws `USE_AFTER_FREE`.
+   * Calling `free()` again does nothing.
+   */
+  free() {
+    if (this.#freed) return;
+    this.#freed = true;
+    const inner = this.#inner;
+    this.#inner = freedInner("LruCache");
+    // The hot paths start from the key map: this one throws on every use.
+    const fail = () => {
+      throw useAfterFree("LruCache");
+    };
+    this.#slots = { get: fail, has: fail, set: fail, delete: fail, clear: fail, get size() { return fail(); } };
+    this.#values = [];
+    this.#keys = [];
+    this.#pendingCount = 0;
+    this.#misses = 0;
+    this.#keylessCount = 0;
+    this.#provideSlots = 0;
+    this.#provideText = 0;
+    this.#engine?._detach(this);
+    inner.free();
+  }
+
   /** @internal */
   _inner() {
+    if (this.#freed) throw useAfterFree("LruCache");
     this.#sync();
     return this.#inner;
   }

@@ -74,6 +74,8 @@ export type ErrorCode =
   | "LIMIT_EXCEEDED"
   | "STALE_WRITE"
   | "INVALID_ARGUMENT"
+  /** A call on an engine or cache after its `free()`. */
+  | "USE_AFTER_FREE"
   /** A bug in cascade-edge (a trap in the wasm); the message says what happened. */
   | "INTERNAL";
 
@@ -294,6 +296,8 @@ export class CascadeEngine {
   graph(options?: GraphOptions<"tree" | "dot" | "mermaid">): string;
   graph(options?: GraphOptions): string | RuleGraph;
   stats(): EngineStats;
+  /** Releases the engine's wasm memory now; later calls throw `USE_AFTER_FREE`. Idempotent. */
+  free(): void;
   lint(): Lint[];
   /** Slim (auto rules are derived again on load, lists joined by spaces); `fromJSON` reads both versions. */
   toJSON(options?: { version?: 2 }): CompiledRules;
@@ -370,6 +374,8 @@ export class LruCache<V = unknown> implements Iterable<string> {
   flushDue(now?: number): string[];
   beginRead(key: string): ReadToken;
   stats(): LruStats;
+  /** Releases the cache's wasm memory and values now; later calls throw `USE_AFTER_FREE`. Idempotent. */
+  free(): void;
 }
 
 export { tagsForResponse, withCoarseTags, encodeSegment, tagForKey } from "./tags.js";

@@ -656,6 +656,16 @@ describe("error codes", () => {
     ["INVALID_ARGUMENT", () => CascadeEngine.fromSchema(42), /must be a string, not number/],
     ["INVALID_ARGUMENT", () => blog().removeRule(5), /must be a string/],
     ["INVALID_ARGUMENT", () => new CascadeEngine({}), /fromSchema/],
+    ["USE_AFTER_FREE", () => {
+      const engine = blog();
+      engine.free();
+      engine.rules();
+    }, /this CascadeEngine was freed/],
+    ["USE_AFTER_FREE", () => {
+      const cache = new LruCache();
+      cache.free();
+      cache.get("k");
+    }, /this LruCache was freed/],
   ];
   for (const [code, fn, message] of cases) {
     test(`${code}: ${message}`, () => {
@@ -671,6 +681,90 @@ describe("error codes", () => {
     assert.equal(codes.length, 14);
     const covered = new Set(cases.map(([code]) => code));
     for (const code of [...codes, "INVALID_ARGUMENT"]) assert.ok(covered.has(code), `no test reaches ${code}`);
+  });
+});
+
+describe("free()", () => {
+  test("a freed engine throws USE_AFTER_FREE from every method, plans included; another engine is unaffected", () => {
+    const engine = blog();
+    const other = blog();
+    // Three data-less cascades: the third is answered by a plan in JS, which free() must drop.
+    for (let i = 0; i < 3; i++) assert.deepEqual(keysOf(engine, { entity: "user", id: "123" }), USER_123);
+    const json = JSON.stringify(engine.toJSON());
+    engine.free();
+    engine.free();
+    const calls = [
+      () => engine.cascade({ entity: "user", id: "123" }),
+      () => engine.cascade({ entity: "user", id: 7 }),
+      () => engine.cascade({ entity: "post", id: "9", data: { author_id: "123" } }),
+      () => engine.cascadeBatch([{ entity: "user", id: "1" }]),
+      () => engine.rules(),
+      () => engine.relationships(),
+      () => engine.entities(),
+      () => engine.addRule({ entity: "user", cascadeTo: ["x:{id}"] }),
+      () => engine.removeRule("nope"),
+      () => engine.clearRules(),
+      () => engine.stats(),
+      () => engine.lint(),
+      () => engine.graph(),
+      () => engine.toJSON(),
+      () => engine.changesFromMutation({ data: {} }),
+      () => new LruCache({ engine }),
+    ];
+    for (const call of calls) throwsCode(call, "USE_AFTER_FREE", /this CascadeEngine was freed: .*make a new CascadeEngine/);
+    // The other engine, and one loaded from the freed one's rules, give the exact sets.
+    assert.deepEqual(keysOf(other, { entity: "post", id: "9", data: { authorId: "123" } }), POST_9);
+    assert.deepEqual(keysOf(CascadeEngine.fromJSON(json), { entity: "user", id: "123" }), USER_123);
+    assertHealthy();
+  });
+
+  test("a freed cache throws USE_AFTER_FREE from every method and drops its values; its engine keeps working", () => {
+    const engine = blog();
+    const cache = new LruCache({ engine, maxEntries: 8 });
+    cache.set("user:123:posts", "a");
+    cache.set("post:author:123", "b");
+    cache.get("user:123:posts");
+    assert.match(engine.graph(), /\(1 cached\)|cached/);
+    cache.free();
+    cache.free();
+    const calls = [
+      () => cache.get("user:123:posts"),
+      () => cache.get("absent"),
+      () => cache.peek("user:123:posts"),
+      () => cache.has("user:123:posts"),
+      () => cache.set("user:1", 1),
+      () => cache.set("user:1", 1, { ttlMs: 5 }),
+      () => cache.delete("user:123:posts"),
+      () => cache.clear(),
+      () => cache.size,
+      () => [...cache.keys()],
+      () => cache.invalidate("user:123"),
+      () => cache.invalidatePattern("user:*"),
+      () => cache.invalidateBatch(["user:1"]),
+      () => cache.invalidateSet({ keys: ["user:1"] }),
+      () => cache.invalidateLazy("user:1", 5),
+      () => cache.flushDue(0),
+      () => cache.beginRead("user:1"),
+      () => cache.stats(),
+    ];
+    for (const call of calls) throwsCode(call, "USE_AFTER_FREE", /this LruCache was freed/);
+    // The engine no longer counts the freed cache, and still cascades exactly.
+    assert.equal(engine.graph(), blog().graph());
+    assert.deepEqual(keysOf(engine, { entity: "user", id: "123" }), USER_123);
+    assertHealthy();
+  });
+
+  test("a cache whose engine was freed throws USE_AFTER_FREE from invalidate and keeps its entries", () => {
+    const engine = blog();
+    const cache = new LruCache({ engine });
+    cache.set("user:123", 1);
+    cache.set("post:author:123", 2);
+    engine.free();
+    throwsCode(() => cache.invalidate("user:123"), "USE_AFTER_FREE", /CascadeEngine/);
+    throwsCode(() => cache.invalidateBatch(["user:123"]), "USE_AFTER_FREE", /CascadeEngine/);
+    assert.deepEqual([...cache.keys()].sort(), ["post:author:123", "user:123"]);
+    assert.deepEqual(cache.invalidatePattern("user:*"), ["user:123"]);
+    assert.deepEqual([...cache.keys()], ["post:author:123"]);
   });
 });
 

@@ -100,8 +100,10 @@ try {
 } catch (error) {
   const e = error as CascadeError;
   const code: ErrorCode = e.code;
-  if (code === "STALE_WRITE" || code === "INVALID_ARGUMENT") void e.message;
+  if (code === "STALE_WRITE" || code === "INVALID_ARGUMENT" || code === "USE_AFTER_FREE") void e.message;
 }
+cache.free();
+engine.free();
 
 const purgeable: PurgeableSet = set;
 declare const kv: KvNamespaceLike;
