@@ -2,7 +2,7 @@
 //
 //   npm run bench                 # the full run (a few minutes; builds nothing: run `npm run build` first)
 //   node bench/run.mjs --smoke    # every benchmark for a few iterations (part of `make test`; asserts no timings)
-//   node bench/run.mjs --only=lru,invalidation,cascade,startup,size,memory
+//   node bench/run.mjs --only=lru,lru-set-cost,invalidation,cascade,startup,size,memory
 //
 // Every table reports ratios against the peers measured in the same process, since the machine is
 // noisy; absolute numbers are there to read, not to compare across runs.
@@ -10,7 +10,8 @@ import { LRUCache as LruCachePeer } from "lru-cache";
 import QuickLRU from "quick-lru";
 import { LRUCache as MnemonistLru } from "mnemonist";
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
@@ -181,6 +182,81 @@ function lruBench() {
   }
   table("LRU from JS (ops/s; ratio = cascade-edge ops/s ÷ peer ops/s, > 1 means cascade-edge is faster)",
     ["entries, keys", "operation", "cascade-edge", ...peers], rows);
+}
+
+// --- where an LRU set's time goes ---------------------------------------------------------------
+
+/**
+ * A copy of the package whose `LruCache` never calls wasm on a plain set of a new key: slots are
+ * handed out in order and, once full, the oldest is evicted (what wasm does when nothing is read),
+ * and keys are never given to wasm. It measures the JS half of a set alone; the patches fail
+ * loudly when api.js no longer has the lines they replace.
+ */
+async function jsOnlyLru() {
+  const dir = mkdtempSync(join(tmpdir(), "cascade-edge-js-only-"));
+  cpSync(pkg, dir, { recursive: true });
+  let api = readFileSync(join(dir, "api.js"), "utf8");
+  const patch = (from, to) => {
+    if (!api.includes(from)) throw new Error(`bench: api.js has no \`${from}\` to stub any more; update jsOnlyLru`);
+    api = api.replace(from, to);
+  };
+  patch("this.#inner.setKeyless(len, bytes)", "this.#stubSet()");
+  patch("  #provide() {\n", "  #provide() {\n    this.#keylessCount = 0;\n    return;\n");
+  patch("this.#inner.indexWaiting();", "");
+  patch("  #freed = false;\n\n  constructor(options = {}) {",
+    "  #freed = false;\n  #stubNext = 0;\n  #stubMax = 0;\n  #stubSet() {\n" +
+    "    const s = this.#stubNext++ % this.#stubMax;\n" +
+    "    return this.#stubNext <= this.#stubMax ? s : (s + 1) * PACKED + s;\n  }\n\n  constructor(options = {}) {");
+  patch("    this.#engine = engine;\n", "    this.#engine = engine;\n    this.#stubMax = maxEntries;\n");
+  writeFileSync(join(dir, "api.js"), api);
+  try {
+    return await import(pathToFileURL(join(dir, "node.js")).href);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function lruSetCostBench() {
+  const stub = await jsOnlyLru();
+  const size = smoke ? 1000 : 10_000;
+  const rows = [];
+  const impls = {
+    "lru-cache": (max) => new LruCachePeer({ max }),
+    "cascade-edge": (max) => new ce.LruCache({ maxEntries: max }),
+    "cascade-edge, JS half only (wasm stubbed)": (max) => new stub.LruCache({ maxEntries: max }),
+  };
+  for (const long of [false, true]) {
+    const keys = makeKeys(size, long);
+    const other = makeKeys(size, long, "m");
+    const results = {};
+    for (let round = 0; round < (smoke ? 1 : 3); round++) {
+      for (const [name, make] of Object.entries(impls)) {
+        const r = (results[name] ??= { set: Infinity, evict: Infinity });
+        const set = measure((n) => {
+          const c = make(size);
+          for (let i = 0; i < n; i++) c.set(keys[i], i);
+          c.free?.();
+        }, { ops: size, rounds: 5, budgetMs: smoke ? 5 : 200 });
+        const full = make(size);
+        for (let i = 0; i < size; i++) full.set(keys[i], i);
+        let flip = 0;
+        const evict = measure((n) => {
+          const from = flip++ % 2 === 0 ? other : keys;
+          for (let i = 0; i < n; i++) full.set(from[i % size], i);
+        }, { ops: size });
+        full.free?.();
+        r.set = Math.min(r.set, set);
+        r.evict = Math.min(r.evict, evict);
+      }
+    }
+    const peer = results["lru-cache"];
+    for (const [name, r] of Object.entries(results)) {
+      rows.push([`${size / 1000}k ${long ? "100 B" : "short"} keys`, name, fmtNs(r.set), `${(peer.set / r.set).toFixed(2)}×`,
+        fmtNs(r.evict), `${(peer.evict / r.evict).toFixed(2)}×`]);
+    }
+  }
+  table("Where an LRU set's time goes: the JS half of cascade-edge's set alone (its wasm calls stubbed) against lru-cache's whole set (ratio = lru-cache time ÷ this time)",
+    ["keys", "cache", "set (fresh cache)", "× lru-cache", "set with eviction", "× lru-cache"], rows);
 }
 
 // --- invalidation on 1M keys --------------------------------------------------------------------
@@ -456,6 +532,7 @@ if (child) {
   console.log(`node ${process.version}, ${process.platform}/${process.arch}`);
   if (wanted("size")) sizeBench();
   if (wanted("lru")) lruBench();
+  if (wanted("lru-set-cost")) await lruSetCostBench();
   if (wanted("invalidation")) invalidationBench();
   if (wanted("cascade")) cascadeBench();
   if (wanted("startup")) await startupBench();
