@@ -119,6 +119,79 @@ function dataless(change) {
   return true;
 }
 
+// Most distinct data shapes an engine keeps plans for, and most values and nesting in one shape.
+const MAX_DATA_PLANS = 256;
+const MAX_SHAPE_VALUES = 64;
+const MAX_SHAPE_DEPTH = 8;
+
+const isPlainObject = (v) => {
+  if (v === null || typeof v !== "object") return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+};
+
+/**
+ * The shape of a change with data that a plan can answer for (see `#planData`): a string naming
+ * the entity, op and data's structure, with the values a key may take (the id first, then each
+ * string or safe-integer value in JSON order) left out as `S` and collected in `values`; other
+ * values (`null`, booleans, other numbers) are part of the shape. `undefined` for any change that
+ * is not an object with a string entity, a string or safe-integer id, an op and plain, array-free
+ * `data` (and nothing else), which always goes to wasm.
+ */
+function dataShape(change) {
+  if (!isPlainObject(change)) return undefined;
+  const { entity, id, op, data } = change;
+  if (typeof entity !== "string" || entity === "" || (typeof id !== "string" && !Number.isSafeInteger(id))) return undefined;
+  if ((op !== undefined && OPS[op] === undefined) || change.before !== undefined || change.after !== undefined) return undefined;
+  if (!isPlainObject(data)) return undefined;
+  for (const k in change) if (CHANGE_PROPS[k] !== true) return undefined;
+  const values = [typeof id === "string" ? id : String(id)];
+  const key = shapeOf(data, values, 0);
+  return key === undefined ? undefined : { key: `${entity}\u0000${op ?? "update"}\u0000${key}`, values };
+}
+
+/** `data`'s part of a shape (see `dataShape`), its values pushed onto `values`; undefined if unplannable. */
+function shapeOf(data, values, depth) {
+  if (depth > MAX_SHAPE_DEPTH) return undefined;
+  let shape = "{";
+  for (const k of Object.keys(data)) {
+    const v = data[k];
+    let part;
+    if (typeof v === "string" || Number.isSafeInteger(v)) {
+      if (values.push(typeof v === "string" ? v : String(v)) > MAX_SHAPE_VALUES) return undefined;
+      part = "S";
+    } else if (v === null || typeof v === "boolean" || typeof v === "number") {
+      part = JSON.stringify(v);
+    } else if (v === undefined || typeof v === "function" || typeof v === "symbol") {
+      continue; // JSON leaves such a member out
+    } else if (isPlainObject(v)) {
+      part = shapeOf(v, values, depth + 1);
+      if (part === undefined) return undefined;
+    } else {
+      return undefined; // arrays, bigints, objects with a toJSON or a class
+    }
+    // Length-prefixed, so no member name can be read as another's.
+    shape += `${k.length}:${k}=${part},`;
+  }
+  return `${shape}}`;
+}
+
+/** `data` as JSON with its i-th value (counting the id as 0) replaced by `stand(i)`. */
+function markedData(data, stand) {
+  let i = 1;
+  const mark = (o) => {
+    const out = {};
+    for (const k of Object.keys(o)) {
+      const v = o[k];
+      if (typeof v === "string" || Number.isSafeInteger(v)) out[k] = stand(i++);
+      else if (isPlainObject(v)) out[k] = mark(v);
+      else out[k] = v;
+    }
+    return out;
+  };
+  return JSON.stringify(mark(data));
+}
+
 // wasm-bindgen would turn a lone surrogate into U+FFFD: such a change goes through JSON instead.
 function wellFormed(entity, id) {
   return typeof id.isWellFormed === "function" ? id.isWellFormed() && entity.isWellFormed() : !LONE_SURROGATE.test(id + entity);
@@ -226,6 +299,9 @@ export class CascadeEngine {
   // Per ASCII code, 1 when an id of such characters can be spliced into a plan (see `plain_id_byte`
   // in src/engine.rs); built with the first plan, from the delimiter wasm reports.
   #plainId = null;
+  // Plans of cascades of changes with data, by shape (see `dataShape`): a plan, null when that
+  // shape cannot be planned, false after its first cascade. Emptied whenever the rules change.
+  #dataPlans = new Map();
   #freed = false;
 
   /** @internal use `CascadeEngine.fromSchema` or `CascadeEngine.fromJSON`. */
@@ -432,6 +508,36 @@ export class CascadeEngine {
     byOp[op] = null;
     const at = call(() => this.#inner.planCompact(entity, op));
     if (at === 0) return;
+    const { plan, keys, mark, delimiter } = this.#readPlan(at);
+    const n = plan.n;
+    // Per key, its text split where the id goes.
+    plan.parts = new Array(n);
+    // The longest id that keeps every key within MAX_KEY_LEN (the changed entity's key too).
+    plan.maxIdLength = MAX_KEY_LEN;
+    // Pairs of keys [i, j, …] that differ for the placeholder but could be equal for some id.
+    plan.pairs = [];
+    for (let i = 0; i < n; i++) {
+      const parts = keys[i].split(mark);
+      plan.parts[i] = parts;
+      const ids = parts.length - 1;
+      if (ids > 0) plan.maxIdLength = Math.min(plan.maxIdLength, Math.floor((MAX_KEY_LEN - (keys[i].length - ids)) / ids));
+    }
+    const shapes = keyShapes(plan.parts, delimiter);
+    for (let i = 0; i < n; i++) {
+      for (let j = i + 1; j < n; j++) {
+        if (mayMeet(plan.parts, shapes, i, j, plan.maxIdLength)) plan.pairs.push(i, j);
+      }
+      if (plan.pairs.length > 2 * MAX_PLAN_PAIRS) return;
+    }
+    byOp[op] = plan;
+  }
+
+  /**
+   * Reads the plan wasm wrote at `at` (`planCompact`, `planCompactData`): the parts of the
+   * cascade set every answer shares, each key's text with its stand-ins, the mark and the
+   * delimiter's code. Builds the table of id characters plans can splice in (`#plainId`).
+   */
+  #readPlan(at) {
     // Every number is read before a `ruleId` fetch may grow the memory (see #expand).
     const meta = this.#u32();
     const p = at >>> 2;
@@ -441,48 +547,32 @@ export class CascadeEngine {
     const text = decoder.decode(u8View.subarray(textAt, textAt + meta[end + 1]));
     const mark = String.fromCharCode(meta[end + 2]);
     const delimiter = meta[end + 3];
-    const edgeSlots = meta.slice(end + 5, end + 5 + meta[end + 4]);
     const plan = {
       n,
       depth: meta[p + 1],
       truncated: meta[p] === 1,
-      // Per key, its text split where the id goes; the rest as the trace has it.
-      parts: new Array(n),
+      // Per key, as the trace has it.
       rules: new Array(n),
       from: new Int32Array(n),
       depths: new Uint32Array(n),
       coarse: new Uint8Array(n),
       pattern: new Uint8Array(n),
-      // The longest id that keeps every key within MAX_KEY_LEN (the changed entity's key too).
-      maxIdLength: MAX_KEY_LEN,
-      // Pairs of keys [i, j, …] that differ for the placeholder but could be equal for some id.
-      pairs: [],
-      edgeSlots,
+      edgeSlots: meta.slice(end + 5, end + 5 + meta[end + 4]),
       // Cascades answered since `stats()` last recorded them.
       hits: 0,
     };
+    const keys = new Array(n);
     const rules = new Uint32Array(n);
     let at8 = 0;
     for (let i = 0, m = p + 3; i < n; i++, m += 6) {
-      const key = text.slice(at8, (at8 += meta[m]));
-      const parts = key.split(mark);
-      plan.parts[i] = parts;
+      keys[i] = text.slice(at8, (at8 += meta[m]));
       rules[i] = meta[m + 1];
       plan.from[i] = meta[m + 2] - 1;
       plan.depths[i] = meta[m + 3];
       plan.coarse[i] = meta[m + 4] & 1;
       plan.pattern[i] = (meta[m + 4] >>> 1) & 1;
-      const ids = parts.length - 1;
-      if (ids > 0) plan.maxIdLength = Math.min(plan.maxIdLength, Math.floor((MAX_KEY_LEN - (key.length - ids)) / ids));
     }
     for (let i = 0; i < n; i++) plan.rules[i] = rules[i] === 0 ? null : this.#ruleId(rules[i] - 1);
-    const shapes = keyShapes(plan.parts, delimiter);
-    for (let i = 0; i < n; i++) {
-      for (let j = i + 1; j < n; j++) {
-        if (mayMeet(plan.parts, shapes, i, j, plan.maxIdLength)) plan.pairs.push(i, j);
-      }
-      if (plan.pairs.length > 2 * MAX_PLAN_PAIRS) return;
-    }
     if (this.#plainId === null) {
       const plain = new Uint8Array(128);
       for (let c = 0x21; c < 0x7f; c++) plain[c] = 1;
@@ -490,7 +580,101 @@ export class CascadeEngine {
       if (delimiter < 128) plain[delimiter] = 0;
       this.#plainId = plain;
     }
-    byOp[op] = plan;
+    return { plan, keys, mark, delimiter };
+  }
+
+  /**
+   * The plan of cascades of changes shaped like `change` (see `dataShape`), or undefined: the
+   * cascade set of stand-ins for the id and each value (`M0M`, `M1M`, … with the plan's mark),
+   * each key split where they are. Answers splice the values in (`#answerData`).
+   */
+  #planData(change, shape) {
+    const code = this.#inner.planMark();
+    if (code === 0) return undefined;
+    const mark = String.fromCharCode(code);
+    const stand = (i) => `${mark}${i}${mark}`;
+    const op = change.op === undefined ? 0 : OPS[change.op];
+    const at = call(() => this.#inner.planCompactData(change.entity, op, stand(0), markedData(change.data, stand)));
+    if (at === 0) return undefined;
+    const { plan, keys, delimiter } = this.#readPlan(at);
+    // Each key as [text, value index, text, …, text]; the indexes any key uses, to check.
+    plan.pieces = new Array(plan.n);
+    // Per key, its segments with `null` for those a value is in: two keys can be one only if
+    // they have as many segments and agree on every segment that has no value.
+    const segments = new Array(plan.n);
+    const used = new Set();
+    const m = mark.replace(/[\\^$.*+?()[\]{}|]/g, "\\$&");
+    const split = new RegExp(`${m}(\\d+)${m}`);
+    for (let i = 0; i < plan.n; i++) {
+      const pieces = keys[i].split(split);
+      for (let j = 1; j < pieces.length; j += 2) {
+        const v = Number(pieces[j]);
+        if (!(v < shape.values.length)) return undefined;
+        pieces[j] = v;
+        used.add(v);
+      }
+      plan.pieces[i] = pieces;
+      // Values hold no delimiter, so where the segments start depends on the fixed text alone.
+      segments[i] = pieces.map((p, j) => (j % 2 === 1 ? "\u0000" : p)).join("").split(String.fromCodePoint(delimiter))
+        .map((seg) => (seg.includes("\u0000") ? null : seg));
+    }
+    plan.used = [...used];
+    // Pairs of keys [i, j, …] that some values could make one key: checked on every answer.
+    plan.pairs = [];
+    for (let i = 0; i < plan.n; i++) {
+      const a = segments[i];
+      for (let j = i + 1; j < plan.n; j++) {
+        const b = segments[j];
+        if (a.length === b.length && a.every((seg, k) => seg === null || b[k] === null || seg === b[k])) plan.pairs.push(i, j);
+      }
+      if (plan.pairs.length > 2 * MAX_PLAN_PAIRS) return undefined;
+    }
+    return plan;
+  }
+
+  /**
+   * The cascade set of a change with data from its shape's plan and its `values` (the id first),
+   * timed as #answer times, or undefined when the plan cannot answer for these values: one a key
+   * would take is empty or would be encoded, a key would be too long, or two keys would be one.
+   */
+  #answerData(plan, values) {
+    const plain = this.#plainId;
+    for (const i of plan.used) {
+      const v = values[i];
+      if (v.length === 0) return undefined;
+      for (let c = 0; c < v.length; c++) {
+        const code = v.charCodeAt(c);
+        if (code > 0x7f || plain[code] === 0) return undefined;
+      }
+    }
+    const timed = this.#untilSample === 0;
+    const t0 = timed ? now() : 0;
+    const n = plan.n;
+    const { pieces, rules, from, depths, coarse, pattern } = plan;
+    const keys = [];
+    const patterns = [];
+    const trace = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const p = pieces[i];
+      let key = p[0];
+      for (let j = 1; j < p.length; j += 2) key += values[p[j]] + p[j + 1];
+      if (key.length > MAX_KEY_LEN) return undefined;
+      if (pattern[i] === 1) patterns.push(key);
+      else keys.push(key);
+      const f = from[i];
+      trace[i] = { key, rule: rules[i], from: f < 0 ? null : trace[f].key, depth: depths[i], coarse: coarse[i] === 1 };
+    }
+    const pairs = plan.pairs;
+    for (let k = 0; k < pairs.length; k += 2) {
+      if (trace[pairs[k]].key === trace[pairs[k + 1]].key) return undefined;
+    }
+    const tags = new Array(n);
+    let k = 0;
+    for (const t of keys) tags[k++] = t;
+    for (const t of patterns) tags[k++] = t;
+    this.#countSampled(timed, t0);
+    if (plan.hits++ === 0) this.#planned.push(plan);
+    return { keys, patterns, tags, trace, depth: plan.depth, truncated: plan.truncated };
   }
 
   /**
@@ -554,6 +738,7 @@ export class CascadeEngine {
     this.#inner = freedInner("CascadeEngine");
     // Nothing may answer from JS or write into the freed memory.
     this.#plans = null;
+    this.#dataPlans = new Map();
     this.#planned = [];
     this.#inputAt = 0;
     this.#cache = undefined;
@@ -583,6 +768,7 @@ export class CascadeEngine {
       // Recorded now, so that the plans of old rules are not held until `stats()`.
       this.#recordPlanned();
       this.#plans = new Map();
+      this.#dataPlans = new Map();
     }
   }
 
@@ -647,8 +833,21 @@ export class CascadeEngine {
     if (typeof change?.id === "number" && !Number.isFinite(change.id)) {
       throw codedError("INVALID_CHANGE", `\`id\` must be a string or a finite number, not ${change.id}`);
     }
+    const shape = this.#plans === null ? undefined : dataShape(change);
+    const plan = shape === undefined ? undefined : this.#dataPlans.get(shape.key);
+    if (plan) {
+      const set = this.#answerData(plan, shape.values);
+      if (set !== undefined) return set;
+    }
     const text = toJson(change, "the change");
-    return this.#compact(() => this.#inner.cascadeCompact(text));
+    const set = this.#compact(() => this.#inner.cascadeCompact(text));
+    // As without data, a shape is planned at its second cascade.
+    if (shape !== undefined && plan === undefined && this.#dataPlans.size < MAX_DATA_PLANS) {
+      this.#dataPlans.set(shape.key, false);
+    } else if (plan === false) {
+      this.#dataPlans.set(shape.key, this.#planData(change, shape) ?? null);
+    }
+    return set;
   }
 
   /** One deduplicated cascade set for several changes. */

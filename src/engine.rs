@@ -189,6 +189,11 @@ pub struct Engine {
     /// The byte [`Engine::plan_compact`] puts for the id (`Some(None)`: none is free); `None`
     /// until first needed after the rules changed.
     id_mark: Option<Option<u8>>,
+    /// Set when a cascade evaluated a rule's condition on change data: a plan made from such a
+    /// run would hold for the planned values only (see [`Engine::plan_compact_data`]).
+    consulted_data: bool,
+    /// Set while [`Engine::plan_compact_data`] runs its cascade of stand-ins.
+    planning_data: bool,
 }
 
 impl std::fmt::Debug for Engine {
@@ -266,6 +271,8 @@ impl Engine {
             template_base: Vec::new(),
             edge_slots: Vec::new(),
             id_mark: None,
+            consulted_data: false,
+            planning_data: false,
         }
     }
 
@@ -1102,6 +1109,11 @@ impl Engine {
         if after_unknown {
             return true;
         }
+        self.consulted_data = true;
+        if self.planning_data {
+            // The plan is refused anyway; a JS predicate must not see the stand-ins.
+            return true;
+        }
         // The rule's keys held the entity while its condition was true, so it fires when the
         // condition holds after the change or held before it (a post leaving `published` must
         // still purge the published feed). `changed` compares the same two states either way.
@@ -1153,18 +1165,54 @@ impl Engine {
     /// in a key's first segment (which names the entity a key cascades to and labels its stats
     /// edge), the fan-out budget is reached, a tag differs from its key; or the change is refused.
     pub fn plan_compact(&mut self, entity: &str, op: Op, out: &mut CompactSet) -> Option<CascadePlan> {
+        let mark = self.plan_mark()?;
+        let id = [mark];
+        let id = std::str::from_utf8(&id).ok()?;
+        self.plan_run(ChangeRef { entity, id, op, data: None, before: None }, mark, out)
+    }
+
+    /// The byte [`Engine::plan_compact`] puts in place of the id, and [`Engine::plan_compact_data`]
+    /// around the numbers that stand for values; `None` when no byte is free for it (then no
+    /// cascade can be planned).
+    pub fn plan_mark(&mut self) -> Option<u8> {
         // As a cascade: a loaded engine builds only the auto rules the run reaches.
         self.prepare();
+        match self.id_mark {
+            Some(mark) => mark,
+            None => *self.id_mark.insert(self.find_id_mark()),
+        }
+    }
+
+    /// [`Engine::plan_compact`] for a change with data: `id` and every value in `data` that a
+    /// key may take are stand-ins made of the [`Engine::plan_mark`] byte around a number
+    /// (`M0M` for the id, `M1M`… for the values; the caller keeps which is which), so each
+    /// stand-in in a planned key is where that value goes. Other values (`null`, booleans,
+    /// numbers that are not ids) stay as they are: the plan holds for data of that shape only.
+    ///
+    /// `None` in the cases of `plan_compact`, and when a rule's condition read the data (its
+    /// outcome would hold for the stand-ins only).
+    pub fn plan_compact_data(
+        &mut self,
+        entity: &str,
+        op: Op,
+        id: &str,
+        data: &Value,
+        out: &mut CompactSet,
+    ) -> Option<CascadePlan> {
+        let mark = self.plan_mark()?;
+        self.consulted_data = false;
+        self.planning_data = true;
+        let plan = self.plan_run(ChangeRef { entity, id, op, data: Some(data), before: None }, mark, out);
+        self.planning_data = false;
+        plan.filter(|_| !std::mem::take(&mut self.consulted_data))
+    }
+
+    /// The run of a plan (see [`Engine::plan_compact`]), encoded into `out` when it can stand for
+    /// every value its `mark` bytes stand for.
+    fn plan_run(&mut self, change: ChangeRef<'_>, mark: u8, out: &mut CompactSet) -> Option<CascadePlan> {
         if self.logging() {
             return None;
         }
-        let mark = match self.id_mark {
-            Some(mark) => mark?,
-            None => (*self.id_mark.insert(self.find_id_mark()))?,
-        };
-        let id = [mark];
-        let id = std::str::from_utf8(&id).ok()?;
-        let change = ChangeRef { entity, id, op, data: None, before: None };
         let mut run = self.run_with(&[change], false).ok()?;
         let delimiter = self.options.delimiter;
         let plannable = run.entries.len() < self.options.max_keys

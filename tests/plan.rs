@@ -111,3 +111,59 @@ fn plain_id_bytes_are_the_ones_encoding_keeps() {
         }
     }
 }
+
+/// The keys of a compact set, in order.
+fn keys_of(out: &CompactSet) -> Vec<String> {
+    let mut at = 0;
+    (0..out.meta[2] as usize)
+        .map(|i| {
+            let len = out.meta[3 + 6 * i] as usize;
+            at += len;
+            out.text[at - len..at].to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn a_plan_with_data_puts_stand_ins_where_the_values_go() {
+    let mut engine = blog();
+    let mark = char::from(engine.plan_mark().expect("a free byte"));
+    let stand = |i: u32| format!("{mark}{i}{mark}");
+    let data =
+        cascade_edge::Value::parse(&format!(r#"{{"author_id":"{}","title":"{}"}}"#, stand(1), stand(2)))
+            .unwrap();
+    let mut out = CompactSet::default();
+    engine.plan_compact_data("post", Op::Update, &stand(0), &data, &mut out).expect("planned");
+    let keys = keys_of(&out)
+        .into_iter()
+        .map(|k| k.replace(&stand(0), "9").replace(&stand(1), "123"))
+        .collect::<Vec<_>>();
+    assert_eq!(keys, ["post:9", "post:9:comments", "comment:post:9", "user:123:posts", "post:author:123"]);
+    // The same change with those values, through the ordinary cascade.
+    let change = cascade_edge::Change::from_value(&json(
+        r#"{"entity":"post","id":"9","data":{"author_id":"123","title":"t"}}"#,
+    ))
+    .unwrap();
+    let set = engine.cascade(&change).unwrap();
+    assert!(set.patterns.is_empty());
+    assert_eq!(set.keys, keys);
+    assert_eq!(engine.stats().cascades, 1, "planning is not a cascade");
+}
+
+#[test]
+fn a_condition_on_the_data_stops_a_plan_with_data_but_not_one_without() {
+    let mut engine = blog();
+    let rule = json(
+        r#"{"entity":"post","when":{"field":"status","eq":"published"},"cascadeTo":["feed:{author_id}"]}"#,
+    );
+    engine.add_rule_value(&rule).unwrap();
+    let mark = char::from(engine.plan_mark().expect("a free byte"));
+    let data =
+        cascade_edge::Value::parse(&format!(r#"{{"author_id":"{mark}1{mark}","status":"draft"}}"#)).unwrap();
+    let mut out = CompactSet::default();
+    assert!(engine
+        .plan_compact_data("post", Op::Update, &format!("{mark}0{mark}"), &data, &mut out)
+        .is_none());
+    // Without data the condition cannot be checked and the rule fires: that holds for any id.
+    assert!(engine.plan_compact("post", Op::Update, &mut out).is_some());
+}

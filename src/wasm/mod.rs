@@ -6,7 +6,7 @@
 
 mod lru;
 
-use crate::{Change, CompactSet, Engine, EngineOptions, Error, GraphFormat, Op, Value};
+use crate::{CascadePlan, Change, CompactSet, Engine, EngineOptions, Error, GraphFormat, Op, Value};
 use js_sys::Function;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -325,7 +325,29 @@ impl WasmEngine {
     /// followed by the slots (for `recordPlanned`). 0 when the cascades cannot be planned.
     #[wasm_bindgen(js_name = planCompact)]
     pub fn plan_compact(&mut self, entity: &str, op: u32) -> u32 {
-        let Some(plan) = self.inner.plan_compact(entity, op_of(op), &mut self.out) else { return 0 };
+        let plan = self.inner.plan_compact(entity, op_of(op), &mut self.out);
+        self.locate_plan(plan)
+    }
+
+    /// The byte plans put for the id, and around the numbers that stand for values in
+    /// `planCompactData`; 0 when none is free (nothing can be planned).
+    #[wasm_bindgen(js_name = planMark)]
+    pub fn plan_mark(&mut self) -> u32 {
+        self.inner.plan_mark().map_or(0, u32::from)
+    }
+
+    /// As `planCompact`, for changes of `entity` with data shaped like `data` (JSON text) (see
+    /// `Engine::plan_compact_data`): `id` and the values keys may take are the stand-ins JS made.
+    #[wasm_bindgen(js_name = planCompactData)]
+    pub fn plan_compact_data(&mut self, entity: &str, op: u32, id: &str, data: &str) -> u32 {
+        let Ok(data) = Value::parse(data) else { return 0 };
+        let plan = self.inner.plan_compact_data(entity, op_of(op), id, &data, &mut self.out);
+        self.locate_plan(plan)
+    }
+
+    /// The address of a plan's compact form (see `planCompact`), or 0 for none.
+    fn locate_plan(&mut self, plan: Option<CascadePlan>) -> u32 {
+        let Some(plan) = plan else { return 0 };
         let (text, len) = (self.out.text.as_ptr() as u32, self.out.text.len() as u32);
         let meta = &mut self.out.meta;
         meta.extend([text, len, u32::from(plan.id_mark), self.inner.delimiter() as u32]);
