@@ -61,6 +61,192 @@ pub struct Relationship {
     pub inverse: Vec<String>,
 }
 
+/// An engine's relationships, stored compactly: every string in one buffer and each entity
+/// named by its index, so loading thousands of them allocates a few vectors instead of five or
+/// more strings per relationship. [`Relationship`]s are built from it only for readers that
+/// want them (`Engine::relationships`).
+#[derive(Debug, Default)]
+pub(crate) struct RelationshipTable {
+    text: String,
+    rows: Vec<Row>,
+    /// The items of every `via` and `inverse` list, as spans of `text`.
+    items: Vec<Span>,
+}
+
+/// `start..end` of a string in [`RelationshipTable::text`], or of a list in its `items`.
+type Span = (usize, usize);
+
+#[derive(Debug, Clone, Copy)]
+struct Row {
+    holder: Span,
+    field: Span,
+    target: Span,
+    cardinality: Cardinality,
+    via: Span,
+    inverse: Span,
+    /// The entity indexes of the holder and the target, when both are entities (set by
+    /// [`RelationshipTable::resolve`]).
+    entities: Option<(usize, usize)>,
+}
+
+/// One relationship of a [`RelationshipTable`].
+#[derive(Clone, Copy)]
+pub(crate) struct RelationshipRef<'a> {
+    table: &'a RelationshipTable,
+    row: &'a Row,
+}
+
+impl<'a> RelationshipRef<'a> {
+    pub(crate) fn holder(self) -> &'a str {
+        self.table.str(self.row.holder)
+    }
+
+    pub(crate) fn field(self) -> &'a str {
+        self.table.str(self.row.field)
+    }
+
+    pub(crate) fn target(self) -> &'a str {
+        self.table.str(self.row.target)
+    }
+
+    pub(crate) fn cardinality(self) -> Cardinality {
+        self.row.cardinality
+    }
+
+    pub(crate) fn via(self) -> impl ExactSizeIterator<Item = &'a str> + Clone {
+        self.table.list(self.row.via)
+    }
+
+    pub(crate) fn inverse(self) -> impl ExactSizeIterator<Item = &'a str> + Clone {
+        self.table.list(self.row.inverse)
+    }
+
+    /// The entity indexes of the holder and the target, when both are entities.
+    pub(crate) fn entities(self) -> Option<(usize, usize)> {
+        self.row.entities
+    }
+
+    pub(crate) fn to_relationship(self) -> Relationship {
+        Relationship {
+            holder: self.holder().to_owned(),
+            field: self.field().to_owned(),
+            target: self.target().to_owned(),
+            cardinality: self.cardinality(),
+            via: self.via().map(str::to_owned).collect(),
+            inverse: self.inverse().map(str::to_owned).collect(),
+        }
+    }
+}
+
+impl RelationshipTable {
+    pub(crate) fn from_relationships(relationships: &[Relationship]) -> RelationshipTable {
+        let mut table = RelationshipTable::default();
+        for r in relationships {
+            let (holder, field, target) =
+                (table.push_str(&r.holder), table.push_str(&r.field), table.push_str(&r.target));
+            let via = table.push_list(r.via.iter().map(String::as_str));
+            let inverse = table.push_list(r.inverse.iter().map(String::as_str));
+            table.push(holder, field, target, r.cardinality, via, inverse);
+        }
+        table
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub(crate) fn get(&self, i: usize) -> Option<RelationshipRef<'_>> {
+        Some(RelationshipRef { table: self, row: self.rows.get(i)? })
+    }
+
+    pub(crate) fn iter(&self) -> impl ExactSizeIterator<Item = RelationshipRef<'_>> {
+        self.rows.iter().map(move |row| RelationshipRef { table: self, row })
+    }
+
+    pub(crate) fn to_vec(&self) -> Vec<Relationship> {
+        self.iter().map(RelationshipRef::to_relationship).collect()
+    }
+
+    /// Appends a string to the buffer; where it is.
+    pub(crate) fn push_str(&mut self, s: &str) -> Span {
+        let start = self.text.len();
+        self.text.push_str(s);
+        (start, self.text.len())
+    }
+
+    fn push_item(&mut self, s: &str) {
+        let span = self.push_str(s);
+        self.items.push(span);
+    }
+
+    /// Appends the words of a space-joined list as list items; where they are in `items`.
+    pub(crate) fn push_words(&mut self, list: &str) -> Span {
+        let start = self.items.len();
+        for_each_word(list, |w| self.push_item(w));
+        (start, self.items.len())
+    }
+
+    fn push_list<'s>(&mut self, list: impl Iterator<Item = &'s str>) -> Span {
+        let start = self.items.len();
+        list.for_each(|s| self.push_item(s));
+        (start, self.items.len())
+    }
+
+    /// Appends a relationship of strings and lists pushed before.
+    pub(crate) fn push(
+        &mut self,
+        holder: Span,
+        field: Span,
+        target: Span,
+        cardinality: Cardinality,
+        via: Span,
+        inverse: Span,
+    ) {
+        self.rows.push(Row { holder, field, target, cardinality, via, inverse, entities: None });
+    }
+
+    /// Finds the entity index of every holder and target (`None` for a name that is no entity).
+    pub(crate) fn resolve(&mut self, entity: impl Fn(&str) -> Option<usize>) {
+        let text = &self.text;
+        // Rows come grouped by holder: look each one up once.
+        let mut last: Option<(&str, Option<usize>)> = None;
+        for row in &mut self.rows {
+            let holder = &text[row.holder.0..row.holder.1];
+            let h = match last {
+                Some((name, h)) if name == holder => h,
+                _ => entity(holder),
+            };
+            last = Some((holder, h));
+            row.entities = h.zip(entity(&text[row.target.0..row.target.1]));
+        }
+    }
+
+    fn str(&self, (start, end): Span) -> &str {
+        self.text.get(start..end).unwrap_or_default()
+    }
+
+    fn list(&self, (start, end): Span) -> impl ExactSizeIterator<Item = &str> + Clone {
+        self.items.get(start..end).unwrap_or_default().iter().map(|&s| self.str(s))
+    }
+}
+
+/// Calls `f` with each word of a space-joined list, skipping empty ones (as
+/// `list.split(' ').filter(|w| !w.is_empty())` would, with a plain byte loop).
+pub(crate) fn for_each_word<'s>(list: &'s str, mut f: impl FnMut(&'s str)) {
+    let mut start = 0;
+    for (i, &b) in list.as_bytes().iter().enumerate() {
+        if b == b' ' {
+            if i > start {
+                f(list.get(start..i).unwrap_or_default());
+            }
+            start = i + 1;
+        }
+    }
+    if list.len() > start {
+        f(list.get(start..).unwrap_or_default());
+    }
+}
+
 /// Options for schema analysis.
 #[derive(Debug, Clone, Default)]
 pub struct SchemaOptions {
@@ -1051,7 +1237,17 @@ fn sort_pairs(v: &mut [(usize, usize)]) {
 
 #[cfg(test)]
 mod tests {
-    use super::sort_pairs;
+    use super::{for_each_word, sort_pairs};
+
+    #[test]
+    fn words_are_what_split_on_space_gives_without_empty_ones() {
+        for list in ["", " ", "a", "a b", "  a  b ", " é b\tc ", "id label", "x y z w"] {
+            let mut words = Vec::new();
+            for_each_word(list, |w| words.push(w));
+            let split: Vec<&str> = list.split(' ').filter(|w| !w.is_empty()).collect();
+            assert_eq!(words, split, "{list:?}");
+        }
+    }
 
     #[test]
     fn sort_pairs_sorts() {

@@ -260,12 +260,6 @@ impl<'a> Parser<'a> {
         Parser { s: text.as_bytes(), i: 0, text }
     }
 
-    /// The next byte after whitespace.
-    pub(crate) fn peek(&mut self) -> Option<u8> {
-        self.ws();
-        self.s.get(self.i).copied()
-    }
-
     /// Whether only whitespace is left.
     pub(crate) fn at_end(&mut self) -> bool {
         self.ws();
@@ -300,6 +294,40 @@ impl<'a> Parser<'a> {
             }
         }
         self.string().map(Cow::Owned)
+    }
+
+    /// Reads an array of exactly `cells.len()` strings without escapes into `cells`, as slices
+    /// of the text; `false`, with nothing read, for anything else.
+    pub(crate) fn plain_strings(&mut self, cells: &mut [&'a str]) -> bool {
+        let start = self.i;
+        let read = self.try_plain_strings(cells).is_some();
+        if !read {
+            self.i = start;
+        }
+        read
+    }
+
+    fn try_plain_strings(&mut self, cells: &mut [&'a str]) -> Option<()> {
+        self.close(b'[').then_some(())?;
+        for (k, cell) in cells.iter_mut().enumerate() {
+            if k > 0 {
+                self.close(b',').then_some(())?;
+            }
+            self.close(b'"').then_some(())?;
+            let start = self.i;
+            loop {
+                match *self.s.get(self.i)? {
+                    b'"' => break,
+                    b'\\' => return None,
+                    b if b < 0x20 => return None,
+                    _ => self.i += 1,
+                }
+            }
+            // Only ASCII bytes stop the scan, so `start..i` is on char boundaries.
+            *cell = self.text.get(start..self.i)?;
+            self.i += 1;
+        }
+        self.close(b']').then_some(())
     }
 
     /// Reads an array, calling `item` to read each element.
