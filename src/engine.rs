@@ -8,8 +8,8 @@ use crate::rules::{
     auto_templates, check_auto_rules, check_auto_template, nth_auto_rule, Category, EntityRef, Origin, Rule,
 };
 use crate::schema::{
-    analyze, for_each_word, Cardinality, Entity, Relationship, RelationshipRef, RelationshipTable,
-    SchemaModel, SchemaOptions,
+    analyze, for_each_word, Cardinality, Entity, FieldLists, Relationship, RelationshipRef,
+    RelationshipTable, SchemaModel, SchemaOptions,
 };
 use crate::stats::{edge_label, EngineStats, StatsAccumulator};
 use crate::template::{plain_literal, plain_name_piece, KeyTemplate, SimpleSegment};
@@ -156,7 +156,13 @@ pub struct Lint {
 /// Derives cascade rules from a schema, holds manual rules, and computes cascade sets.
 pub struct Engine {
     options: EngineOptions,
+    /// The entities; while `field_lists` is set, without their `fields`.
     entities: Vec<Entity>,
+    /// The entities' field lists as a loaded document wrote them, when they were not split into
+    /// `Entity::fields` at load (see [`FieldLists`]).
+    field_lists: Option<FieldLists>,
+    /// The entities with their fields, built from `field_lists` for the first reader.
+    entity_view: OnceCell<Vec<Entity>>,
     /// Keyspace and type name → entity index.
     lookup: HashMap<String, usize>,
     relationships: RelationshipTable,
@@ -258,6 +264,8 @@ impl Engine {
         Engine {
             options,
             entities: Vec::new(),
+            field_lists: None,
+            entity_view: OnceCell::new(),
             lookup: HashMap::new(),
             relationships: RelationshipTable::default(),
             relationship_list: OnceCell::new(),
@@ -415,9 +423,20 @@ impl Engine {
                     && plain_name_piece(e.key_fields.first().map_or("id", String::as_str))
             })
             .collect();
+        // A field and whether it is plain: the rows of an interface or union field share it.
+        let mut last: Option<(&str, bool)> = None;
         for rel in self.relationships.iter() {
             let Some(((hi, holder), (ti, target))) = self.entity_refs(rel) else { continue };
             let f = rel.field();
+            let plain_field = match last {
+                // The same string in the table (not only equal text).
+                Some((l, plain)) if std::ptr::eq(l, f) => plain,
+                _ => {
+                    let plain = plain_literal(f, delimiter) && plain_name_piece(f);
+                    last = Some((f, plain));
+                    plain
+                }
+            };
             // The longest template is shorter than this (see `auto_templates`).
             let longest = holder.keyspace.len()
                 + 2 * f.len()
@@ -427,8 +446,7 @@ impl Engine {
                 + 16;
             let plain = plain[hi]
                 && plain[ti]
-                && plain_literal(f, delimiter)
-                && plain_name_piece(f)
+                && plain_field
                 && rel.inverse().all(plain_name_piece)
                 && longest <= MAX_KEY_LEN;
             if !plain {
@@ -597,7 +615,17 @@ impl Engine {
 
     /// The entities, in schema order.
     pub fn entities(&self) -> &[Entity] {
-        &self.entities
+        match &self.field_lists {
+            None => &self.entities,
+            Some(lists) => self.entity_view.get_or_init(|| {
+                let list = |i| words(lists.get(i).unwrap_or_default());
+                self.entities
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| Entity { fields: list(i), ..e.clone() })
+                    .collect()
+            }),
+        }
     }
 
     /// The detected relationships.
@@ -615,7 +643,13 @@ impl Engine {
 
     /// The entity named by a keyspace or a GraphQL type name.
     pub fn entity(&self, name: &str) -> Option<&Entity> {
-        self.lookup.get(name).map(|&i| &self.entities[i])
+        self.lookup.get(name).and_then(|&i| self.entities().get(i))
+    }
+
+    /// As [`Engine::entity`], for its keyspace and key fields: its `fields` may be left empty
+    /// (see `field_lists`), so finding it builds nothing.
+    pub(crate) fn keyed_entity(&self, name: &str) -> Option<&Entity> {
+        self.lookup.get(name).and_then(|&i| self.entities.get(i))
     }
 
     fn entity_index(&self, name: &str) -> Result<usize> {
@@ -698,7 +732,7 @@ impl Engine {
         for s in sources {
             let t = KeyTemplate::parse(s, self.options.delimiter)?;
             for p in t.placeholders() {
-                if !self.placeholder_known(entity, p) {
+                if !self.placeholder_known(ei, p) {
                     return Err(Error::UnknownPlaceholder {
                         template: s.to_owned(),
                         placeholder: p.to_owned(),
@@ -748,7 +782,9 @@ impl Engine {
 
     /// Whether `{name}` can be filled from an entity's data: `id`, a field, a nested path under a
     /// field, or a foreign key of a field (`author_id`, `authorId` → `author`).
-    fn placeholder_known(&self, entity: &Entity, name: &str) -> bool {
+    fn placeholder_known(&self, ei: usize, name: &str) -> bool {
+        // With their fields: the first manual rule of a loaded engine splits its field lists.
+        let Some(entity) = self.entities().get(ei) else { return true };
         if entity.fields.is_empty() {
             return true; // no field list (rules loaded without one): accept
         }
@@ -1270,8 +1306,8 @@ impl Engine {
                     ),
                 });
             }
-            if let Some(e) = self.entity(&r.entity) {
-                if !e.fields.is_empty() {
+            if let Some(&e) = self.lookup.get(&r.entity) {
+                if !self.entities()[e].fields.is_empty() {
                     let unknown: Vec<&str> = r
                         .on_fields
                         .iter()
@@ -1285,7 +1321,7 @@ impl Engine {
                             code: "NEVER_FIRES",
                             message: format!(
                                 "`{f}` is not a field of `{}`, so the rule's condition never sees it change",
-                                e.type_name
+                                self.entities[e].type_name
                             ),
                         });
                     }
@@ -1333,7 +1369,7 @@ impl Engine {
         }
         let strings = |v: &[String]| Value::Array(v.iter().map(|s| Value::from(s.as_str())).collect());
         let entities = self
-            .entities
+            .entities()
             .iter()
             .map(|e| {
                 Value::object([
@@ -1367,7 +1403,7 @@ impl Engine {
             }
         }
         let entities = self
-            .entities
+            .entities()
             .iter()
             .map(|e| {
                 Value::Array(vec![
@@ -1436,7 +1472,7 @@ impl Engine {
         let mut p = Parser::new(text);
         // Every member but the entities and relationships, as `from_value` would see them.
         let mut head: Vec<(String, Value)> = Vec::new();
-        let mut entities: Option<Vec<Entity>> = None;
+        let mut entities: Option<(Vec<Entity>, FieldLists)> = None;
         let mut relationships: Option<RelationshipTable> = None;
         p.members(&mut |p, key| {
             let v2 = head.iter().find(|(k, _)| k == "version").is_some_and(|(_, v)| v.as_f64() == Some(2.0));
@@ -1445,7 +1481,7 @@ impl Engine {
                 // a list item holds a space) are read here; any other row stops the in-place
                 // read, and `from_value` reads the document.
                 "entities" if v2 && entities.is_none() => {
-                    let mut list = Vec::new();
+                    let (mut list, mut lists) = (Vec::new(), FieldLists::default());
                     p.items(&mut |p| {
                         let mut cells = [""; 4];
                         if !p.plain_strings(&mut cells) {
@@ -1456,15 +1492,17 @@ impl Engine {
                             type_name: type_name.to_owned(),
                             keyspace: keyspace.to_owned(),
                             key_fields: words(key_fields),
-                            fields: words(fields),
+                            fields: Vec::new(),
                         });
+                        lists.push(fields);
                         Ok(())
                     })?;
-                    entities = Some(list);
+                    entities = Some((list, lists));
                 }
                 "relationships" if v2 && relationships.is_none() => {
                     // Strings go straight into the table's buffer: nothing is allocated per row.
                     let mut table = RelationshipTable::default();
+                    let mut last = None;
                     p.items(&mut |p| {
                         let mut cells = [""; 6];
                         if !p.plain_strings(&mut cells) {
@@ -1476,11 +1514,9 @@ impl Engine {
                             "many" => Cardinality::Many,
                             _ => return Err(stop()),
                         };
-                        let (holder, field, target) =
-                            (table.push_str(holder), table.push_str(field), table.push_str(target));
-                        let via = table.push_words(via);
-                        let inverse = table.push_words(inverse);
-                        table.push(holder, field, target, cardinality, via, inverse);
+                        let row = [holder, field, target, via, inverse];
+                        table.push_row(row, last, cardinality);
+                        last = Some(row);
                         Ok(())
                     })?;
                     relationships = Some(table);
@@ -1502,7 +1538,7 @@ impl Engine {
         let head = Value::Object(head);
         let (_, options) = Self::read_header(&head).ok()?;
         let mut engine = Engine::empty(options, None);
-        engine.entities = entities?;
+        (engine.entities, engine.field_lists) = entities.map(|(e, l)| (e, Some(l)))?;
         engine.index_entities().ok()?;
         engine.set_relationships(relationships?);
         let deferred = head.get("derived").and_then(Value::as_bool) == Some(true);
@@ -2454,6 +2490,49 @@ mod format_tests {
                 (Err(fast), Err(slow)) => assert_eq!(fast.to_string(), slow.to_string(), "variant {i}"),
                 (fast, slow) => panic!("variant {i}: {:?} vs {:?}", fast.err(), slow.err()),
             }
+        }
+    }
+
+    /// A load keeps the entities' field lists as written and splits them for the first reader
+    /// that needs them (`entities()`, a manual rule's placeholders, `lint`): every answer is
+    /// the one of the schema's engine, whichever comes first.
+    #[test]
+    fn a_loaded_engine_checks_fields_as_the_schema_engine_does() {
+        let schema = Engine::from_schema(SDL, EngineOptions::default()).unwrap();
+        let text = schema.to_value_version(2).unwrap().to_json();
+        let rule = |t: &str| {
+            Value::parse(&format!(r#"{{"entity":"post","cascadeTo":["{t}"],"onFields":["nope","title"]}}"#))
+        };
+        let lints = |e: &Engine| -> Vec<String> {
+            e.lint().iter().map(|l| format!("{} {} {}", l.rule, l.code, l.message)).collect()
+        };
+        for order in 0..3 {
+            let mut loaded = Engine::from_json(&text, None).unwrap();
+            assert!(loaded.field_lists.is_some() && loaded.entity_view.get().is_none());
+            let mut schema = Engine::from_schema(SDL, EngineOptions::default()).unwrap();
+            if order == 1 {
+                assert_eq!(loaded.entities(), schema.entities());
+            }
+            for t in
+                ["feed:{author_id}", "feed:{authorId}", "feed:{nope}", "feed:{title}", "feed:{author.name}"]
+            {
+                let r = rule(t).unwrap();
+                assert_eq!(
+                    loaded.add_rule_value(&r).map_err(|e| e.to_string()),
+                    schema.add_rule_value(&r).map_err(|e| e.to_string()),
+                    "{t}"
+                );
+            }
+            if order == 2 {
+                assert_eq!(lints(&loaded), lints(&schema));
+            }
+            assert_eq!(loaded.entities(), schema.entities());
+            assert_eq!(lints(&loaded), lints(&schema));
+            assert!(lints(&loaded).iter().any(|l| l.contains("NEVER_FIRES `nope`")), "{:?}", lints(&loaded));
+            assert_eq!(
+                loaded.to_value_version(2).unwrap().to_json(),
+                schema.to_value_version(2).unwrap().to_json()
+            );
         }
     }
 

@@ -61,6 +61,29 @@ pub struct Relationship {
     pub inverse: Vec<String>,
 }
 
+/// The field lists of a loaded document's entities, kept as the document writes them (one
+/// space-joined list per entity) until a reader needs them as [`Entity::fields`]: a cascade
+/// never does, and splitting them costs a string per field (3729 for GitHub).
+#[derive(Debug, Default)]
+pub(crate) struct FieldLists {
+    text: String,
+    /// Where each entity's list ends in `text`.
+    ends: Vec<usize>,
+}
+
+impl FieldLists {
+    pub(crate) fn push(&mut self, list: &str) {
+        self.text.push_str(list);
+        self.ends.push(self.text.len());
+    }
+
+    /// The list of entity `i`, as written.
+    pub(crate) fn get(&self, i: usize) -> Option<&str> {
+        let start = if i == 0 { 0 } else { *self.ends.get(i - 1)? };
+        self.text.get(start..*self.ends.get(i)?)
+    }
+}
+
 /// An engine's relationships, stored compactly: every string in one buffer and each entity
 /// named by its index, so loading thousands of them allocates a few vectors instead of five or
 /// more strings per relationship. [`Relationship`]s are built from it only for readers that
@@ -179,8 +202,29 @@ impl RelationshipTable {
         self.items.push(span);
     }
 
+    /// Appends a relationship read from a version 2 row: its holder, field, target, `via` and
+    /// `inverse`, lists as space-joined words. A holder, field or `via` the same as in `last`,
+    /// the previous row, is shared with it (rows come grouped by holder and field), which halves
+    /// the strings of a schema like GitHub's.
+    pub(crate) fn push_row(&mut self, row: [&str; 5], last: Option<[&str; 5]>, cardinality: Cardinality) {
+        let [holder, field, target, via, inverse] = row;
+        let same = |i: usize| last.is_some_and(|l| l[i] == row[i]);
+        let previous = self.rows.last().copied();
+        let (holder, field, via) = match previous {
+            Some(p) if same(0) => (
+                p.holder,
+                if same(1) { p.field } else { self.push_str(field) },
+                if same(3) { p.via } else { self.push_words(via) },
+            ),
+            _ => (self.push_str(holder), self.push_str(field), self.push_words(via)),
+        };
+        let target = self.push_str(target);
+        let inverse = self.push_words(inverse);
+        self.push(holder, field, target, cardinality, via, inverse);
+    }
+
     /// Appends the words of a space-joined list as list items; where they are in `items`.
-    pub(crate) fn push_words(&mut self, list: &str) -> Span {
+    fn push_words(&mut self, list: &str) -> Span {
         let start = self.items.len();
         for_each_word(list, |w| self.push_item(w));
         (start, self.items.len())
@@ -193,7 +237,7 @@ impl RelationshipTable {
     }
 
     /// Appends a relationship of strings and lists pushed before.
-    pub(crate) fn push(
+    fn push(
         &mut self,
         holder: Span,
         field: Span,
