@@ -414,19 +414,26 @@ impl Engine {
     /// template by template, which gives the error.
     fn check_auto_rules(&self) -> Result<()> {
         let delimiter = self.options.delimiter;
-        // Per entity: its keyspace is a plain literal and its key field a plain name.
-        let plain: Vec<bool> = self
+        // Per entity: whether its keyspace is a plain literal and its key field a plain name,
+        // and their lengths.
+        let pieces: Vec<(bool, usize, usize)> = self
             .entities
             .iter()
             .map(|e| {
-                plain_literal(&e.keyspace, delimiter)
-                    && plain_name_piece(e.key_fields.first().map_or("id", String::as_str))
+                let key_field = e.key_fields.first().map_or("id", String::as_str);
+                let plain = plain_literal(&e.keyspace, delimiter) && plain_name_piece(key_field);
+                (plain, e.keyspace.len(), key_field.len())
             })
             .collect();
         // A field and whether it is plain: the rows of an interface or union field share it.
         let mut last: Option<(&str, bool)> = None;
         for rel in self.relationships.iter() {
-            let Some(((hi, holder), (ti, target))) = self.entity_refs(rel) else { continue };
+            let Some((hi, ti)) = rel.entities() else { continue };
+            let (Some(&(holder_plain, keyspace_len, holder_key)), Some(&(target_plain, _, target_key))) =
+                (pieces.get(hi), pieces.get(ti))
+            else {
+                continue;
+            };
             let f = rel.field();
             let plain_field = match last {
                 // The same string in the table (not only equal text).
@@ -437,19 +444,17 @@ impl Engine {
                     plain
                 }
             };
+            let (mut plain_inverse, mut inverse_len) = (true, 0);
+            for i in rel.inverse() {
+                plain_inverse &= plain_name_piece(i);
+                inverse_len = inverse_len.max(i.len());
+            }
             // The longest template is shorter than this (see `auto_templates`).
-            let longest = holder.keyspace.len()
-                + 2 * f.len()
-                + rel.inverse().map(str::len).max().unwrap_or(0)
-                + holder.key_field.len()
-                + target.key_field.len()
-                + 16;
-            let plain = plain[hi]
-                && plain[ti]
-                && plain_field
-                && rel.inverse().all(plain_name_piece)
-                && longest <= MAX_KEY_LEN;
+            let longest = keyspace_len + 2 * f.len() + inverse_len + holder_key + target_key + 16;
+            let plain =
+                holder_plain && target_plain && plain_field && plain_inverse && longest <= MAX_KEY_LEN;
             if !plain {
+                let Some(((_, holder), (_, target))) = self.entity_refs(rel) else { continue };
                 check_auto_rules(rel, &holder, &target, delimiter)?;
             }
         }
@@ -1501,7 +1506,7 @@ impl Engine {
                 }
                 "relationships" if v2 && relationships.is_none() => {
                     // Strings go straight into the table's buffer: nothing is allocated per row.
-                    let mut table = RelationshipTable::default();
+                    let mut table = RelationshipTable::for_rows_of(p.remaining());
                     let mut last = None;
                     p.items(&mut |p| {
                         let mut cells = [""; 6];

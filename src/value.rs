@@ -269,6 +269,11 @@ impl<'a> Parser<'a> {
         Parser { s: text.as_bytes(), i: 0, text }
     }
 
+    /// How many bytes are left to read.
+    pub(crate) fn remaining(&self) -> usize {
+        self.s.len().saturating_sub(self.i)
+    }
+
     /// Whether only whitespace is left.
     pub(crate) fn at_end(&mut self) -> bool {
         self.ws();
