@@ -67,7 +67,9 @@ fn walk(
         }
         Value::Object(members) => {
             let mut child_op = op;
-            if let Some(entity) = v.get("__typename").and_then(Value::as_str).and_then(|t| engine.entity(t)) {
+            if let Some(entity) =
+                v.get("__typename").and_then(Value::as_str).and_then(|t| engine.keyed_entity(t))
+            {
                 let id = if entity.key_fields.is_empty() {
                     None
                 } else {

@@ -2,7 +2,7 @@
 
 use crate::condition::Condition;
 use crate::error::Result;
-use crate::schema::{Cardinality, Relationship};
+use crate::schema::{Cardinality, RelationshipRef};
 use crate::template::{KeyTemplate, SimpleSegment};
 use crate::value::Value;
 
@@ -121,15 +121,15 @@ pub(crate) enum Category {
 /// Calls `emit(category, entity, segments, coarse)` for each auto rule of one relationship: the
 /// keyspace whose changes fire it and the segments of its one template.
 pub(crate) fn auto_templates(
-    rel: &Relationship,
+    rel: RelationshipRef<'_>,
     holder: &EntityRef<'_>,
     target: &EntityRef<'_>,
     mut emit: impl FnMut(Category, &str, &[SimpleSegment<'_>], bool) -> Result<()>,
 ) -> Result<()> {
     use SimpleSegment::{Field, Literal, Wildcard};
     let h = holder.keyspace;
-    let f = rel.field.as_str();
-    match rel.cardinality {
+    let f = rel.field();
+    match rel.cardinality() {
         Cardinality::One => {
             emit(Category::TargetOne, target.keyspace, &[Literal(h), Literal(f), Field(&["id"])], false)?;
             emit(
@@ -140,10 +140,10 @@ pub(crate) fn auto_templates(
             )?;
         }
         Cardinality::Many => {
-            if rel.inverse.is_empty() {
+            if rel.inverse().len() == 0 {
                 emit(Category::TargetMany, target.keyspace, &[Literal(h), Wildcard, Literal(f)], true)?;
             }
-            for inv in &rel.inverse {
+            for inv in rel.inverse() {
                 emit(
                     Category::TargetMany,
                     target.keyspace,
@@ -159,7 +159,7 @@ pub(crate) fn auto_templates(
 
 /// The auto rule of `rel` that `entity`'s changes fire, purging the template `segments` spell.
 pub(crate) fn auto_rule(
-    rel: &Relationship,
+    rel: RelationshipRef<'_>,
     entity: &str,
     segments: &[SimpleSegment<'_>],
     coarse: bool,
@@ -178,14 +178,14 @@ pub(crate) fn auto_rule(
         on_fields: Vec::new(),
         max_depth: None,
         coarse,
-        origin: Origin::Auto { holder: rel.holder.clone(), field: rel.field.clone() },
+        origin: Origin::Auto { holder: rel.holder().to_owned(), field: rel.field().to_owned() },
     })
 }
 
 /// The auto rule that [`auto_templates`] emits `k`-th (from 0) for `rel`; `None` when it emits
 /// fewer, or that rule cannot be built.
 pub(crate) fn nth_auto_rule(
-    rel: &Relationship,
+    rel: RelationshipRef<'_>,
     holder: &EntityRef<'_>,
     target: &EntityRef<'_>,
     k: u32,
@@ -216,7 +216,7 @@ pub(crate) fn check_auto_template(segments: &[SimpleSegment<'_>], delimiter: cha
 /// Whether the auto rules of `rel` can be built: the error [`auto_rule`] would return for one
 /// of them, found without building the usual (plain) ones.
 pub(crate) fn check_auto_rules(
-    rel: &Relationship,
+    rel: RelationshipRef<'_>,
     holder: &EntityRef<'_>,
     target: &EntityRef<'_>,
     delimiter: char,

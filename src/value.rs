@@ -246,6 +246,15 @@ pub fn write_string(s: &str, out: &mut String) {
     out.push('"');
 }
 
+/// Where `s` goes on after whitespace from `i` and then the byte `b`; `None` when `b` is not next.
+#[inline(always)]
+fn after(s: &[u8], mut i: usize, b: u8) -> Option<usize> {
+    while let Some(b' ' | b'\t' | b'\n' | b'\r') = s.get(i) {
+        i += 1;
+    }
+    (s.get(i) == Some(&b)).then_some(i + 1)
+}
+
 /// Reads JSON text. Besides [`Value::parse`], readers of a known shape walk it with
 /// [`Parser::members`], [`Parser::items`] and [`Parser::str_ref`] without building a tree,
 /// borrowing strings from the text when they hold no escapes.
@@ -260,10 +269,9 @@ impl<'a> Parser<'a> {
         Parser { s: text.as_bytes(), i: 0, text }
     }
 
-    /// The next byte after whitespace.
-    pub(crate) fn peek(&mut self) -> Option<u8> {
-        self.ws();
-        self.s.get(self.i).copied()
+    /// How many bytes are left to read.
+    pub(crate) fn remaining(&self) -> usize {
+        self.s.len().saturating_sub(self.i)
     }
 
     /// Whether only whitespace is left.
@@ -300,6 +308,44 @@ impl<'a> Parser<'a> {
             }
         }
         self.string().map(Cow::Owned)
+    }
+
+    /// Reads an array of exactly `cells.len()` strings without escapes into `cells`, as slices
+    /// of the text; `false`, with nothing read, for anything else.
+    pub(crate) fn plain_strings(&mut self, cells: &mut [&'a str]) -> bool {
+        let start = self.i;
+        let read = self.try_plain_strings(cells).is_some();
+        if !read {
+            self.i = start;
+        }
+        read
+    }
+
+    fn try_plain_strings(&mut self, cells: &mut [&'a str]) -> Option<()> {
+        // Locals rather than `self.i`, and the byte tests inlined: this reads every row of a
+        // precompiled document.
+        let s = self.s;
+        let mut i = after(s, self.i, b'[')?;
+        for (k, cell) in cells.iter_mut().enumerate() {
+            if k > 0 {
+                i = after(s, i, b',')?;
+            }
+            i = after(s, i, b'"')?;
+            let start = i;
+            loop {
+                match *s.get(i)? {
+                    b'"' => break,
+                    b'\\' => return None,
+                    b if b < 0x20 => return None,
+                    _ => i += 1,
+                }
+            }
+            // Only ASCII bytes stop the scan, so `start..i` is on char boundaries.
+            *cell = self.text.get(start..i)?;
+            i += 1;
+        }
+        self.i = after(s, i, b']')?;
+        Some(())
     }
 
     /// Reads an array, calling `item` to read each element.
