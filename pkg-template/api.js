@@ -180,7 +180,8 @@ function shapeOf(data, values, depth) {
 function markedData(data, stand) {
   let i = 1;
   const mark = (o) => {
-    const out = {};
+    // No prototype: a member named `__proto__` (which JSON.parse makes) stays a member.
+    const out = Object.create(null);
     for (const k of Object.keys(o)) {
       const v = o[k];
       if (typeof v === "string" || Number.isSafeInteger(v)) out[k] = stand(i++);

@@ -383,6 +383,10 @@ test("changes with data: planned by shape, and values that would make keys meet 
   // Values a key would encode, or leave empty.
   for (const author of ["a:b", "", "x y", "%", "é"]) same({ entity: "post", id: "4", data: { author_id: author } }, false);
   same({ entity: "post", id: "a b", data: { author_id: "1" } }, false);
+  // A member named `__proto__` (as JSON.parse makes it) is data like any other: a shape of its own.
+  for (const [i, answered] of [[1, false], [2, false], [3, true]]) {
+    same({ entity: "post", id: String(i), data: JSON.parse(`{"__proto__":{"id":"p${i}"},"author_id":"${i}"}`) }, answered);
+  }
   // Other kinds of values are part of the shape: each is a shape of its own, planned anew.
   for (let round = 0; round < 3; round++) {
     for (const literal of [null, true, 1.5]) same({ entity: "post", id: "5", data: { author_id: literal } }, round === 2);
