@@ -303,6 +303,9 @@ export class CascadeEngine {
   // Plans of cascades of changes with data, by shape (see `dataShape`): a plan, null when that
   // shape cannot be planned, false after its first cascade. Emptied whenever the rules change.
   #dataPlans = new Map();
+  // The delimiter and the keyspaces, for `_cascadeKey`; fetched on first use (they never change).
+  #delimiterText;
+  #keyspaces;
   #freed = false;
 
   /** @internal use `CascadeEngine.fromSchema` or `CascadeEngine.fromJSON`. */
@@ -902,8 +905,28 @@ export class CascadeEngine {
     return JSON.parse(call(() => this.#inner.toJSON(version)));
   }
 
-  /** @internal the cascade set of invalidating an entity key, or undefined. */
+  /**
+   * @internal the cascade set of invalidating an entity key, or undefined. A key that is a
+   * keyspace and an id that needs no decoding is the change of that id without data, which
+   * plans answer (wasm's `cascade_key_compact` runs the same cascade).
+   */
   _cascadeKey(key) {
+    if (this.#plans !== null && !key.includes("%")) {
+      const d = (this.#delimiterText ??= this.#inner.delimiter());
+      const at = key.indexOf(d);
+      if (at > 0) {
+        const entity = key.slice(0, at);
+        const id = key.slice(at + d.length);
+        this.#keyspaces ??= new Set(this.entities().map((e) => e.keyspace));
+        if (id !== "" && id !== "*" && !id.includes(d) && this.#keyspaces.has(entity) && wellFormed(entity, id)) {
+          try {
+            return this.cascade({ entity, id });
+          } catch {
+            return undefined; // as wasm: a key whose cascade fails (too long, say) cascades nothing
+          }
+        }
+      }
+    }
     return this.#compact(() => this.#inner.cascadeKeyCompact(key), true);
   }
 

@@ -329,6 +329,12 @@ impl WasmEngine {
         self.locate_plan(plan)
     }
 
+    /// The key delimiter.
+    #[wasm_bindgen(js_name = delimiter)]
+    pub fn delimiter(&self) -> String {
+        self.inner.delimiter().to_string()
+    }
+
     /// The byte plans put for the id, and around the numbers that stand for values in
     /// `planCompactData`; 0 when none is free (nothing can be planned).
     #[wasm_bindgen(js_name = planMark)]

@@ -203,6 +203,13 @@ function differential(name, make, seed, ops, { delimiter = ":", blogFields = fal
         change.data = revalue(rng, change.data);
         if (rng.next() < 0.8) change.id = revalue(rng, { id: change.id }).id;
       }
+    } else if (r < 0.26) {
+      // An entity key invalidated in a cache with the engine attached (`LruCache#invalidate`).
+      const id = randomId(rng);
+      const key = rng.next() < 0.85
+        ? `${rng.next() < 0.8 ? rng.pick(hot) : rng.pick(names)}${delimiter}${id}`
+        : rng.pick(["", delimiter, `${delimiter}1`, `post${delimiter}`, `post${delimiter}*`, `post${delimiter}1${delimiter}x`, `post${delimiter}%41`, "post", `Post${delimiter}1`]);
+      step(`op ${i} _cascadeKey(${JSON.stringify(key)})`, (e) => e._cascadeKey(key) ?? null);
     } else if (r < 0.88) {
       const entity = rng.next() < 0.8 ? (blogFields ? rng.pick(["post", "user", "comment", "Post"]) : rng.pick(hot)) : rng.pick(names);
       const change = { entity, id: randomId(rng) };
