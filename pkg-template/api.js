@@ -193,6 +193,32 @@ function markedData(data, stand) {
   return JSON.stringify(mark(data));
 }
 
+/**
+ * The cascade set (as #expand builds it) a plan gives once its keys are spelled out (`texts`, in
+ * trace order); undefined when two keys that may meet (the plan's `pairs`) are one.
+ */
+function planSet(plan, texts) {
+  const { n, rules, from, depths, coarse, pattern, pairs } = plan;
+  for (let k = 0; k < pairs.length; k += 2) {
+    if (texts[pairs[k]] === texts[pairs[k + 1]]) return undefined;
+  }
+  const keys = [];
+  const patterns = [];
+  const trace = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const key = texts[i];
+    if (pattern[i] === 1) patterns.push(key);
+    else keys.push(key);
+    const f = from[i];
+    trace[i] = { key, rule: rules[i], from: f < 0 ? null : texts[f], depth: depths[i], coarse: coarse[i] === 1 };
+  }
+  const tags = new Array(n);
+  let k = 0;
+  for (const t of keys) tags[k++] = t;
+  for (const t of patterns) tags[k++] = t;
+  return { keys, patterns, tags, trace, depth: plan.depth, truncated: plan.truncated };
+}
+
 // wasm-bindgen would turn a lone surrogate into U+FFFD: such a change goes through JSON instead.
 function wellFormed(entity, id) {
   return typeof id.isWellFormed === "function" ? id.isWellFormed() && entity.isWellFormed() : !LONE_SURROGATE.test(id + entity);
@@ -653,32 +679,20 @@ export class CascadeEngine {
     }
     const timed = this.#untilSample === 0;
     const t0 = timed ? now() : 0;
-    const n = plan.n;
-    const { pieces, rules, from, depths, coarse, pattern } = plan;
-    const keys = [];
-    const patterns = [];
-    const trace = new Array(n);
+    const { n, pieces } = plan;
+    const texts = new Array(n);
     for (let i = 0; i < n; i++) {
       const p = pieces[i];
       let key = p[0];
       for (let j = 1; j < p.length; j += 2) key += values[p[j]] + p[j + 1];
       if (key.length > MAX_KEY_LEN) return undefined;
-      if (pattern[i] === 1) patterns.push(key);
-      else keys.push(key);
-      const f = from[i];
-      trace[i] = { key, rule: rules[i], from: f < 0 ? null : trace[f].key, depth: depths[i], coarse: coarse[i] === 1 };
+      texts[i] = key;
     }
-    const pairs = plan.pairs;
-    for (let k = 0; k < pairs.length; k += 2) {
-      if (trace[pairs[k]].key === trace[pairs[k + 1]].key) return undefined;
-    }
-    const tags = new Array(n);
-    let k = 0;
-    for (const t of keys) tags[k++] = t;
-    for (const t of patterns) tags[k++] = t;
+    const set = planSet(plan, texts);
+    if (set === undefined) return undefined;
     this.#countSampled(timed, t0);
     if (plan.hits++ === 0) this.#planned.push(plan);
-    return { keys, patterns, tags, trace, depth: plan.depth, truncated: plan.truncated };
+    return set;
   }
 
   /**
@@ -704,29 +718,15 @@ export class CascadeEngine {
 
   /** The objects #expand builds, from a plan and an id; undefined when two keys meet. */
   #fromPlan(plan, id) {
-    const n = plan.n;
-    const keys = [];
-    const patterns = [];
-    const trace = new Array(n);
-    const { parts, rules, from, depths, coarse, pattern } = plan;
+    const { n, parts } = plan;
+    const texts = new Array(n);
     for (let i = 0; i < n; i++) {
       const pieces = parts[i];
       let key = pieces[0];
       for (let j = 1; j < pieces.length; j++) key += id + pieces[j];
-      if (pattern[i] === 1) patterns.push(key);
-      else keys.push(key);
-      const f = from[i];
-      trace[i] = { key, rule: rules[i], from: f < 0 ? null : trace[f].key, depth: depths[i], coarse: coarse[i] === 1 };
+      texts[i] = key;
     }
-    const pairs = plan.pairs;
-    for (let k = 0; k < pairs.length; k += 2) {
-      if (trace[pairs[k]].key === trace[pairs[k + 1]].key) return undefined;
-    }
-    const tags = new Array(n);
-    let k = 0;
-    for (const t of keys) tags[k++] = t;
-    for (const t of patterns) tags[k++] = t;
-    return { keys, patterns, tags, trace, depth: plan.depth, truncated: plan.truncated };
+    return planSet(plan, texts);
   }
 
   /**
