@@ -231,6 +231,8 @@ const MAX_KEY_LEN = 1024;
 // Most pairs of a plan's keys that could be equal for some id, compared on each planned cascade;
 // a plan with more is not used.
 const MAX_PLAN_PAIRS = 64;
+// A plan's key that counts no stats edge (`NO_EDGE` in src/engine.rs).
+const NO_EDGE = 0xffffffff;
 
 // The size of an engine's input buffer; a longer entity + id (a key is at most 1024 bytes) passes
 // strings instead.
@@ -332,6 +334,10 @@ export class CascadeEngine {
   // The delimiter and the keyspaces, for `_cascadeKey`; fetched on first use (they never change).
   #delimiterText;
   #keyspaces;
+  // `maxKeys`, for batches answered from plans; fetched on first use.
+  #maxKeys;
+  // Batches answered from plans (for tests).
+  #plannedBatches = 0;
   #freed = false;
 
   /** @internal use `CascadeEngine.fromSchema` or `CascadeEngine.fromJSON`. */
@@ -588,6 +594,8 @@ export class CascadeEngine {
       coarse: new Uint8Array(n),
       pattern: new Uint8Array(n),
       edgeSlots: meta.slice(end + 5, end + 5 + meta[end + 4]),
+      // Per key, its stats edge slot (NO_EDGE for none), for batches (`recordPlannedBatch`).
+      keySlots: meta.slice(end + 5 + meta[end + 4], end + 5 + meta[end + 4] + n),
       // Cascades answered since `stats()` last recorded them.
       hits: 0,
     };
@@ -668,6 +676,18 @@ export class CascadeEngine {
    * would take is empty or would be encoded, a key would be too long, or two keys would be one.
    */
   #answerData(plan, values) {
+    const timed = this.#untilSample === 0;
+    const t0 = timed ? now() : 0;
+    const texts = this.#spellValues(plan, values);
+    const set = texts === undefined ? undefined : planSet(plan, texts);
+    if (set === undefined) return undefined;
+    this.#countSampled(timed, t0);
+    if (plan.hits++ === 0) this.#planned.push(plan);
+    return set;
+  }
+
+  /** The keys of a plan of changes with data for its shape's `values`, or undefined (see #answerData). */
+  #spellValues(plan, values) {
     const plain = this.#plainId;
     for (const i of plan.used) {
       const v = values[i];
@@ -677,8 +697,6 @@ export class CascadeEngine {
         if (code > 0x7f || plain[code] === 0) return undefined;
       }
     }
-    const timed = this.#untilSample === 0;
-    const t0 = timed ? now() : 0;
     const { n, pieces } = plan;
     const texts = new Array(n);
     for (let i = 0; i < n; i++) {
@@ -688,11 +706,80 @@ export class CascadeEngine {
       if (key.length > MAX_KEY_LEN) return undefined;
       texts[i] = key;
     }
-    const set = planSet(plan, texts);
-    if (set === undefined) return undefined;
-    this.#countSampled(timed, t0);
-    if (plan.hits++ === 0) this.#planned.push(plan);
-    return set;
+    return texts;
+  }
+
+  /**
+   * One batch's cascade set from the plans of its changes, or undefined when any change has none
+   * or cannot be answered by it: the sets of the changes in order, each key where it first
+   * appears (as wasm's batch run adds them), recorded in the stats as that run would record it.
+   */
+  #batchFromPlans(changes) {
+    const count = changes.length;
+    if (count === 0) return undefined;
+    const t0 = this.#timed ? now() : 0;
+    const maxKeys = (this.#maxKeys ??= this.#inner.maxKeys());
+    const seen = new Set();
+    const keys = [];
+    const patterns = [];
+    const trace = [];
+    const slots = [];
+    let depth = 0;
+    let truncated = false;
+    for (let c = 0; c < count; c++) {
+      const change = changes[c];
+      let plan;
+      let t;
+      if (dataless(change)) {
+        plan = this.#plans.get(change.entity)?.[change.op === undefined ? 0 : OPS[change.op]];
+        if (plan) t = this.#spellId(plan, typeof change.id === "string" ? change.id : String(change.id));
+      } else {
+        const shape = dataShape(change);
+        plan = shape === undefined ? undefined : this.#dataPlans.get(shape.key);
+        if (plan) t = this.#spellValues(plan, shape.values);
+      }
+      if (t === undefined) return undefined;
+      const pairs = plan.pairs;
+      for (let k = 0; k < pairs.length; k += 2) {
+        if (t[pairs[k]] === t[pairs[k + 1]]) return undefined;
+      }
+      const { rules, from, depths, coarse, pattern, keySlots } = plan;
+      truncated ||= plan.truncated;
+      for (let i = 0; i < plan.n; i++) {
+        const key = t[i];
+        if (seen.has(key)) continue;
+        // Past the fan-out budget the batch would have dropped keys: wasm says which.
+        if (trace.length + 1 >= maxKeys) return undefined;
+        seen.add(key);
+        if (pattern[i] === 1) patterns.push(key);
+        else keys.push(key);
+        const f = from[i];
+        trace.push({ key, rule: rules[i], from: f < 0 ? null : t[f], depth: depths[i], coarse: coarse[i] === 1 });
+        if (depths[i] > depth) depth = depths[i];
+        if (keySlots[i] !== NO_EDGE) slots.push(keySlots[i]);
+      }
+    }
+    this.#inner.recordPlannedBatch(count, depth, trace.length, Uint32Array.from(slots));
+    this.#plannedBatches++;
+    if (this.#timed) this.#pendingMs += now() - t0;
+    return { keys, patterns, tags: [...keys, ...patterns], trace, depth, truncated };
+  }
+
+  /** After a cascade of `change` succeeded in wasm: counts it toward its plan (see #plan, #planData). */
+  #notePlannable(change) {
+    if (dataless(change)) {
+      const entity = change.entity;
+      if (!wellFormed(entity, "")) return;
+      const op = change.op === undefined ? 0 : OPS[change.op];
+      const plan = this.#plans.get(entity)?.[op];
+      if (plan === undefined || plan === false) this.#plan(entity, op);
+      return;
+    }
+    const shape = dataShape(change);
+    if (shape === undefined) return;
+    const plan = this.#dataPlans.get(shape.key);
+    if (plan === undefined && this.#dataPlans.size < MAX_DATA_PLANS) this.#dataPlans.set(shape.key, false);
+    else if (plan === false) this.#dataPlans.set(shape.key, this.#planData(change, shape) ?? null);
   }
 
   /**
@@ -700,6 +787,18 @@ export class CascadeEngine {
    * such cascades, or undefined when the plan cannot answer for this id (then wasm does).
    */
   #answer(plan, id) {
+    const timed = this.#untilSample === 0;
+    const t0 = timed ? now() : 0;
+    const texts = this.#spellId(plan, id);
+    const set = texts === undefined ? undefined : planSet(plan, texts);
+    if (set === undefined) return undefined;
+    this.#countSampled(timed, t0);
+    if (plan.hits++ === 0) this.#planned.push(plan);
+    return set;
+  }
+
+  /** The keys of a plan of changes without data for `id`, or undefined when it cannot answer for that id. */
+  #spellId(plan, id) {
     const length = id.length;
     if (length === 0 || length > plan.maxIdLength) return undefined;
     const plain = this.#plainId;
@@ -707,17 +806,6 @@ export class CascadeEngine {
       const c = id.charCodeAt(i);
       if (c > 0x7f || plain[c] === 0) return undefined;
     }
-    const timed = this.#untilSample === 0;
-    const t0 = timed ? now() : 0;
-    const set = this.#fromPlan(plan, id);
-    if (set === undefined) return undefined;
-    this.#countSampled(timed, t0);
-    if (plan.hits++ === 0) this.#planned.push(plan);
-    return set;
-  }
-
-  /** The objects #expand builds, from a plan and an id; undefined when two keys meet. */
-  #fromPlan(plan, id) {
     const { n, parts } = plan;
     const texts = new Array(n);
     for (let i = 0; i < n; i++) {
@@ -726,7 +814,7 @@ export class CascadeEngine {
       for (let j = 1; j < pieces.length; j++) key += id + pieces[j];
       texts[i] = key;
     }
-    return planSet(plan, texts);
+    return texts;
   }
 
   /**
@@ -857,8 +945,14 @@ export class CascadeEngine {
   /** One deduplicated cascade set for several changes. */
   cascadeBatch(changes) {
     if (!Array.isArray(changes)) throw codedError("INVALID_CHANGE", "cascadeBatch takes an array of changes");
+    if (this.#plans === null) return this.#compact(() => this.#inner.cascadeBatchCompact(toJson(changes, "the changes")));
+    const planned = this.#batchFromPlans(changes);
+    if (planned !== undefined) return planned;
     const text = toJson(changes, "the changes");
-    return this.#compact(() => this.#inner.cascadeBatchCompact(text));
+    const set = this.#compact(() => this.#inner.cascadeBatchCompact(text));
+    // Each change counts toward its plan as a cascade of its own would.
+    if (set !== undefined) for (const change of changes) this.#notePlannable(change);
+    return set;
   }
 
   /** The entity changes in a GraphQL response (`__typename` plus key fields). */
@@ -946,6 +1040,11 @@ export class CascadeEngine {
     let n = this.#recordedPlanned;
     for (const plan of this.#planned) n += plan.hits;
     return n;
+  }
+
+  /** @internal how many batches plans answered (tests). */
+  _plannedBatches() {
+    return this.#plannedBatches;
   }
 
   /** @internal counts keys purged through a backend, for `stats().keysPerBackend`. */

@@ -1283,9 +1283,15 @@ impl Engine {
                 run.entries[i as usize].plain_tag && !first.as_bytes().contains(&mark)
             });
         let plan = plannable.then(|| {
-            let edge_slots = run.edges.iter().filter_map(|&edge| self.edge_slot(&run, edge)).collect();
+            let mut key_slots = vec![NO_EDGE; run.entries.len()];
+            for &edge in &run.edges {
+                if let Some(slot) = self.edge_slot(&run, edge) {
+                    key_slots[edge.3 as usize] = slot;
+                }
+            }
+            let edge_slots = key_slots.iter().copied().filter(|&s| s != NO_EDGE).collect();
             run.encode(out);
-            CascadePlan { id_mark: mark, edge_slots }
+            CascadePlan { id_mark: mark, edge_slots, key_slots }
         });
         self.keep(run);
         plan
@@ -1323,6 +1329,21 @@ impl Engine {
         for &slot in edge_slots {
             self.stats.count_edge_by(slot, cascades);
         }
+    }
+
+    /// Records one batch of `changes` changes answered from plans: its set's `depth` and number
+    /// of `keys`, and the stats edge slots of the keys it added (see [`CascadePlan::key_slots`]),
+    /// as the batch's run would have counted them.
+    pub fn record_planned_batch(&mut self, changes: usize, depth: u32, keys: usize, edge_slots: &[u32]) {
+        self.stats.record(changes, depth, 0.0, keys);
+        for &slot in edge_slots {
+            self.stats.count_edge_by(slot, 1);
+        }
+    }
+
+    /// The most keys a cascade set may have (`maxKeys`).
+    pub fn max_keys(&self) -> usize {
+        self.options.max_keys
     }
 
     /// Counters and timings since the engine was made.
@@ -2361,7 +2382,14 @@ pub struct CascadePlan {
     pub id_mark: u8,
     /// The stats edge slots a cascade of the plan counts, for [`Engine::record_planned`].
     pub edge_slots: Vec<u32>,
+    /// Per key of the planned set, the stats edge slot its run counted for it, or [`NO_EDGE`]
+    /// (the changed entity's own key, or an edge without a slot): what a batch counts for the
+    /// keys it adds (see [`Engine::record_planned_batch`]).
+    pub key_slots: Vec<u32>,
 }
+
+/// A [`CascadePlan::key_slots`] entry for a key that counts no stats edge.
+pub const NO_EDGE: u32 = u32::MAX;
 
 /// Whether an id byte is kept as it is in keys and tags: printable ASCII other than the
 /// delimiter and what encoding escapes (`%`, `*`, `{`, `}`, `,`). An id of such bytes is one

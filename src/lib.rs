@@ -25,7 +25,7 @@ pub use cascade::{tag_for, CascadeSet, Change, Op, Trace};
 pub use condition::{Condition, Test, MAX_CONDITION_DEPTH};
 pub use engine::{
     plain_id_byte, relationship_value, CascadePlan, Clock, CompactSet, Engine, EngineOptions,
-    ExternalPredicate, Lint, Logger,
+    ExternalPredicate, Lint, Logger, NO_EDGE,
 };
 pub use engine::{DEFAULT_MAX_DEPTH, DEFAULT_MAX_KEYS, MAX_RULES, MAX_TEMPLATES_PER_RULE};
 pub use error::{Error, Result};

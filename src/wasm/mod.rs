@@ -321,8 +321,9 @@ impl WasmEngine {
 
     /// Plans the cascades of changes of `entity` without data (see `Engine::plan_compact`):
     /// the planned set in the compact form, as `cascadeInput` returns it, with after its
-    /// `[text, length]` the id mark, the delimiter's code, and the number of stats edge slots
-    /// followed by the slots (for `recordPlanned`). 0 when the cascades cannot be planned.
+    /// `[text, length]` the id mark, the delimiter's code, the number of stats edge slots
+    /// followed by the slots (for `recordPlanned`), then each key's slot or `NO_EDGE` (for
+    /// `recordPlannedBatch`). 0 when the cascades cannot be planned.
     #[wasm_bindgen(js_name = planCompact)]
     pub fn plan_compact(&mut self, entity: &str, op: u32) -> u32 {
         let plan = self.inner.plan_compact(entity, op_of(op), &mut self.out);
@@ -359,7 +360,21 @@ impl WasmEngine {
         meta.extend([text, len, u32::from(plan.id_mark), self.inner.delimiter() as u32]);
         meta.push(plan.edge_slots.len() as u32);
         meta.extend(plan.edge_slots);
+        meta.extend(plan.key_slots);
         meta.as_ptr() as u32
+    }
+
+    /// Records in the stats one batch of `changes` changes answered by JS from plans: its set's
+    /// `depth`, number of `keys`, and the edge slots of the keys it added.
+    #[wasm_bindgen(js_name = recordPlannedBatch)]
+    pub fn record_planned_batch(&mut self, changes: u32, depth: u32, keys: u32, edge_slots: &[u32]) {
+        self.inner.record_planned_batch(changes as usize, depth, keys as usize, edge_slots);
+    }
+
+    /// The most keys a cascade set may have (`maxKeys`).
+    #[wasm_bindgen(js_name = maxKeys)]
+    pub fn max_keys(&self) -> u32 {
+        self.inner.max_keys().min(u32::MAX as usize) as u32
     }
 
     /// Records in the stats `cascades` cascades answered by JS from a plan (`planCompact`):

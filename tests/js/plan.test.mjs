@@ -183,7 +183,7 @@ function differential(name, make, seed, ops, { delimiter = ":", blogFields = fal
     assert.deepStrictEqual(a, b, `${name} seed=${seed}: ${what}`);
     return a;
   };
-  const counts = { cascades: 0, planned: 0, rules: 0, withData: 0, dataPlanned: 0 };
+  const counts = { cascades: 0, planned: 0, rules: 0, withData: 0, dataPlanned: 0, batches: 0, batchesPlanned: 0 };
   const stats = statsOf;
   for (let i = 0; i < ops; i++) {
     const r = rng.next();
@@ -221,9 +221,23 @@ function differential(name, make, seed, ops, { delimiter = ":", blogFields = fal
       const change = { entity: rng.pick(hot), id: randomId(rng), data: { status: rng.pick(["published", "draft"]), title: "t", author_id: "9" } };
       if (rng.next() < 0.5) change.before = { status: "draft", title: "u", body: "b" };
       step(`op ${i} cascade with data ${JSON.stringify(change)}`, (e) => e.cascade(change));
-    } else if (r < 0.915) {
-      const changes = Array.from({ length: rng.int(4) }, () => ({ entity: rng.pick(hot), id: randomId(rng) }));
-      step(`op ${i} cascadeBatch`, (e) => e.cascadeBatch(changes));
+    } else if (r < 0.935) {
+      // A batch, of changes without data and with, the same shapes a few times over with other
+      // values; the same key from two changes, and a change twice, now and then.
+      const pickEntity = () => (blogFields ? rng.pick(["post", "user", "comment"]) : rng.pick(hot));
+      let changes = Array.from({ length: rng.int(5) }, () => {
+        const change = { entity: pickEntity(), id: rng.next() < 0.5 ? rng.pick(["1", "9", "a", "author", 3]) : randomId(rng) };
+        if (rng.next() < 0.5) change.data = randomData(rng);
+        return change;
+      });
+      if (changes.length > 0 && rng.next() < 0.2) changes.push({ ...changes[0] });
+      for (let again = rng.int(4); again >= 0; again--) {
+        const before = planned._plannedBatches();
+        step(`op ${i} cascadeBatch(${JSON.stringify(changes)})`, (e) => e.cascadeBatch(changes));
+        counts.batches++;
+        counts.batchesPlanned += planned._plannedBatches() - before;
+        changes = changes.map((c) => ({ ...c, id: revalue(rng, { id: c.id }).id, ...(c.data ? { data: revalue(rng, c.data) } : {}) }));
+      }
     } else if (r < 0.95) {
       const rule = rng.pick(rng.next() < 0.15 ? unplannable : pool);
       step(`op ${i} addRule(${JSON.stringify(rule.cascadeTo)})`, (e) => e.addRule(rule));
@@ -272,13 +286,19 @@ for (const [name, make, options] of SCENARIOS) {
     let planned = 0;
     let withData = 0;
     let dataPlanned = 0;
+    let batches = 0;
+    let batchesPlanned = 0;
     for (const seed of SEEDS) {
       const counts = differential(name, make, seed, options.ops ?? OPS, options);
       cascades += counts.cascades;
       planned += counts.planned - counts.dataPlanned;
       withData += counts.withData;
       dataPlanned += counts.dataPlanned;
+      batches += counts.batches;
+      batchesPlanned += counts.batchesPlanned;
     }
+    console.log(`# ${name}: ${batchesPlanned} of ${batches} batches answered from plans`);
+    if (options.delimiter !== "§" && batches > 100) assert.ok(batchesPlanned > 0, `${name}: no batch planned`);
     console.log(`# ${name}: ${dataPlanned} of ${withData} cascades with data answered from plans`);
     if (options.delimiter !== "§" && options.planned !== 0) assert.ok(dataPlanned > 0, `${name}: no cascade with data planned`);
     // Most scenarios must exercise plans (a non-ASCII delimiter makes every tag differ from its key).
@@ -410,4 +430,32 @@ test("a condition that reads the data stops plans of changes with data", () => {
     assert.deepStrictEqual(planned.cascade(change), wasm.cascade(change), status);
   }
   assert.equal(planned._plannedCascades(), 0);
+});
+
+test("batches: answered from their changes' plans, as one run of wasm answers them", () => {
+  const planned = CascadeEngine.fromSchema(BLOG);
+  const wasm = CascadeEngine.fromSchema(BLOG, { _noPlan: true });
+  // `post -> user:{author_id}` is an entity key: the cascade goes on from it, a level deeper.
+  for (const e of [planned, wasm]) e.addRule({ entity: "post", cascadeTo: ["user:{author_id}"] });
+  const batch = (id, author, post) => [
+    { entity: "user", id },
+    { entity: "post", id: post, data: { author_id: author } },
+    { entity: "user", id: author },
+  ];
+  const same = (changes, answered) => {
+    const before = planned._plannedBatches();
+    assert.deepStrictEqual(planned.cascadeBatch(changes), wasm.cascadeBatch(changes), JSON.stringify(changes));
+    assert.equal(planned._plannedBatches() > before, answered, `${JSON.stringify(changes)} answered from plans`);
+  };
+  same(batch("1", "2", "3"), false);
+  same(batch("4", "5", "6"), false); // the second of each makes its plan
+  const set = planned.cascadeBatch(batch("7", "8", "9"));
+  assert.deepStrictEqual(set, wasm.cascadeBatch(batch("7", "8", "9")));
+  assert.equal(set.depth, 2, "the post's change reaches deeper than the first change's");
+  assert.equal(planned._plannedBatches(), 1);
+  // Keys shared between changes are listed once, where they first appear.
+  same(batch("8", "8", "9"), true);
+  // Two keys of one change that are one for these values: wasm answers.
+  same([{ entity: "post", id: "author", data: { author_id: "comments" } }], false);
+  assert.deepStrictEqual(statsOf(planned), statsOf(wasm));
 });
