@@ -624,7 +624,7 @@ export class CascadeEngine {
   /**
    * The plan of cascades of changes shaped like `change` (see `dataShape`), or undefined: the
    * cascade set of stand-ins for the id and each value (`M0M`, `M1M`, … with the plan's mark),
-   * each key split where they are. Answers splice the values in (`#answerData`).
+   * each key split where they are. Answers splice the values in (`#answer`).
    */
   #planData(change, shape) {
     const code = this.#inner.planMark();
@@ -671,22 +671,9 @@ export class CascadeEngine {
   }
 
   /**
-   * The cascade set of a change with data from its shape's plan and its `values` (the id first),
-   * timed as #answer times, or undefined when the plan cannot answer for these values: one a key
-   * would take is empty or would be encoded, a key would be too long, or two keys would be one.
+   * The keys of a plan of changes with data for its shape's `values`, or undefined when it cannot
+   * answer for them: one a key would take is empty or would be encoded, or a key would be too long.
    */
-  #answerData(plan, values) {
-    const timed = this.#untilSample === 0;
-    const t0 = timed ? now() : 0;
-    const texts = this.#spellValues(plan, values);
-    const set = texts === undefined ? undefined : planSet(plan, texts);
-    if (set === undefined) return undefined;
-    this.#countSampled(timed, t0);
-    if (plan.hits++ === 0) this.#planned.push(plan);
-    return set;
-  }
-
-  /** The keys of a plan of changes with data for its shape's `values`, or undefined (see #answerData). */
   #spellValues(plan, values) {
     const plain = this.#plainId;
     for (const i of plan.used) {
@@ -776,20 +763,25 @@ export class CascadeEngine {
       return;
     }
     const shape = dataShape(change);
-    if (shape === undefined) return;
+    if (shape !== undefined) this.#noteShape(change, shape);
+  }
+
+  /** As #notePlannable for a change with data of this shape: planned at the shape's second cascade. */
+  #noteShape(change, shape) {
     const plan = this.#dataPlans.get(shape.key);
     if (plan === undefined && this.#dataPlans.size < MAX_DATA_PLANS) this.#dataPlans.set(shape.key, false);
     else if (plan === false) this.#dataPlans.set(shape.key, this.#planData(change, shape) ?? null);
   }
 
   /**
-   * The cascade set of a change without data of `id` from its plan, timed as #compact times
-   * such cascades, or undefined when the plan cannot answer for this id (then wasm does).
+   * The cascade set of a change from its plan, timed as #compact times such cascades, or
+   * undefined when the plan cannot answer for it (then wasm does): `id` for a change without
+   * data, or the `values` of its data's shape (the id first; see #spellValues).
    */
-  #answer(plan, id) {
+  #answer(plan, idOrValues) {
     const timed = this.#untilSample === 0;
     const t0 = timed ? now() : 0;
-    const texts = this.#spellId(plan, id);
+    const texts = typeof idOrValues === "string" ? this.#spellId(plan, idOrValues) : this.#spellValues(plan, idOrValues);
     const set = texts === undefined ? undefined : planSet(plan, texts);
     if (set === undefined) return undefined;
     this.#countSampled(timed, t0);
@@ -928,17 +920,12 @@ export class CascadeEngine {
     const shape = this.#plans === null ? undefined : dataShape(change);
     const plan = shape === undefined ? undefined : this.#dataPlans.get(shape.key);
     if (plan) {
-      const set = this.#answerData(plan, shape.values);
+      const set = this.#answer(plan, shape.values);
       if (set !== undefined) return set;
     }
     const text = toJson(change, "the change");
     const set = this.#compact(() => this.#inner.cascadeCompact(text));
-    // As without data, a shape is planned at its second cascade.
-    if (shape !== undefined && plan === undefined && this.#dataPlans.size < MAX_DATA_PLANS) {
-      this.#dataPlans.set(shape.key, false);
-    } else if (plan === false) {
-      this.#dataPlans.set(shape.key, this.#planData(change, shape) ?? null);
-    }
+    if (shape !== undefined) this.#noteShape(change, shape);
     return set;
   }
 
