@@ -675,14 +675,8 @@ export class CascadeEngine {
    * answer for them: one a key would take is empty or would be encoded, or a key would be too long.
    */
   #spellValues(plan, values) {
-    const plain = this.#plainId;
     for (const i of plan.used) {
-      const v = values[i];
-      if (v.length === 0) return undefined;
-      for (let c = 0; c < v.length; c++) {
-        const code = v.charCodeAt(c);
-        if (code > 0x7f || plain[code] === 0) return undefined;
-      }
+      if (values[i].length === 0 || !this.#keptAsIs(values[i])) return undefined;
     }
     const { n, pieces } = plan;
     const texts = new Array(n);
@@ -789,15 +783,20 @@ export class CascadeEngine {
     return set;
   }
 
+  /** Whether every character of `text` is one a key keeps as it is (see `#plainId`). */
+  #keptAsIs(text) {
+    const plain = this.#plainId;
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c > 0x7f || plain[c] === 0) return false;
+    }
+    return true;
+  }
+
   /** The keys of a plan of changes without data for `id`, or undefined when it cannot answer for that id. */
   #spellId(plan, id) {
     const length = id.length;
-    if (length === 0 || length > plan.maxIdLength) return undefined;
-    const plain = this.#plainId;
-    for (let i = 0; i < length; i++) {
-      const c = id.charCodeAt(i);
-      if (c > 0x7f || plain[c] === 0) return undefined;
-    }
+    if (length === 0 || length > plan.maxIdLength || !this.#keptAsIs(id)) return undefined;
     const { n, parts } = plan;
     const texts = new Array(n);
     for (let i = 0; i < n; i++) {
