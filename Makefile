@@ -20,6 +20,8 @@ test:
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --target wasm32-unknown-unknown --lib --test wasm -- -D warnings
+	cargo clippy --lib --no-default-features -- -D warnings
+	cargo clippy --target wasm32-unknown-unknown --lib --no-default-features -- -D warnings
 	cargo test
 	wasm-pack test --node --mode no-install -- --test wasm
 	node scripts/build-pkg.mjs

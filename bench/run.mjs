@@ -433,29 +433,29 @@ async function startupBench() {
     Number(execFileSync(process.execPath, ["-e", firstScript], { input: compiled, encoding: "utf8", cwd: root }).trim()));
   rows.push([`fromJSON + first cascade (${firstEntity}:1), fresh processes`, fmtNs(Math.min(...firstTimes)), ""]);
 
-  // Instantiation in a fresh process: compile + instantiate + the start function.
-  const wasmPath = join(pkg, "cascade_edge_bg.wasm");
-  const glue = pathToFileURL(join(pkg, "cascade_edge.js")).href;
-  const script = `const b=require('fs').readFileSync(${JSON.stringify(wasmPath)});` +
-    `import(${JSON.stringify(glue)}).then(g=>{const t0=process.hrtime.bigint();` +
-    `g.initSync({module:new WebAssembly.Module(b)});console.log(Number(process.hrtime.bigint()-t0))})`;
-  const nodeTimes = Array.from({ length: smoke ? 1 : 5 }, () => Number(node(["-e", script])));
-  rows.push(["instantiate in Node (compile + instantiate)", fmtNs(Math.min(...nodeTimes)), ""]);
-
+  // Instantiation in a fresh process: compile + instantiate + the start function, for each build.
+  for (const [build, dir] of [["full", pkg], ["edge", join(pkg, "edge")]]) {
+    const wasmFile = join(dir, "cascade_edge_bg.wasm");
+    const glueUrl = pathToFileURL(join(dir, "cascade_edge.js")).href;
+    const script = `const b=require('fs').readFileSync(${JSON.stringify(wasmFile)});` +
+      `import(${JSON.stringify(glueUrl)}).then(g=>{const t0=process.hrtime.bigint();` +
+      `g.initSync({module:new WebAssembly.Module(b)});console.log(Number(process.hrtime.bigint()-t0))})`;
+    const nodeTimes = Array.from({ length: smoke ? 1 : 5 }, () => Number(node(["-e", script])));
+    rows.push([`instantiate in Node (compile + instantiate), ${build} build`, fmtNs(Math.min(...nodeTimes)), ""]);
+  }
   // workerd: miniflare boots a worker; its first request instantiates the module. The same boot
   // with a worker that has no wasm is the baseline, so the difference is the wasm's share.
   try {
     const { Miniflare } = await import("miniflare");
-    const wasm = readFileSync(wasmPath);
-    const boot = async (withWasm) => {
-      const worker = withWasm
+    const boot = async (dir) => {
+      const worker = dir
         ? `import module from "./cascade_edge_bg.wasm"; import { initSync } from "./cascade_edge.js";
            export default { fetch() { initSync({ module }); return new Response("ok"); } };`
         : `export default { fetch() { return new Response("ok"); } };`;
       const modules = [{ type: "ESModule", path: "worker.mjs", contents: worker }];
-      if (withWasm) {
-        modules.push({ type: "ESModule", path: "cascade_edge.js", contents: readFileSync(join(pkg, "cascade_edge.js"), "utf8") });
-        modules.push({ type: "CompiledWasm", path: "cascade_edge_bg.wasm", contents: wasm });
+      if (dir) {
+        modules.push({ type: "ESModule", path: "cascade_edge.js", contents: readFileSync(join(dir, "cascade_edge.js"), "utf8") });
+        modules.push({ type: "CompiledWasm", path: "cascade_edge_bg.wasm", contents: readFileSync(join(dir, "cascade_edge_bg.wasm")) });
       }
       const t0 = nowNs();
       const mf = new Miniflare({ modules, compatibilityDate: "2024-09-23" });
@@ -466,13 +466,17 @@ async function startupBench() {
     };
     const tries = smoke ? 1 : 3;
     let plain = Infinity;
-    let withWasm = Infinity;
+    let full = Infinity;
+    let edge = Infinity;
     for (let i = 0; i < tries; i++) {
-      plain = Math.min(plain, await boot(false));
-      withWasm = Math.min(withWasm, await boot(true));
+      plain = Math.min(plain, await boot(null));
+      full = Math.min(full, await boot(pkg));
+      edge = Math.min(edge, await boot(join(pkg, "edge")));
     }
     // workerd freezes its clock inside a request (Spectre mitigation), so the time is taken from outside.
-    rows.push(["workerd boot + first request, with the wasm (miniflare)", fmtNs(withWasm), `without: ${fmtNs(plain)}; difference ${fmtNs(withWasm - plain)}`]);
+    for (const [build, took] of [["full", full], ["edge", edge]]) {
+      rows.push([`workerd boot + first request, with the ${build} build's wasm (miniflare)`, fmtNs(took), `without: ${fmtNs(plain)}; difference ${fmtNs(took - plain)}`]);
+    }
   } catch (error) {
     rows.push(["instantiate in workerd", "skipped", String(error.message).slice(0, 60)]);
   }
@@ -482,11 +486,15 @@ async function startupBench() {
 // --- size and memory ----------------------------------------------------------------------------
 
 function sizeBench() {
-  const wasm = readFileSync(join(pkg, "cascade_edge_bg.wasm"));
-  const gz = gzipSync(wasm, { level: 9 }).length;
-  table("Size of cascade_edge_bg.wasm (targets ≤ 250 KB raw, ≤ 100 KB gzip)", ["raw", "gzip"], [
-    [`${(wasm.length / 1024).toFixed(1)} KB`, `${(gz / 1024).toFixed(1)} KB`],
-  ]);
+  const rows = [
+    ["cascade-edge (full: fromSchema and fromJSON)", "cascade_edge_bg.wasm"],
+    ["cascade-edge/edge (fromJSON only, no SDL parser)", join("edge", "cascade_edge_bg.wasm")],
+  ].map(([build, file]) => {
+    const wasm = readFileSync(join(pkg, file));
+    const gz = gzipSync(wasm, { level: 9 }).length;
+    return [build, `${(wasm.length / 1024).toFixed(1)} KB`, `${(gz / 1024).toFixed(1)} KB`];
+  });
+  table("Size of the wasm (targets ≤ 250 KB raw, ≤ 100 KB gzip)", ["build", "raw", "gzip"], rows);
 }
 
 /** Runs in a child process (`--child=mem:<impl>:<count>`): bytes per entry beyond key and value. */

@@ -352,6 +352,14 @@ export class CascadeEngine {
 
   /** Parses SDL, detects relationships and derives the auto rules. */
   static fromSchema(sdl, options) {
+    if (WasmEngine.fromSchemaText === undefined) {
+      throw codedError(
+        "UNSUPPORTED",
+        "this is cascade-edge's edge build (cascade-edge/edge), which loads precompiled rules only: " +
+          "load them with CascadeEngine.fromJSON(rules), made by CascadeEngine.fromSchema(sdl).toJSON() " +
+          "with the full build (cascade-edge)",
+      );
+    }
     requireString(sdl, "the schema (SDL text)");
     const o = engineOptions(options);
     // `_noPlan` (not part of the API) turns plans off, for tests that compare both ways.

@@ -76,6 +76,8 @@ export type ErrorCode =
   | "INVALID_ARGUMENT"
   /** A call on an engine or cache after its `free()`. */
   | "USE_AFTER_FREE"
+  /** `CascadeEngine.fromSchema` in the edge build (`cascade-edge/edge`), which loads precompiled rules only. */
+  | "UNSUPPORTED"
   /** A bug in cascade-edge (a trap in the wasm); the message says what happened. */
   | "INTERNAL";
 
@@ -278,7 +280,11 @@ export interface CompiledRules {
 /** Derives cascade rules from a GraphQL schema and computes what to purge after a change. */
 export class CascadeEngine {
   private constructor();
-  /** Parses SDL, detects relationships and derives the auto rules. */
+  /**
+   * Parses SDL, detects relationships and derives the auto rules. Not in the edge build
+   * (`cascade-edge/edge`, no SDL parser): there it throws `UNSUPPORTED`; load `toJSON()` output
+   * with `fromJSON` instead.
+   */
   static fromSchema(sdl: string, options?: EngineOptions): CascadeEngine;
   /** Loads precompiled rules (an object or JSON text); no schema is parsed. */
   static fromJSON(json: CompiledRules | CompiledRulesV1 | string, options?: Pick<EngineOptions, "verbose" | "logger">): CascadeEngine;

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// Builds the npm package into pkg/: one `--target web` wasm build, wasm-opt from the npm binaryen
-// package, the per-runtime entries and api.js from pkg-template/, a CommonJS entry bundled by
-// esbuild, and a package.json filled from Cargo metadata. Never downloads anything.
+// Builds the npm package into pkg/: two `--target web` wasm builds (the full one, and the edge one
+// in pkg/edge/: without the `sdl` feature, so no SDL parser, for runtimes that load precompiled
+// rules), wasm-opt from the npm binaryen package, the per-runtime entries and api.js from
+// pkg-template/, CommonJS entries bundled by esbuild, and a package.json filled from Cargo
+// metadata. Never downloads anything.
 //
 // Always rebuilds: cargo's own incremental build makes an unchanged crate cheap, and the rest takes
 // seconds, so there is no cache here that could ship a stale file.
@@ -16,6 +18,10 @@ const template = join(root, "pkg-template");
 const out = join(root, "pkg");
 const scratch = join(root, "target", "pkg-build");
 const bindgenOut = join(scratch, "bindgen");
+const bindgenEdge = join(scratch, "bindgen-edge");
+const edgeOut = join(out, "edge");
+// What pkg/edge/ holds beside its own glue and wasm: the API over that glue, and what imports it.
+const EDGE_FILES = ["api.js", "purge.js", "tags.js", "isolate.js", "node.js", "browser.js", "workerd.js"];
 const outName = "cascade_edge";
 const wasmFile = `${outName}_bg.wasm`;
 
@@ -68,12 +74,15 @@ const metadata = JSON.parse(capture("cargo", ["metadata", "--no-deps", "--format
 const crate = metadata.packages.find((p) => p.manifest_path === join(root, "Cargo.toml"));
 if (!crate) fail("cargo metadata did not list this crate");
 
-// --- 1. wasm-pack: cargo build for wasm32 + wasm-bindgen (web target); --mode no-install forbids downloads.
-rmSync(bindgenOut, { recursive: true, force: true });
-run("wasm-pack", [
-  "build", "--release", "--target", "web", "--mode", "no-install", "--no-pack",
-  "--out-dir", bindgenOut, "--out-name", outName,
-]);
+// --- 1. wasm-pack: cargo build for wasm32 + wasm-bindgen (web target); --mode no-install forbids
+// downloads. Twice: the full build, and the edge build without the SDL parser (`sdl` feature).
+for (const [dir, cargoArgs] of [[bindgenOut, []], [bindgenEdge, ["--", "--no-default-features"]]]) {
+  rmSync(dir, { recursive: true, force: true });
+  run("wasm-pack", [
+    "build", "--release", "--target", "web", "--mode", "no-install", "--no-pack",
+    "--out-dir", dir, "--out-name", outName, ...cargoArgs,
+  ]);
+}
 
 // --- 2. A fresh pkg/ so nothing stale is ever packed.
 rmSync(out, { recursive: true, force: true });
@@ -104,27 +113,34 @@ const unknown = features.filter((f) => !(f in BINARYEN_FEATURE));
 if (unknown.length) fail(`no wasm-opt flag known for rustc target feature(s): ${unknown.join(", ")}`);
 // --flatten --rereloop before two -Oz rounds: about 3 KB raw / 2.4 KB gzip smaller than one -Oz
 // (measured; --converge, --gufa and -Os gained less or nothing), for a few more seconds of build.
-run(wasmOpt, [
-  "--flatten", "--rereloop", "-Oz", "-Oz", ...features.map((f) => `--enable-${BINARYEN_FEATURE[f]}`),
-  "--strip-debug", "--strip-producers",
-  join(bindgenOut, wasmFile), "-o", join(out, wasmFile),
-]);
-cpSync(join(bindgenOut, `${outName}.js`), join(out, `${outName}.js`));
+mkdirSync(edgeOut, { recursive: true });
+for (const [from, to] of [[bindgenOut, out], [bindgenEdge, edgeOut]]) {
+  run(wasmOpt, [
+    "--flatten", "--rereloop", "-Oz", "-Oz", ...features.map((f) => `--enable-${BINARYEN_FEATURE[f]}`),
+    "--strip-debug", "--strip-producers",
+    join(from, wasmFile), "-o", join(to, wasmFile),
+  ]);
+  cpSync(join(from, `${outName}.js`), join(to, `${outName}.js`));
+}
 
 // --- 3. Entries, api.js, types and the CLI from the template (everything but package.json).
 const templateFiles = listFiles(template).filter((f) => f !== "package.json");
 for (const file of templateFiles) cpSync(join(template, file), join(out, file));
 // The CommonJS typings say the same thing; TypeScript wants a .d.cts beside a require entry.
 cpSync(join(out, "index.d.ts"), join(out, "index.d.cts"));
+// The edge build: the same API over its own glue (the types are the root's).
+for (const file of EDGE_FILES) cpSync(join(template, file), join(edgeOut, file));
 
-// --- 4. The CommonJS entry: the ESM node entry and everything it imports, bundled as one file.
+// --- 4. The CommonJS entries: each ESM node entry and everything it imports, bundled as one file.
 // import.meta.url (used to locate the .wasm next to the file) becomes the file's own URL.
-run(esbuild, [
-  join(out, "node.js"), "--bundle", "--platform=node", "--format=cjs", "--target=node20",
-  "--log-level=warning", `--outfile=${join(out, "node.cjs")}`,
-  "--define:import.meta.url=__cascade_edge_url",
-  "--banner:js=const __cascade_edge_url = require(\"node:url\").pathToFileURL(__filename).href;",
-]);
+for (const dir of [out, edgeOut]) {
+  run(esbuild, [
+    join(dir, "node.js"), "--bundle", "--platform=node", "--format=cjs", "--target=node20",
+    "--log-level=warning", `--outfile=${join(dir, "node.cjs")}`,
+    "--define:import.meta.url=__cascade_edge_url",
+    "--banner:js=const __cascade_edge_url = require(\"node:url\").pathToFileURL(__filename).href;",
+  ]);
+}
 
 // --- 5. README, licenses, package.json.
 cpSync(join(root, "README.md"), join(out, "README.md"));
@@ -147,14 +163,17 @@ for (const target of manifestTargets(manifest)) {
 }
 
 // --- 6. Size report (targets: ≤ 250 KB raw, ≤ 100 KB gzip).
-const wasm = readFileSync(join(out, wasmFile));
-if (!WebAssembly.validate(wasm)) fail(`${wasmFile} is not valid WebAssembly`);
-const before = readFileSync(join(bindgenOut, wasmFile)).length;
-const gz = gzipSync(wasm, { level: 9 }).length;
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
 log(`built ${relative(root, out)}/ ${crate.name}@${crate.version}`);
-log(`${wasmFile}: ${kb(wasm.length)} raw (${kb(before)} before wasm-opt), ${kb(gz)} gzip ` +
-  `[budget 250 KB raw / 100 KB gzip${wasm.length > 250 * 1024 || gz > 100 * 1024 ? ": OVER" : ""}]`);
+for (const [from, to] of [[bindgenOut, out], [bindgenEdge, edgeOut]]) {
+  const name = relative(out, join(to, wasmFile));
+  const wasm = readFileSync(join(to, wasmFile));
+  if (!WebAssembly.validate(wasm)) fail(`${name} is not valid WebAssembly`);
+  const before = readFileSync(join(from, wasmFile)).length;
+  const gz = gzipSync(wasm, { level: 9 }).length;
+  log(`${name}: ${kb(wasm.length)} raw (${kb(before)} before wasm-opt), ${kb(gz)} gzip ` +
+    `[budget 250 KB raw / 100 KB gzip${wasm.length > 250 * 1024 || gz > 100 * 1024 ? ": OVER" : ""}]`);
+}
 
 function listFiles(dir, prefix = "") {
   return readdirSync(join(dir, prefix), { withFileTypes: true }).flatMap((entry) => {

@@ -8,8 +8,8 @@ use crate::rules::{
     auto_templates, check_auto_rules, check_auto_template, nth_auto_rule, Category, EntityRef, Origin, Rule,
 };
 use crate::schema::{
-    analyze, for_each_word, Cardinality, Entity, FieldLists, Relationship, RelationshipRef,
-    RelationshipTable, SchemaModel, SchemaOptions,
+    for_each_word, Cardinality, Entity, FieldLists, Relationship, RelationshipRef, RelationshipTable,
+    SchemaModel, SchemaOptions,
 };
 use crate::stats::{edge_label, EngineStats, StatsAccumulator};
 use crate::template::{plain_literal, plain_name_piece, KeyTemplate, SimpleSegment};
@@ -219,18 +219,20 @@ impl std::fmt::Debug for Engine {
 
 impl Engine {
     /// Parses SDL, detects relationships and derives the auto rules.
+    #[cfg(feature = "sdl")]
     pub fn from_schema(sdl: &str, options: EngineOptions) -> Result<Engine> {
         Self::from_schema_with_logger(sdl, options, None)
     }
 
     /// As [`Engine::from_schema`], sending verbose setup lines and cascade logs to `logger`.
+    #[cfg(feature = "sdl")]
     pub fn from_schema_with_logger(
         sdl: &str,
         options: EngineOptions,
         logger: Option<Logger>,
     ) -> Result<Engine> {
         options.validate()?;
-        let model = analyze(sdl, &options.schema)?;
+        let model = crate::sdl::analyze(sdl, &options.schema)?;
         Self::from_model(model, options, logger)
     }
 

@@ -13,6 +13,8 @@ mod lru;
 mod mutation;
 mod rules;
 mod schema;
+#[cfg(feature = "sdl")]
+mod sdl;
 mod stats;
 mod template;
 mod value;
@@ -40,7 +42,9 @@ pub use lru::{
 };
 pub use mutation::MAX_RESPONSE_DEPTH;
 pub use rules::{Origin, Rule};
-pub use schema::{analyze, Cardinality, Entity, Relationship, SchemaModel, SchemaOptions, MAX_SDL_BYTES};
+pub use schema::{Cardinality, Entity, Relationship, SchemaModel, SchemaOptions, MAX_SDL_BYTES};
+#[cfg(feature = "sdl")]
+pub use sdl::analyze;
 pub use stats::EngineStats;
 pub use template::{KeyTemplate, Rendered, MAX_PLACEHOLDERS};
 pub use value::{Value, MAX_JSON_DEPTH};

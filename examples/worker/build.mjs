@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Bundles the Worker for workerd without wrangler (the tests use this; `wrangler deploy` does the
-// same on its own): esbuild resolves `cascade-edge` with the `workerd` export condition, and the
-// .wasm stays a separate module (a CompiledWasm module in workerd) next to the bundle.
+// same on its own): esbuild resolves `cascade-edge/edge` (the build without the SDL parser: the
+// Worker loads precompiled rules) with the `workerd` export condition, and the .wasm stays a
+// separate module (a CompiledWasm module in workerd) next to the bundle.
 //   node examples/worker/build.mjs   →   examples/worker/dist/index.js + cascade_edge_bg.wasm
 import { build } from "esbuild";
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
@@ -11,24 +12,29 @@ import { fileURLToPath } from "node:url";
 const here = dirname(fileURLToPath(import.meta.url));
 const pkg = join(here, "..", "..", "pkg");
 
-// `cascade-edge` → the file pkg/package.json's exports map names for the `workerd` condition, i.e.
-// what a bundler resolves for an installed package.
-const cascadeEdgeFromPkg = {
-  name: "cascade-edge-from-pkg",
-  setup(b) {
-    b.onResolve({ filter: /^cascade-edge$/ }, () => {
-      const manifest = JSON.parse(readFileSync(join(pkg, "package.json"), "utf8"));
-      const entry = manifest.exports["."].workerd.default;
-      return { path: join(pkg, entry) };
-    });
-  },
-};
+// `cascade-edge` and `cascade-edge/edge` → the file pkg/package.json's exports map names for the
+// `workerd` condition, i.e. what a bundler resolves for an installed package. Records the entries
+// it resolved, so the wasm beside the one the Worker uses is copied next to the bundle.
+function cascadeEdgeFromPkg(resolved) {
+  return {
+    name: "cascade-edge-from-pkg",
+    setup(b) {
+      b.onResolve({ filter: /^cascade-edge(\/edge)?$/ }, (args) => {
+        const manifest = JSON.parse(readFileSync(join(pkg, "package.json"), "utf8"));
+        const entry = join(pkg, manifest.exports[args.path.replace("cascade-edge", ".")].workerd.default);
+        resolved.add(entry);
+        return { path: entry };
+      });
+    },
+  };
+}
 
 export async function buildWorker({ outdir = join(here, "dist") } = {}) {
   if (!existsSync(join(pkg, "workerd.js"))) {
     throw new Error("pkg/ is missing: run `node scripts/build-pkg.mjs` first");
   }
   mkdirSync(outdir, { recursive: true });
+  const resolved = new Set();
   await build({
     entryPoints: [join(here, "src", "index.js")],
     outfile: join(outdir, "index.js"),
@@ -37,11 +43,13 @@ export async function buildWorker({ outdir = join(here, "dist") } = {}) {
     platform: "neutral",
     target: "es2022",
     conditions: ["workerd", "worker", "browser"],
-    plugins: [cascadeEdgeFromPkg],
+    plugins: [cascadeEdgeFromPkg(resolved)],
     external: ["*.wasm"],
     logLevel: "warning",
   });
-  copyFileSync(join(pkg, "cascade_edge_bg.wasm"), join(outdir, "cascade_edge_bg.wasm"));
+  // Two builds' glue in one bundle would need two wasm modules of one name.
+  if (resolved.size !== 1) throw new Error(`the Worker must import one cascade-edge build, not ${resolved.size}`);
+  copyFileSync(join(dirname([...resolved][0]), "cascade_edge_bg.wasm"), join(outdir, "cascade_edge_bg.wasm"));
   return { script: join(outdir, "index.js"), wasm: join(outdir, "cascade_edge_bg.wasm"), outdir };
 }
 

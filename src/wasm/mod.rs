@@ -6,7 +6,7 @@
 
 mod lru;
 
-use crate::{CascadePlan, Change, CompactSet, Engine, EngineOptions, Error, GraphFormat, Op, Value};
+use crate::{CascadePlan, Change, CompactSet, Engine, Error, GraphFormat, Op, Value};
 use js_sys::Function;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -114,6 +114,7 @@ pub struct WasmEngine {
     input: Vec<u8>,
 }
 
+#[cfg(feature = "sdl")]
 #[wasm_bindgen]
 impl WasmEngine {
     /// Builds an engine from SDL that JS encoded as UTF-8 into `textBuffer`, its first `len`
@@ -130,7 +131,10 @@ impl WasmEngine {
         let sdl = text.get(..len as usize).unwrap_or(&text);
         Self::from_schema_bytes(sdl, options, logger, clock)
     }
+}
 
+#[wasm_bindgen]
+impl WasmEngine {
     /// Loads precompiled rules (the UTF-8 bytes of JSON text from `toJSON`): bytes cross into
     /// wasm as one copy, where a string is converted char by char.
     #[wasm_bindgen(js_name = fromJSONBytes)]
@@ -150,6 +154,7 @@ impl WasmEngine {
 impl WasmEngine {
     /// Builds an engine from SDL given as UTF-8 bytes; bytes that are not UTF-8 are a syntax
     /// error at the first bad byte.
+    #[cfg(feature = "sdl")]
     pub fn from_schema_bytes(
         sdl: &[u8],
         options: &str,
@@ -167,7 +172,7 @@ impl WasmEngine {
                 }
             })
             .into_js()?;
-        let opts = EngineOptions::from_value(&parse_json(options)?).into_js()?;
+        let opts = crate::EngineOptions::from_value(&parse_json(options)?).into_js()?;
         let inner = Engine::from_schema_with_logger(sdl, opts, logger.map(js_logger)).into_js()?;
         Ok(WasmEngine::wrap(inner, clock))
     }

@@ -21,6 +21,10 @@ const GENERATED = [
   "cascade_edge_bg.wasm",
   "node.cjs",
   "index.d.cts",
+  // The edge build (no SDL parser): its own glue and wasm, and the API files copied over them.
+  ...["cascade_edge.js", "cascade_edge_bg.wasm", "node.cjs", "api.js", "purge.js", "tags.js", "isolate.js", "node.js", "browser.js", "workerd.js"].map(
+    (file) => `edge/${file}`,
+  ),
 ];
 
 let pkg;
@@ -112,6 +116,24 @@ describe("subpaths and conditions", () => {
     const { status, stderr } = inConsumer(process.execPath, ["-e", "require('cascade-edge/api.js')"]);
     assert.notEqual(status, 0);
     assert.match(stderr, /ERR_PACKAGE_PATH_NOT_EXPORTED/);
+  });
+
+  test("cascade-edge/edge: require, import and the workerd condition pick the edge build's entries", () => {
+    const edge = join(installed(), "edge");
+    assert.equal(node(["-p", "require.resolve('cascade-edge/edge')"]), join(edge, "node.cjs"));
+    const esm = node(["--input-type=module", "-e", "console.log(import.meta.resolve('cascade-edge/edge'))"]);
+    assert.equal(esm, pathToFileURL(join(edge, "node.js")).href);
+    const workerd = node(["--conditions=workerd", "--input-type=module", "-e", "console.log(import.meta.resolve('cascade-edge/edge'))"]);
+    assert.equal(workerd, pathToFileURL(join(edge, "workerd.js")).href);
+    // Both module systems load the edge wasm, expose the root's names, and refuse SDL.
+    const names = node(["--input-type=module", "-e", "import * as m from 'cascade-edge'; console.log(Object.keys(m).sort().join())"]);
+    const probe = (m) =>
+      `${m}.init().then(() => { let code; try { ${m}.CascadeEngine.fromSchema("type A { id: ID! }"); } catch (e) { code = e.code; } ` +
+      `console.log(Object.keys(${m}).sort().join(), code, ${m}.version()); })`;
+    const cjs = node(["-e", `const m = require('cascade-edge/edge'); ${probe("m")}`]);
+    const mjs = node(["--input-type=module", "-e", `import * as m from 'cascade-edge/edge'; ${probe("m")}`]);
+    assert.equal(cjs, `${names} UNSUPPORTED ${VERSION}`);
+    assert.equal(mjs, cjs);
   });
 
   test("the workerd condition selects the workerd entry", () => {

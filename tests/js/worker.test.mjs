@@ -4,11 +4,14 @@
 // Needs pkg/ (node scripts/build-pkg.mjs).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, existsSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
 import { buildWorker } from "../../examples/worker/build.mjs";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 let built;
 let mf;
@@ -29,6 +32,8 @@ function workerOptions(name, checkMs) {
 
 before(async () => {
   built = await buildWorker({ outdir: mkdtempSync(join(tmpdir(), "cascade-edge-worker-")) });
+  // The Worker imports the edge build, and its wasm is what runs here.
+  assert.deepEqual(readFileSync(built.wasm), readFileSync(join(root, "pkg", "edge", "cascade_edge_bg.wasm")));
   persist = mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "cascade-edge-worker-kv-"));
   mf = new Miniflare({ kvPersist: persist, workers: [workerOptions("a", 0), workerOptions("b", 0)] });
   await mf.ready;

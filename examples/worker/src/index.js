@@ -23,7 +23,7 @@ import {
   purgeCache,
   purgeKv,
   tagsForResponse,
-} from "cascade-edge";
+} from "cascade-edge/edge";
 import rules from "../rules.json";
 
 // Module scope = one per isolate: the engine (precompiled rules, no SDL parse here) and the LRU.

@@ -57,12 +57,12 @@ export function installPackage() {
 }
 
 /**
- * Imports `cascade-edge` as a file of the consumer project would: through the installed package's
- * `exports` map (`.` → `node` → `import`).
+ * Imports `cascade-edge` (or a subpath of it: `"./edge"`) as a file of the consumer project would:
+ * through the installed package's `exports` map (`subpath` → `node` → `import`).
  */
-export async function importPackage() {
+export async function importPackage(subpath = ".") {
   const { installed } = installPackage();
   const manifestUrl = pathToFileURL(join(installed, "package.json"));
   const manifest = JSON.parse(readFileSync(manifestUrl, "utf8"));
-  return import(new URL(manifest.exports["."].node.import.default, manifestUrl).href);
+  return import(new URL(manifest.exports[subpath].node.import.default, manifestUrl).href);
 }

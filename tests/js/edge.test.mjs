@@ -1,0 +1,105 @@
+// The edge build (`cascade-edge/edge`: the wasm without the SDL parser) against the full build,
+// both installed from the packed tarball: rules compiled by the full build load in the edge build
+// and give the same relationships, rules, graphs, lint, cascades, batches, mutation changes,
+// stats and LRU invalidations; `fromSchema` there is a clear UNSUPPORTED error.
+import assert from "node:assert/strict";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { importPackage, installPackage } from "./helpers/consumer.mjs";
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+function fixture(name) {
+  for (let dir = here; dir !== dirname(dir); dir = dirname(dir)) {
+    const path = join(dir, "shared", "fixtures", "schemas", name);
+    if (existsSync(path)) return readFileSync(path, "utf8");
+  }
+  throw new Error(`fixture ${name} not found above ${here}`);
+}
+
+const SCHEMAS = {
+  blog: readFileSync(join(here, "..", "..", "examples", "node", "blog.graphql"), "utf8"),
+  swapi: fixture("swapi.graphql"),
+  github: fixture("github.graphql"),
+};
+
+let full;
+let edge;
+
+before(async () => {
+  full = await importPackage();
+  edge = await importPackage("./edge");
+});
+
+/** Every answer an engine gives about its rules and a fixed script of changes, stats last. */
+function answers(engine) {
+  const out = {
+    relationships: engine.relationships(),
+    rules: engine.rules(),
+    lint: engine.lint(),
+    graphs: ["tree", "dot", "mermaid", "json"].map((format) => engine.graph({ format })),
+    json: engine.toJSON(),
+    cascades: [],
+  };
+  const entities = [...new Set(engine.rules().map((r) => r.entity))].slice(0, 40);
+  for (const entity of entities) {
+    for (const op of ["create", "update", "delete"]) {
+      out.cascades.push(engine.cascade({ entity, id: "42", op }));
+      out.cascades.push(engine.cascade({ entity, id: "7", op, data: { author_id: "3", status: "published" } }));
+    }
+  }
+  out.batch = engine.cascadeBatch(entities.map((entity, i) => ({ entity, id: String(i), op: "update" })));
+  out.mutation = engine.changesFromMutation({
+    data: { createPost: { __typename: "Post", id: "9", author: { __typename: "User", id: 1, name: "Ada" } } },
+  });
+  const { averageTimeMs: _time, ...stats } = engine.stats();
+  out.stats = stats;
+  return out;
+}
+
+describe("the edge build", () => {
+  test("has no SDL parser: fromSchema is UNSUPPORTED and points at fromJSON", () => {
+    assert.throws(
+      () => edge.CascadeEngine.fromSchema(SCHEMAS.blog),
+      (error) => error.code === "UNSUPPORTED" && /fromJSON/.test(error.message),
+    );
+    // The full build parses the same text.
+    assert.ok(full.CascadeEngine.fromSchema(SCHEMAS.blog).relationships().length > 0);
+  });
+
+  test("is the smaller wasm: graphql-parser and the SDL analysis are left out", () => {
+    const { installed } = installPackage();
+    const fullSize = statSync(join(installed, "cascade_edge_bg.wasm")).size;
+    const edgeSize = statSync(join(installed, "edge", "cascade_edge_bg.wasm")).size;
+    assert.ok(edgeSize < fullSize * 0.75, `edge ${edgeSize} B, full ${fullSize} B`);
+  });
+
+  for (const [name, sdl] of Object.entries(SCHEMAS)) {
+    test(`loads ${name}'s compiled rules and answers as the full build does`, () => {
+      for (const options of [{}, { version: 1 }]) {
+        const rules = full.CascadeEngine.fromSchema(sdl, { maxKeys: 200 }).toJSON(options);
+        const want = answers(full.CascadeEngine.fromJSON(rules));
+        const got = answers(edge.CascadeEngine.fromJSON(rules));
+        assert.ok(want.cascades.some((set) => set.keys.length > 1), "the script reaches cascades");
+        assert.deepEqual(got, want);
+      }
+    });
+  }
+
+  test("its LruCache invalidates through an edge engine as the full build's does", () => {
+    const results = [full, edge].map((api) => {
+      const engine = api.CascadeEngine.fromJSON(full.CascadeEngine.fromSchema(SCHEMAS.blog).toJSON());
+      const cache = new api.LruCache({ maxEntries: 100, engine });
+      for (const key of ["user:1", "user:1:posts", "user:10", "post:9", "post:9:comments", "query:feed"]) {
+        cache.set(key, { key });
+      }
+      cache.set("query:user:1", "response", { tags: ["user:1"] });
+      const removed = cache.invalidate("user:1");
+      return { removed: [...removed].sort(), left: [...cache.keys()].sort(), stats: cache.stats() };
+    });
+    assert.ok(results[0].removed.includes("query:user:1"), JSON.stringify(results[0]));
+    assert.deepEqual(results[1], results[0]);
+  });
+});
