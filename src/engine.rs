@@ -969,7 +969,10 @@ impl Engine {
             self.count_edges(&run);
         }
         if self.logging() {
-            let line = format!("[CASCADE] ✓ CASCADE complete in {elapsed:.2}ms");
+            // Hundredths by integer arithmetic: `{:.2}` would pull float printing into the wasm.
+            let hundredths = (elapsed * 100.0).round().min(u64::MAX as f64) as u64;
+            let line =
+                format!("[CASCADE] ✓ CASCADE complete in {}.{:02}ms", hundredths / 100, hundredths % 100);
             self.log(&line);
         }
         Ok(run)

@@ -223,8 +223,21 @@ fn write_number(n: f64, out: &mut String) {
     } else if n.fract() == 0.0 && n.abs() < 1e15 {
         let _ = write!(out, "{}", n as i64);
     } else {
-        let _ = write!(out, "{n}");
+        write_other_number(n, out);
     }
+}
+
+/// A finite number that is not a small integer, in Rust's shortest round-trip form.
+#[cfg(not(target_arch = "wasm32"))]
+fn write_other_number(n: f64, out: &mut String) {
+    let _ = write!(out, "{n}");
+}
+
+/// A finite number that is not a small integer, as JS spells it (`String(n)`): the caller is
+/// JS, and this leaves Rust's float printing (about 21 KB of wasm) out of the module.
+#[cfg(target_arch = "wasm32")]
+fn write_other_number(n: f64, out: &mut String) {
+    out.push_str(&crate::wasm::number_text(n));
 }
 
 /// Writes `s` as a JSON string literal.

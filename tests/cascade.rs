@@ -342,3 +342,35 @@ fn each_change_of_a_batch_is_expanded_with_its_own_data() {
         ]
     );
 }
+
+#[test]
+fn the_log_line_gives_the_cascade_time_in_hundredths_of_a_millisecond() {
+    use std::cell::{Cell, RefCell};
+    use std::rc::Rc;
+    for (took, want) in
+        [(0.0504, "0.05"), (12.345_6, "12.35"), (0.004, "0.00"), (3.0, "3.00"), (1234.5, "1234.50")]
+    {
+        let lines = Rc::new(RefCell::new(Vec::<String>::new()));
+        let sink = Rc::clone(&lines);
+        let options = EngineOptions { verbose: true, ..EngineOptions::default() };
+        let mut engine = Engine::from_schema_with_logger(
+            common::BLOG_SDL,
+            options,
+            Some(Box::new(move |l: &str| sink.borrow_mut().push(l.to_owned()))),
+        )
+        .unwrap();
+        let ticks = Rc::new(Cell::new(0u32));
+        let seen = Rc::clone(&ticks);
+        // The first reading starts the cascade, the next one ends it `took` ms later.
+        engine.set_clock(Some(Box::new(move || {
+            seen.set(seen.get() + 1);
+            if seen.get() == 1 {
+                100.0
+            } else {
+                100.0 + took
+            }
+        })));
+        engine.cascade(&Change::new("user", "1")).unwrap();
+        assert_eq!(lines.borrow().last().unwrap(), &format!("[CASCADE] ✓ CASCADE complete in {want}ms"));
+    }
+}

@@ -24,3 +24,15 @@ fn schema_bytes_that_are_not_utf8_are_a_positioned_syntax_error() {
     let message = js_sys::Reflect::get(&err, &"message".into()).unwrap().as_string().unwrap();
     assert!(message.contains("2:7"), "{message}");
 }
+
+#[wasm_bindgen_test]
+fn numbers_other_than_small_integers_are_written_as_js_writes_them() {
+    use cascade_edge::Value;
+    for (text, want) in [
+        ("[1.5,-0.1,0.30000000000000004]", "[1.5,-0.1,0.30000000000000004]"),
+        ("[1e21,2.5e-7,123456789012345678]", "[1e+21,2.5e-7,123456789012345680]"),
+        ("[1e15,-1e15,42,-7]", "[1000000000000000,-1000000000000000,42,-7]"),
+    ] {
+        assert_eq!(Value::parse(text).unwrap().to_json(), want, "{text}");
+    }
+}

@@ -85,6 +85,11 @@ pub fn panic_for_tests() {
     panic!("a deliberate panic");
 }
 
+/// `String(n)` for a finite number, as JS prints it (shortest round trip, `1e+21` above 10^21).
+pub(crate) fn number_text(n: f64) -> String {
+    js_sys::Number::from(n).to_string_with_radix(10).map(String::from).unwrap_or_default()
+}
+
 /// The crate version.
 #[wasm_bindgen]
 pub fn version() -> String {
