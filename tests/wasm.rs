@@ -36,3 +36,45 @@ fn numbers_other_than_small_integers_are_written_as_js_writes_them() {
         assert_eq!(Value::parse(text).unwrap().to_json(), want, "{text}");
     }
 }
+
+#[wasm_bindgen_test]
+fn json_numbers_are_read_in_wasm_as_rust_reads_them() {
+    use cascade_edge::Value;
+    let texts = [
+        "0",
+        "-0",
+        "007",
+        "-",
+        "1.",
+        "-.5",
+        "1.5",
+        "0.1",
+        "1e5",
+        "1E+5",
+        "2.5e-7",
+        "1e-",
+        "1.2.3",
+        "1+2",
+        "--1",
+        "123456789012345678",
+        "-9007199254740993",
+        "1e400",
+        "-1e400",
+        "4.9e-324",
+        "1.7976931348623157e308",
+        "0.30000000000000004",
+        "1.00000000000000011102230246251565404236316680908203125",
+    ];
+    for text in texts {
+        let want = match text.parse::<f64>() {
+            Ok(n) if n.is_finite() => Some(n.to_bits()),
+            _ => None,
+        };
+        let got = match Value::parse(text) {
+            Ok(Value::Number(n)) => Some(n.to_bits()),
+            Ok(other) => panic!("{text}: {other:?}"),
+            Err(_) => None,
+        };
+        assert_eq!(got, want, "{text}");
+    }
+}

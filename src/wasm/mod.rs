@@ -48,6 +48,14 @@ fn start() {
 extern "C" {
     #[wasm_bindgen(js_namespace = console, js_name = error)]
     fn console_error(s: &str);
+
+    /// JS's `String(n)`.
+    #[wasm_bindgen(js_name = String)]
+    fn js_string(n: f64) -> String;
+
+    /// JS's `Number(text)`.
+    #[wasm_bindgen(js_name = Number)]
+    fn js_number(text: &str) -> f64;
 }
 
 thread_local! {
@@ -87,7 +95,12 @@ pub fn panic_for_tests() {
 
 /// `String(n)` for a finite number, as JS prints it (shortest round trip, `1e+21` above 10^21).
 pub(crate) fn number_text(n: f64) -> String {
-    js_sys::Number::from(n).to_string_with_radix(10).map(String::from).unwrap_or_default()
+    js_string(n)
+}
+
+/// `Number(text)`: the number a JSON number's text spells, NaN when it spells none.
+pub(crate) fn number_value(text: &str) -> f64 {
+    js_number(text)
 }
 
 /// The crate version.
