@@ -13,6 +13,7 @@ use crate::schema::{
 };
 use crate::stats::{edge_label, EngineStats, StatsAccumulator};
 use crate::template::{plain_literal, plain_name_piece, KeyTemplate, SimpleSegment};
+use crate::text::{has_char, span};
 use crate::value::{Parser, Value};
 use hashbrown::{HashMap, HashSet};
 use std::borrow::Cow;
@@ -922,7 +923,7 @@ impl Engine {
             run.text.push(delimiter);
             push_encoded_segment(&mut run.text, c.id, delimiter);
             if self.logging() {
-                let line = format!("[CASCADE] {} changed", &run.text[start..]);
+                let line = format!("[CASCADE] {} changed", span(&run.text, start..));
                 self.log(&line);
             }
             // Each change of a batch cascades with its own data, as it would alone; the set stays
@@ -1031,7 +1032,7 @@ impl Engine {
             return;
         }
         let ks_end = e.id_at as usize - self.options.delimiter.len_utf8();
-        let ks = &run.text[run.start(i) as usize..ks_end];
+        let ks = span(&run.text, run.start(i) as usize..ks_end);
         if let Some(&ei) = self.lookup.get(ks) {
             if self.entities[ei].keyspace == ks {
                 run.entries[i as usize].follow = ei as u32;
@@ -1060,7 +1061,7 @@ impl Engine {
         // The id segment is copied out of the run's text, which the renderings append to.
         let mut id = std::mem::take(&mut run.id);
         id.clear();
-        id.push_str(&run.text[work.id_at as usize..run.end(work.key) as usize]);
+        id.push_str(span(&run.text, work.id_at as usize..run.end(work.key) as usize));
         let mut scratch = std::mem::take(&mut run.scratch);
         let rule_ids = std::mem::take(&mut self.by_entity[work.entity as usize]);
         for &ri in &rule_ids {
@@ -1100,7 +1101,7 @@ impl Engine {
                         // A field `before` does not mention is taken as unchanged.
                         resolve(name, entity, &id, Some(b)).or_else(|| resolve(name, entity, &id, data))
                     });
-                    (after.is_none() || scratch != run.text[start..]).then_some(coarse)
+                    (after.is_none() || scratch != span(&run.text, start..)).then_some(coarse)
                 });
                 for (from_before, coarse) in [(false, after), (true, before_coarse)] {
                     let Some(coarse) = coarse else { continue };
@@ -1194,7 +1195,7 @@ impl Engine {
     /// for any other key.
     pub fn cascade_key(&mut self, key: &str) -> Option<CascadeSet> {
         let (ks, id) = key.split_once(self.options.delimiter)?;
-        if id.contains(self.options.delimiter) || id == "*" {
+        if has_char(id, self.options.delimiter) || id == "*" {
             return None;
         }
         let ei = *self.lookup.get(ks)?;
@@ -1209,7 +1210,7 @@ impl Engine {
     /// entity key.
     pub fn cascade_key_compact(&mut self, key: &str, out: &mut CompactSet) -> bool {
         let (ks, id) = match key.split_once(self.options.delimiter) {
-            Some((ks, id)) if !id.contains(self.options.delimiter) && id != "*" => (ks, id),
+            Some((ks, id)) if !has_char(id, self.options.delimiter) && id != "*" => (ks, id),
             _ => return false,
         };
         match self.lookup.get(ks) {
@@ -1284,7 +1285,7 @@ impl Engine {
         let plannable = run.entries.len() < self.options.max_keys
             && (0..run.entries.len() as u32).all(|i| {
                 let key = run.key(i);
-                let first = key.find(delimiter).map_or(key, |at| &key[..at]);
+                let first = key.find(delimiter).map_or(key, |at| span(key, ..at));
                 run.entries[i as usize].plain_tag && !first.as_bytes().contains(&mark)
             });
         let plan = plannable.then(|| {
@@ -1898,6 +1899,8 @@ pub(crate) fn lookup_field<'v>(data: &'v Value, name: &str) -> Option<&'v Value>
         .or_else(|| data.get(head)?.get(tail).filter(|v| !v.is_null()))
 }
 
+/// `author_id` → `authorId`. Only ASCII letters change case (GraphQL names are ASCII): Unicode
+/// case mapping would bring its 12 KB table into the wasm for names no schema can have.
 fn camel_case(snake: &str) -> String {
     let mut out = String::with_capacity(snake.len());
     let mut upper = false;
@@ -1905,7 +1908,7 @@ fn camel_case(snake: &str) -> String {
         if c == '_' {
             upper = true;
         } else if upper {
-            out.extend(c.to_uppercase());
+            out.push(c.to_ascii_uppercase());
             upper = false;
         } else {
             out.push(c);
@@ -1917,7 +1920,7 @@ fn camel_case(snake: &str) -> String {
 /// `authorId` → `author`.
 fn strip_camel_suffix(name: &str) -> Option<&str> {
     let at = name.rfind(|c: char| c.is_uppercase())?;
-    (at > 0).then(|| &name[..at])
+    (at > 0).then(|| span(name, ..at))
 }
 
 /// The auto rules of an engine's relationships, numbered as [`Engine::derived_rules`] numbers
@@ -1949,7 +1952,7 @@ struct AutoIds {
 impl AutoIds {
     fn id<'t>(text: &'t str, ends: &[u32], i: u32) -> &'t str {
         let start = if i == 0 { 0 } else { ends[i as usize - 1] };
-        &text[start as usize..ends[i as usize] as usize]
+        span(text, start as usize..ends[i as usize] as usize)
     }
 
     /// Inserts id number `i` unless an equal id is in; whether it was inserted.
@@ -2212,7 +2215,7 @@ impl Run {
 
     #[inline(always)]
     fn key(&self, i: u32) -> &str {
-        &self.text[self.start(i) as usize..self.end(i) as usize]
+        span(&self.text, self.start(i) as usize..self.end(i) as usize)
     }
 
     /// Starts the cascade of the next change of a batch.
@@ -2233,7 +2236,7 @@ impl Run {
     /// removed from the end again). Past the fan-out budget, a key is replaced by its whole
     /// keyspace (`user:*`) so nothing is lost, and the set is truncated.
     fn add_tail(&mut self, start: usize, rule: u32, from: u32, depth: u32, coarse: bool) -> Added {
-        let key = &self.text[start..];
+        let key = span(&self.text, start..);
         // One hash serves the lookup and the insertion.
         let hash = self.hasher.hash_one(key);
         if let Some(&i) = self.seen.find(hash, |&i| self.key(i) == key) {
@@ -2244,18 +2247,18 @@ impl Run {
             self.truncated = true;
             let ks_len = key.split(self.delimiter).next().map_or(key.len(), str::len);
             self.text.truncate(start + ks_len);
-            if self.keyspace_wildcards.contains(&self.text[start..]) {
+            if self.keyspace_wildcards.contains(span(&self.text, start..)) {
                 self.text.truncate(start);
                 return Added::Dropped;
             }
-            self.keyspace_wildcards.insert(self.text[start..].to_owned());
-            if &self.text[start..] != "*" {
+            self.keyspace_wildcards.insert(span(&self.text, start..).to_owned());
+            if span(&self.text, start..) != "*" {
                 self.text.push(self.delimiter);
                 self.text.push('*');
             }
             // Not checked against the set, as before keys were spans: when the rules already
             // produced `user:*`, it is listed twice (a known bug, kept here to keep sets identical).
-            let hash = self.hasher.hash_one(&self.text[start..]);
+            let hash = self.hasher.hash_one(span(&self.text, start..));
             self.push(hash, start, Entry::new(rule, from, depth, true));
             return Added::Dropped;
         }
@@ -2265,7 +2268,7 @@ impl Run {
     /// Adds the key at the end of `text` from `start` on (not present, hashing to `hash`).
     fn push(&mut self, hash: u64, start: usize, mut entry: Entry) -> u32 {
         let i = self.entries.len() as u32;
-        let shape = KeyShape::of(&self.text[start..], self.delimiter);
+        let shape = KeyShape::of(span(&self.text, start..), self.delimiter);
         entry.pattern = shape.pattern;
         entry.plain_tag = shape.plain_tag;
         entry.ascii = shape.ascii;
@@ -2276,7 +2279,7 @@ impl Run {
         let (text, entries, hasher) = (&self.text, &self.entries, &self.hasher);
         let key_of = |j: u32| {
             let start = if j == 0 { 0 } else { entries[j as usize - 1].end };
-            &text[start as usize..entries[j as usize].end as usize]
+            span(text, start as usize..entries[j as usize].end as usize)
         };
         self.seen.insert_unique(hash, i, |&j| hasher.hash_one(key_of(j)));
         i
@@ -2334,7 +2337,7 @@ impl Run {
             for (i, e) in self.entries.iter().enumerate() {
                 if !e.plain_tag {
                     let start = if i == 0 { 0 } else { self.entries[i - 1].end };
-                    let tag = tag_for(&out.text[start as usize..e.end as usize]);
+                    let tag = tag_for(span(&out.text, start as usize..e.end as usize));
                     out.text.push_str(&tag);
                 }
             }

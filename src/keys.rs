@@ -5,6 +5,7 @@
 //! one segment, a trailing `*` one or more.
 
 use crate::error::{Error, Result};
+use crate::text::span;
 
 /// Longest key or pattern accepted, in bytes.
 pub const MAX_KEY_LEN: usize = 1024;
@@ -182,8 +183,8 @@ impl<'a> Iterator for Segments<'a> {
         let at = if d.is_ascii() { rest.bytes().position(|b| b == d as u8) } else { rest.find(d) };
         match at {
             Some(i) => {
-                self.rest = Some(&rest[i + d.len_utf8()..]);
-                Some(&rest[..i])
+                self.rest = Some(span(rest, i + d.len_utf8()..));
+                Some(span(rest, ..i))
             }
             None => {
                 self.rest = None;

@@ -17,6 +17,7 @@ mod schema;
 mod sdl;
 mod stats;
 mod template;
+mod text;
 mod value;
 /// The JavaScript bindings; public only so `tests/wasm.rs` can call them, not part of the Rust API.
 #[cfg(target_arch = "wasm32")]

@@ -1,6 +1,7 @@
 //! Engine counters and timings (SPEC §7).
 
 use crate::schema::Entity;
+use crate::text::span;
 use crate::value::Value;
 use hashbrown::HashMap;
 
@@ -70,12 +71,12 @@ pub(crate) fn edge_label(key: &str) -> &str {
     for (i, &b) in bytes.iter().enumerate() {
         if !b.is_ascii() {
             // Unicode letters and digits count too.
-            let rest = &key[i..];
+            let rest = span(key, i..);
             let end = rest.find(|c: char| !c.is_alphanumeric() && c != '_' && c != '*').unwrap_or(rest.len());
-            return &key[..i + end];
+            return span(key, ..i + end);
         }
         if !(b.is_ascii_alphanumeric() || b == b'_' || b == b'*') {
-            return &key[..i];
+            return span(key, ..i);
         }
     }
     key

@@ -6,6 +6,7 @@
 
 use crate::error::{Error, Result};
 use crate::keys::{push_encoded_segment, MAX_KEY_LEN, MAX_SEGMENTS};
+use crate::text::{has_char, span};
 
 /// Most placeholders in one template.
 pub const MAX_PLACEHOLDERS: usize = 16;
@@ -24,7 +25,7 @@ impl Span {
 
     #[inline(always)]
     fn of(self, source: &str) -> &str {
-        &source[self.start as usize..self.end as usize]
+        span(source, self.start as usize..self.end as usize)
     }
 }
 
@@ -108,7 +109,7 @@ impl KeyTemplate {
                             }
                         }
                     }
-                    let name = &source[name_start..name_end];
+                    let name = span(source, name_start..name_end);
                     if name.is_empty() || name.split('.').any(str::is_empty) {
                         return Err(Error::template(source, format!("empty placeholder name at byte {at}")));
                     }
@@ -358,7 +359,7 @@ impl SimpleSegment<'_> {
 /// Whether `l` is a literal segment [`KeyTemplate::from_simple`] handles: not empty, no `{`, `}`,
 /// `*` or delimiter.
 pub(crate) fn plain_literal(l: &str, delimiter: char) -> bool {
-    !l.is_empty() && !l.bytes().any(|b| matches!(b, b'{' | b'}' | b'*')) && !l.contains(delimiter)
+    !l.is_empty() && !l.bytes().any(|b| matches!(b, b'{' | b'}' | b'*')) && !has_char(l, delimiter)
 }
 
 /// Whether `p` can be part of a placeholder name [`KeyTemplate::from_simple`] handles: ASCII

@@ -4,6 +4,7 @@
 //! nesting limit so hostile input returns an error instead of exhausting the stack.
 
 use crate::error::{Error, Result};
+use crate::text::span;
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
@@ -337,7 +338,7 @@ impl<'a> Parser<'a> {
                 // Only ASCII bytes stop the scan, so `start..end` is on char boundaries.
                 b'"' => {
                     self.i = end + 1;
-                    return Ok(Cow::Borrowed(&text[start..end]));
+                    return Ok(Cow::Borrowed(span(text, start..end)));
                 }
                 b'\\' => break,
                 b if b < 0x20 => break,
@@ -546,7 +547,7 @@ impl<'a> Parser<'a> {
         while let Some(b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-') = self.s.get(self.i) {
             self.i += 1;
         }
-        match parse_number(&self.text[start..self.i]) {
+        match parse_number(span(self.text, start..self.i)) {
             // JSON has no infinity: `1e400` would come back out as `null`.
             Some(n) if n.is_finite() => Ok(Value::Number(n)),
             Some(_) => Err(Error::json("number out of range", Some(start))),
@@ -566,7 +567,7 @@ impl<'a> Parser<'a> {
                 self.i += 1;
             }
             // Only ASCII bytes stop the scan, so these are char boundaries.
-            out.push_str(&self.text[start..self.i]);
+            out.push_str(span(self.text, start..self.i));
             match self.s.get(self.i) {
                 None => return Err(self.err("unterminated string")),
                 Some(b'"') => {

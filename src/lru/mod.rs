@@ -19,6 +19,7 @@ pub use fence::{ReadToken, FENCE_CAPACITY};
 
 use crate::error::{Error, Result};
 use crate::keys::{segments, validate_key, Pattern, DEFAULT_DELIMITER, MAX_KEY_LEN};
+use crate::text::span;
 use crate::value::Value;
 use fence::{Fence, Target};
 use hashbrown::{HashMap, HashSet};
@@ -360,7 +361,7 @@ impl<V> LruCache<V> {
         let u = &self.unindexed;
         u.rows.iter().enumerate().rev().find_map(|(i, &(slot, start, len))| {
             let live = start != NO_TEXT && self.entry(slot).is_some_and(|e| e.node == UNINDEXED | i as u32);
-            (live && &u.text[start..start + len as usize] == key).then_some(slot)
+            (live && span(&u.text, start..start + len as usize) == key).then_some(slot)
         })
     }
 
@@ -375,7 +376,7 @@ impl<V> LruCache<V> {
             Some(row) => match self.unindexed.rows[row] {
                 // Not provided yet (see `set_keyless`).
                 (_, NO_TEXT, _) => String::new(),
-                (_, start, len) => self.unindexed.text[start..start + len as usize].to_owned(),
+                (_, start, len) => span(&self.unindexed.text, start..start + len as usize).to_owned(),
             },
             None => self.trie.path(e.node, self.options.delimiter),
         }
@@ -734,7 +735,7 @@ impl<V> LruCache<V> {
                 textless.textless_bytes += len as usize;
                 continue;
             }
-            let key = &text[start..start + len as usize];
+            let key = span(&text, start..start + len as usize);
             let mut node = self.trie.intern(key, d);
             let older = self.trie.node(node).entry;
             if older != NIL {
@@ -779,7 +780,7 @@ impl<V> LruCache<V> {
                 kept.textless_bytes += len as usize;
             } else {
                 kept.rows.push((slot, kept.text.len(), len));
-                kept.text.push_str(&text[start..start + len as usize]);
+                kept.text.push_str(span(&text, start..start + len as usize));
             }
         }
         self.unindexed = kept;
@@ -1005,7 +1006,7 @@ impl<V> LruCache<V> {
         let due = (self.clock)().saturating_add(delay_ms);
         let covered = key
             .match_indices(d)
-            .map(|(i, _)| &key[..i])
+            .map(|(i, _)| span(key, ..i))
             .chain(std::iter::once(key))
             .any(|prefix| self.pending.get(prefix).is_some_and(|&at| at <= due));
         if covered {
@@ -1034,7 +1035,7 @@ impl<V> LruCache<V> {
         let mut keys: Vec<&str> = due
             .iter()
             .map(String::as_str)
-            .filter(|k| !k.match_indices(d).any(|(i, _)| due.contains(&k[..i])))
+            .filter(|k| !k.match_indices(d).any(|(i, _)| due.contains(span(k, ..i))))
             .collect();
         if keys.is_empty() {
             return Vec::new();
