@@ -13,7 +13,7 @@ use crate::schema::{
 };
 use crate::stats::{edge_label, EngineStats, StatsAccumulator};
 use crate::template::{plain_literal, plain_name_piece, KeyTemplate, SimpleSegment};
-use crate::text::{has_char, span};
+use crate::text::{has_char, is_alphanumeric, span};
 use crate::value::{Parser, Value};
 use hashbrown::{HashMap, HashSet};
 use std::borrow::Cow;
@@ -131,7 +131,7 @@ impl EngineOptions {
         if self.delimiter == '*' || self.delimiter == '{' || self.delimiter == '}' || self.delimiter == '%' {
             return Err(Error::options(format!("`{}` cannot be the delimiter", self.delimiter)));
         }
-        if self.delimiter.is_alphanumeric() || self.delimiter.is_whitespace() || self.delimiter == '_' {
+        if is_alphanumeric(self.delimiter) || self.delimiter.is_whitespace() || self.delimiter == '_' {
             return Err(Error::options("the delimiter must be punctuation such as `:`, `/` or `|`"));
         }
         if self.max_depth > 64 {
@@ -1917,9 +1917,9 @@ fn camel_case(snake: &str) -> String {
     out
 }
 
-/// `authorId` → `author`.
+/// `authorId` → `author` (ASCII case, as `camel_case`).
 fn strip_camel_suffix(name: &str) -> Option<&str> {
-    let at = name.rfind(|c: char| c.is_uppercase())?;
+    let at = name.rfind(|c: char| c.is_ascii_uppercase())?;
     (at > 0).then(|| span(name, ..at))
 }
 

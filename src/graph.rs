@@ -2,6 +2,7 @@
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::text::is_alphanumeric;
 use crate::value::{write_string, Value};
 use std::fmt::Write as _;
 
@@ -156,5 +157,5 @@ fn dot_id(s: &str) -> String {
 }
 
 fn mermaid_id(s: &str) -> String {
-    s.chars().map(|c| if c.is_alphanumeric() || c == '_' { c } else { '_' }).collect()
+    s.chars().map(|c| if is_alphanumeric(c) || c == '_' { c } else { '_' }).collect()
 }

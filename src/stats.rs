@@ -1,7 +1,7 @@
 //! Engine counters and timings (SPEC §7).
 
 use crate::schema::Entity;
-use crate::text::span;
+use crate::text::{is_alphanumeric, span};
 use crate::value::Value;
 use hashbrown::HashMap;
 
@@ -72,7 +72,7 @@ pub(crate) fn edge_label(key: &str) -> &str {
         if !b.is_ascii() {
             // Unicode letters and digits count too.
             let rest = span(key, i..);
-            let end = rest.find(|c: char| !c.is_alphanumeric() && c != '_' && c != '*').unwrap_or(rest.len());
+            let end = rest.find(|c: char| !is_alphanumeric(c) && c != '_' && c != '*').unwrap_or(rest.len());
             return span(key, ..i + end);
         }
         if !(b.is_ascii_alphanumeric() || b == b'_' || b == b'*') {

@@ -6,7 +6,7 @@
 
 use crate::error::{Error, Result};
 use crate::keys::{push_encoded_segment, MAX_KEY_LEN, MAX_SEGMENTS};
-use crate::text::{has_char, span};
+use crate::text::{has_char, is_alphanumeric, span};
 
 /// Most placeholders in one template.
 pub const MAX_PLACEHOLDERS: usize = 16;
@@ -92,7 +92,7 @@ impl KeyTemplate {
                                 name_end = end;
                                 break;
                             }
-                            Some((_, c)) if c.is_alphanumeric() || c == '_' || c == '.' => {}
+                            Some((_, c)) if is_alphanumeric(c) || c == '_' || c == '.' => {}
                             Some((_, c)) => {
                                 return Err(Error::template(
                                     source,

@@ -34,9 +34,37 @@ pub(crate) fn has_char(text: &str, c: char) -> bool {
     }
 }
 
+/// `c.is_alphanumeric()`. In wasm a non-ASCII char is asked of JS (`/[\p{Alphabetic}\p{N}]/u`,
+/// the same two Unicode properties), which leaves Rust's tables of them out of the module.
+pub(crate) fn is_alphanumeric(c: char) -> bool {
+    if c.is_ascii() {
+        c.is_ascii_alphanumeric()
+    } else {
+        unicode_alphanumeric(c)
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn unicode_alphanumeric(c: char) -> bool {
+    c.is_alphanumeric()
+}
+
+#[cfg(target_arch = "wasm32")]
+fn unicode_alphanumeric(c: char) -> bool {
+    crate::wasm::js_alphanumeric(c)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::has_char;
+    use super::{has_char, is_alphanumeric};
+
+    #[test]
+    fn is_alphanumeric_is_chars() {
+        for c in ['a', 'Z', '0', '_', ':', ' ', 'é', 'É', '日', '٣', 'Ⅻ', '½', '→', '·', '🙂', '\u{300}']
+        {
+            assert_eq!(is_alphanumeric(c), c.is_alphanumeric(), "{c:?}");
+        }
+    }
 
     #[test]
     fn has_char_is_contains() {

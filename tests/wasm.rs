@@ -78,3 +78,14 @@ fn json_numbers_are_read_in_wasm_as_rust_reads_them() {
         assert_eq!(got, want, "{text}");
     }
 }
+
+#[wasm_bindgen_test]
+fn js_letters_and_digits_are_rusts() {
+    // Every plane-0 and plane-1 char: JS's tables (V8's ICU) against Rust's. None differs with
+    // Node 20; a Node or Rust on another Unicode version may differ on the chars it added.
+    let differ: Vec<char> = (0x80..0x20000)
+        .filter_map(char::from_u32)
+        .filter(|&c| cascade_edge::wasm::js_alphanumeric(c) != c.is_alphanumeric())
+        .collect();
+    assert!(differ.is_empty(), "{} differ: {:?}", differ.len(), &differ[..differ.len().min(40)]);
+}

@@ -19,7 +19,7 @@ pub use fence::{ReadToken, FENCE_CAPACITY};
 
 use crate::error::{Error, Result};
 use crate::keys::{segments, validate_key, Pattern, DEFAULT_DELIMITER, MAX_KEY_LEN};
-use crate::text::span;
+use crate::text::{is_alphanumeric, span};
 use crate::value::Value;
 use fence::{Fence, Target};
 use hashbrown::{HashMap, HashSet};
@@ -274,7 +274,7 @@ impl<V> LruCache<V> {
             return Err(Error::options("default_ttl_ms must be at least 1 (omit it for no expiry)"));
         }
         let d = options.delimiter;
-        if matches!(d, '*' | '{' | '}' | '%' | ',' | '.') || d.is_whitespace() || d.is_alphanumeric() {
+        if matches!(d, '*' | '{' | '}' | '%' | ',' | '.') || d.is_whitespace() || is_alphanumeric(d) {
             return Err(Error::options(format!(
                 "delimiter `{d}` is not allowed; use punctuation such as `:` or `/`"
             )));

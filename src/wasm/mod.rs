@@ -103,6 +103,17 @@ pub(crate) fn number_value(text: &str) -> f64 {
     js_number(text)
 }
 
+thread_local! {
+    /// `/^[\p{Alphabetic}\p{N}]$/u`: what Rust's `char::is_alphanumeric` tests, in JS's tables.
+    static ALPHANUMERIC: js_sys::RegExp = js_sys::RegExp::new(r"^[\p{Alphabetic}\p{N}]$", "u");
+}
+
+/// Whether JS counts `c` as a letter or a digit (see `crate::text::is_alphanumeric`).
+pub fn js_alphanumeric(c: char) -> bool {
+    let mut buf = [0u8; 4];
+    ALPHANUMERIC.with(|re| re.test(c.encode_utf8(&mut buf)))
+}
+
 /// The crate version.
 #[wasm_bindgen]
 pub fn version() -> String {

@@ -88,6 +88,40 @@ describe("the edge build", () => {
     });
   }
 
+  test("letters and digits beyond ASCII count as the full build counts them (JS's Unicode tables)", () => {
+    const rules = full.CascadeEngine.fromSchema(SCHEMAS.blog, { keyspaces: { Post: "投稿ⅻ٣" } }).toJSON();
+    const results = [full, edge].map((api) => {
+      const engine = api.CascadeEngine.fromJSON(rules);
+      // Letters and digits make a placeholder name (then unknown here); other chars are refused.
+      const refused = ["{名前}", "{ⅻ_٣}", "{→}", "{a·b}", "{🙂}"].map((name) => {
+        try {
+          engine.addRule({ entity: "投稿ⅻ٣", cascadeTo: [`feed:${name}`] });
+          return "accepted";
+        } catch (error) {
+          return error.code;
+        }
+      });
+      const delimiters = ["é", "日", "→", "·"].map((delimiter) => {
+        try {
+          new api.LruCache({ delimiter }).free();
+          return "accepted";
+        } catch (error) {
+          return error.code;
+        }
+      });
+      const keys = engine.cascade({ entity: "投稿ⅻ٣", id: "9", data: { author_id: "3" } }).keys;
+      const { averageTimeMs: _time, ...stats } = engine.stats();
+      return { refused, delimiters, keys, stats, mermaid: engine.graph({ format: "mermaid" }) };
+    });
+    const [want, got] = results;
+    assert.deepEqual(want.refused, ["UNKNOWN_PLACEHOLDER", "UNKNOWN_PLACEHOLDER", "INVALID_TEMPLATE", "INVALID_TEMPLATE", "INVALID_TEMPLATE"]);
+    assert.deepEqual(want.delimiters, ["INVALID_OPTIONS", "INVALID_OPTIONS", "accepted", "accepted"]);
+    assert.ok(want.keys.includes("投稿ⅻ٣:9"), want.keys.join());
+    assert.ok(want.mermaid.includes("投稿ⅻ٣"), want.mermaid);
+    assert.ok(JSON.stringify(want.stats).includes("投稿ⅻ٣ -> "), JSON.stringify(want.stats));
+    assert.deepEqual(got, want);
+  });
+
   test("its LruCache invalidates through an edge engine as the full build's does", () => {
     const results = [full, edge].map((api) => {
       const engine = api.CascadeEngine.fromJSON(full.CascadeEngine.fromSchema(SCHEMAS.blog).toJSON());
