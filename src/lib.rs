@@ -15,6 +15,7 @@ mod rules;
 mod schema;
 #[cfg(feature = "sdl")]
 mod sdl;
+mod sort;
 mod stats;
 mod template;
 mod text;

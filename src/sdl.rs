@@ -11,6 +11,7 @@
 use crate::error::{suggest, Error, Result};
 use crate::keys::keyspace_for_type;
 use crate::schema::{Cardinality, Entity, Relationship, SchemaModel, SchemaOptions, MAX_SDL_BYTES};
+use crate::sort::heap_sort_by;
 use graphql_parser::schema::{self as ast, Definition, TypeDefinition, TypeExtension};
 use hashbrown::{HashMap, HashSet};
 use std::borrow::Cow;
@@ -960,54 +961,7 @@ fn is_connection(graph: &Graph<'_>, ty: &TypeDef<'_>) -> bool {
         })
 }
 
-/// Sorts `(key, index)` pairs ascending. A heapsort: the pairs are unique, so any correct sort
-/// gives the same order, and this one is a few hundred bytes of wasm where each `sort_unstable`
-/// instantiation costs about 4 KB.
+/// Sorts `(key, index)` pairs ascending (they are unique: see `crate::sort`).
 fn sort_pairs(v: &mut [(usize, usize)]) {
-    fn sift(v: &mut [(usize, usize)], mut root: usize, end: usize) {
-        loop {
-            let mut child = 2 * root + 1;
-            if child >= end {
-                return;
-            }
-            if child + 1 < end && v[child] < v[child + 1] {
-                child += 1;
-            }
-            if v[root] >= v[child] {
-                return;
-            }
-            v.swap(root, child);
-            root = child;
-        }
-    }
-    let n = v.len();
-    for root in (0..n / 2).rev() {
-        sift(v, root, n);
-    }
-    for end in (1..n).rev() {
-        v.swap(0, end);
-        sift(v, 0, end);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::sort_pairs;
-
-    #[test]
-    fn sort_pairs_sorts() {
-        let mut seed = 7u64;
-        for len in 0..40 {
-            let mut v: Vec<(usize, usize)> = (0..len)
-                .map(|i| {
-                    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                    (((seed >> 33) % 5) as usize, i)
-                })
-                .collect();
-            let mut want = v.clone();
-            want.sort_unstable();
-            sort_pairs(&mut v);
-            assert_eq!(v, want);
-        }
-    }
+    heap_sort_by(v, |a, b| a < b);
 }

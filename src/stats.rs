@@ -1,6 +1,7 @@
 //! Engine counters and timings (SPEC §7).
 
 use crate::schema::Entity;
+use crate::sort::heap_sort_by;
 use crate::text::{is_alphanumeric, span};
 use crate::value::Value;
 use hashbrown::HashMap;
@@ -143,7 +144,8 @@ impl StatsAccumulator {
     pub(crate) fn snapshot(&self) -> EngineStats {
         let sorted = |m: &HashMap<String, u64>, limit: usize| {
             let mut v: Vec<(String, u64)> = m.iter().map(|(k, n)| (k.clone(), *n)).collect();
-            v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            // Keys are unique: the order is total.
+            heap_sort_by(&mut v, |a, b| (b.1, &a.0) < (a.1, &b.0));
             v.truncate(limit);
             v
         };

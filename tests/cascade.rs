@@ -247,6 +247,15 @@ fn stats_count_cascades_depths_and_edges() {
     assert_eq!((s.invalidations, s.cascades, s.keys), (2, 2, 9));
     assert_eq!(s.average_depth, 1.0);
     assert_eq!(s.top_edges[0], ("post -> post".to_string(), 2));
+    // Most frequent first; equal counts by name.
+    let counts: Vec<u64> = s.top_edges.iter().map(|(_, n)| *n).collect();
+    assert!(counts.windows(2).all(|w| w[0] >= w[1]), "{:?}", s.top_edges);
+    for pair in s.top_edges.windows(2) {
+        if pair[0].1 == pair[1].1 {
+            assert!(pair[0].0 < pair[1].0, "{:?}", s.top_edges);
+        }
+    }
+    assert!(s.top_edges.windows(2).any(|w| w[0].1 == w[1].1), "no tie to order: {:?}", s.top_edges);
 }
 
 #[test]

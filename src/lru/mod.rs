@@ -19,6 +19,7 @@ pub use fence::{ReadToken, FENCE_CAPACITY};
 
 use crate::error::{Error, Result};
 use crate::keys::{segments, validate_key, Pattern, DEFAULT_DELIMITER, MAX_KEY_LEN};
+use crate::sort::heap_sort_by;
 use crate::text::{is_alphanumeric, span};
 use crate::value::Value;
 use fence::{Fence, Target};
@@ -1040,7 +1041,7 @@ impl<V> LruCache<V> {
         if keys.is_empty() {
             return Vec::new();
         }
-        keys.sort_unstable();
+        heap_sort_by(&mut keys, |a, b| a < b);
         let targets = keys.into_iter().map(|k| Target::Key(k.into())).collect();
         self.invalidate_targets(targets)
     }
