@@ -2,7 +2,7 @@
 //
 //   npm run bench                 # the full run (a few minutes; builds nothing: run `npm run build` first)
 //   node bench/run.mjs --smoke    # every benchmark for a few iterations (part of `make test`; asserts no timings)
-//   node bench/run.mjs --only=lru,lru-set-cost,invalidation,cascade,startup,size,memory
+//   node bench/run.mjs --only=lru,lru-set-cost,invalidation,cascade,mutation,startup,size,memory
 //
 // Every table reports ratios against the peers measured in the same process, since the machine is
 // noisy; absolute numbers are there to read, not to compare across runs.
@@ -379,6 +379,42 @@ function cascadeBench() {
     ["schema", "change", "cascade(change)", "vs target", "cascade(change with data)", "cascadeBatch(1000)", "per change in batch"], rows);
 }
 
+/**
+ * The mutation path of the Yoga plugin: the changes in a mutation's response, then one cascade
+ * set for them. A blog `createPost` response with its author, ids cycling.
+ */
+function mutationBench() {
+  const engine = ce.CascadeEngine.fromSchema(BLOG_SDL);
+  const responses = Array.from({ length: 1000 }, (_, i) => ({
+    data: {
+      createPost: {
+        __typename: "Post",
+        id: String(i + 1),
+        title: "Hello",
+        status: "published",
+        author: { __typename: "User", id: String(i % 50), name: "Ada" },
+      },
+    },
+  }));
+  const ops = smoke ? 10 : 20_000;
+  const changes = measure((n) => {
+    for (let i = 0; i < n; i++) sink += engine.changesFromMutation(responses[i % 1000]).length;
+  }, { ops, rounds: 3 });
+  const batches = responses.map((r) => engine.changesFromMutation(r));
+  const batch = measure((n) => {
+    for (let i = 0; i < n; i++) sink += engine.cascadeBatch(batches[i % 1000]).keys.length;
+  }, { ops, rounds: 3 });
+  const both = measure((n) => {
+    for (let i = 0; i < n; i++) sink += engine.cascadeBatch(engine.changesFromMutation(responses[i % 1000])).keys.length;
+  }, { ops, rounds: 3 });
+  engine.free?.();
+  table("The mutation path (blog `createPost` with its author: 2 changes)", ["step", "per response"], [
+    ["changesFromMutation(response)", fmtNs(changes)],
+    ["cascadeBatch(changes)", fmtNs(batch)],
+    ["both, as the Yoga plugin runs them", fmtNs(both)],
+  ]);
+}
+
 // --- startup ------------------------------------------------------------------------------------
 
 function node(argv) {
@@ -558,6 +594,7 @@ if (child) {
   if (wanted("lru-set-cost")) await lruSetCostBench();
   if (wanted("invalidation")) invalidationBench();
   if (wanted("cascade")) cascadeBench();
+  if (wanted("mutation")) mutationBench();
   if (wanted("startup")) await startupBench();
   if (wanted("memory")) memoryBench();
   console.log(`\n(${((Date.now() - started) / 1000).toFixed(1)} s${sink === 0.5 ? "" : ""})`);

@@ -298,6 +298,114 @@ function mayMeet(parts, shapes, i, j, maxIdLength) {
   return (a0.startsWith(b0) || b0.startsWith(a0)) && (a1.endsWith(b1) || b1.endsWith(a1));
 }
 
+// --- changesFromMutation in JS: src/mutation.rs, line for line ----------------------------------
+
+// MAX_RESPONSE_DEPTH in src/mutation.rs: deeper responses go to wasm, which refuses them.
+const MAX_RESPONSE_DEPTH = 64;
+
+/** A plain object whose JSON is its members (no `toJSON`). */
+const isJsonObject = (v) => isPlainObject(v) && typeof v.toJSON !== "function";
+
+/** `keyed_entity` in src/engine.rs: each entity under its keyspace, then its type name if free. */
+function entityLookup(entities) {
+  const byName = new Map();
+  for (const e of entities) {
+    const entity = { keyspace: e.keyspace, keyFields: e.keyFields };
+    byName.set(e.keyspace, entity);
+    if (!byName.has(e.type)) byName.set(e.type, entity);
+  }
+  return byName;
+}
+
+/** `op_for_field` in src/mutation.rs. */
+function opForField(field) {
+  const lower = field.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+  if (/^(delete|remove|destroy|archive)/.test(lower)) return "delete";
+  if (/^(create|add|insert|new)/.test(lower)) return "create";
+  return "update";
+}
+
+/**
+ * `to_scalar_string` in src/value.rs for a key field's value: strings as they are, numbers as JS
+ * writes them (wasm writes them so too), booleans as words; null for anything else, undefined
+ * when wasm must decide.
+ */
+function scalarText(v) {
+  switch (typeof v) {
+    case "string":
+      return v.isWellFormed() ? v : undefined;
+    case "number":
+      return Number.isFinite(v) ? String(v) : undefined;
+    case "boolean":
+      return v ? "true" : "false";
+    default:
+      return v === null || isJsonObject(v) || Array.isArray(v) ? null : undefined;
+  }
+}
+
+/**
+ * `walk` in src/mutation.rs; returns false when wasm must decide (see `#changesHere`). Only own
+ * enumerable members are read, in `Object.keys` order: what JSON.stringify would write.
+ */
+function walkResponse(v, op, depth, byName, out, seen) {
+  switch (typeof v) {
+    case "string":
+      return v.isWellFormed();
+    case "number":
+      return Number.isFinite(v);
+    case "boolean":
+      return true;
+    case "object":
+      break;
+    default:
+      return false;
+  }
+  if (v === null) return true;
+  if (depth >= MAX_RESPONSE_DEPTH) return false;
+  if (Array.isArray(v)) {
+    if (Object.getPrototypeOf(v) !== Array.prototype) return false;
+    for (let i = 0; i < v.length; i++) {
+      if (!walkResponse(v[i], op, depth + 1, byName, out, seen)) return false;
+    }
+    return true;
+  }
+  if (!isJsonObject(v)) return false;
+  let childOp = op;
+  const typename = Object.hasOwn(v, "__typename") ? v.__typename : undefined;
+  // Not a string, so not an entity, unless its JSON would be one (`toJSON`).
+  if (typename !== null && typeof typename === "object") return false;
+  const entity = typeof typename === "string" ? byName.get(typename) : undefined;
+  if (entity !== undefined && entity.keyFields.length > 0) {
+    let id = "";
+    for (let i = 0; i < entity.keyFields.length; i++) {
+      const field = entity.keyFields[i];
+      const part = scalarText(Object.hasOwn(v, field) ? v[field] : null);
+      if (part === undefined) return false;
+      if (part === null) {
+        id = null;
+        break;
+      }
+      id = i === 0 ? part : `${id},${part}`;
+    }
+    if (id !== null) {
+      const key = `${entity.keyspace}\n${id}`;
+      const at = seen.get(key);
+      if (at !== undefined) {
+        // A deletion anywhere in the response wins over an update.
+        if (op === "delete") out[at].op = "delete";
+      } else {
+        seen.set(key, out.length);
+        out.push({ entity: entity.keyspace, id, op, data: v });
+      }
+      childOp = "update";
+    }
+  }
+  for (const k of Object.keys(v)) {
+    if (k !== "__typename" && !walkResponse(v[k], childOp, depth + 1, byName, out, seen)) return false;
+  }
+  return true;
+}
+
 /** Derives cascade rules from a GraphQL schema and computes what to purge after a change. */
 export class CascadeEngine {
   #inner;
@@ -338,6 +446,10 @@ export class CascadeEngine {
   #maxKeys;
   // Batches answered from plans (for tests).
   #plannedBatches = 0;
+  // changesFromMutation walks plain responses here (see #changesHere) unless `_noPlan`; the
+  // entities by keyspace and type name, as wasm looks them up, fetched on first use.
+  #walkHere = false;
+  #entityByName;
   #freed = false;
 
   /** @internal use `CascadeEngine.fromSchema` or `CascadeEngine.fromJSON`. */
@@ -348,6 +460,7 @@ export class CascadeEngine {
     this.#inner = inner;
     this.#timed = timed === true;
     if (this.#timed && planned === true) this.#plans = new Map();
+    this.#walkHere = planned === true;
   }
 
   /** Parses SDL, detects relationships and derives the auto rules. */
@@ -834,6 +947,8 @@ export class CascadeEngine {
     this.#inputAt = 0;
     this.#cache = undefined;
     this.#ruleIds = [];
+    this.#walkHere = false;
+    this.#entityByName = undefined;
     inner.free();
   }
 
@@ -949,9 +1064,38 @@ export class CascadeEngine {
     return set;
   }
 
-  /** The entity changes in a GraphQL response (`__typename` plus key fields). */
+  /**
+   * The entity changes in a GraphQL response (`__typename` plus key fields). A change's `data`
+   * is the response's own object when the response is plain JSON data (then it is walked here),
+   * a copy otherwise (then wasm walks its JSON text).
+   */
   changesFromMutation(response) {
-    return JSON.parse(call(() => this.#inner.changesFromMutation(toJson(response, "the response"))));
+    const changes = this.#walkHere ? this.#changesHere(response) : undefined;
+    return changes ?? JSON.parse(call(() => this.#inner.changesFromMutation(toJson(response, "the response"))));
+  }
+
+  /**
+   * `changesFromMutation` as src/mutation.rs computes it, without the response crossing into
+   * wasm as JSON both ways; undefined when wasm must decide: anything that is not plain JSON
+   * data (its JSON text could differ from what is walked here: `undefined`, functions,
+   * `toJSON`, class instances, non-finite numbers, strings that are not well-formed), a depth
+   * at the limit, and every error.
+   */
+  #changesHere(response) {
+    if (!isJsonObject(response)) return undefined;
+    let root = response;
+    if (Object.hasOwn(response, "data")) {
+      root = response.data;
+      if (root === null) return [];
+      if (!isJsonObject(root)) return undefined;
+    }
+    const byName = (this.#entityByName ??= entityLookup(JSON.parse(this.#inner.entities())));
+    const out = [];
+    const seen = new Map();
+    for (const field of Object.keys(root)) {
+      if (!walkResponse(root[field], opForField(field), 0, byName, out, seen)) return undefined;
+    }
+    return out;
   }
 
   /** The rule graph as text (`tree`, `dot`, `mermaid`) or an object (`json`). */

@@ -122,6 +122,10 @@ export interface Change {
 export interface DetectedChange extends Change {
   id: string;
   op: "create" | "update" | "delete";
+  /**
+   * The entity's object in the response: the response's own object when the response is plain
+   * JSON data, a copy (as its JSON) when it holds anything else (a `Date`, `undefined`, …).
+   */
   data: JsonObject;
 }
 
