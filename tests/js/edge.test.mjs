@@ -3,25 +3,15 @@
 // and give the same relationships, rules, graphs, lint, cascades, batches, mutation changes,
 // stats and LRU invalidations; `fromSchema` there is a clear UNSUPPORTED error.
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, statSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { importPackage, installPackage } from "./helpers/consumer.mjs";
-
-const here = dirname(fileURLToPath(import.meta.url));
-
-function fixture(name) {
-  for (let dir = here; dir !== dirname(dir); dir = dirname(dir)) {
-    const path = join(dir, "shared", "fixtures", "schemas", name);
-    if (existsSync(path)) return readFileSync(path, "utf8");
-  }
-  throw new Error(`fixture ${name} not found above ${here}`);
-}
+import { BLOG, fixture } from "./support/schemas.mjs";
 
 const SCHEMAS = {
-  blog: readFileSync(join(here, "..", "..", "examples", "node", "blog.graphql"), "utf8"),
+  blog: BLOG,
   swapi: fixture("swapi.graphql"),
   github: fixture("github.graphql"),
 };

@@ -7,27 +7,16 @@
 //
 // MUTATION_SEED=n replays one seed.
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { CascadeEngine } from "../../pkg/node.js";
 import { prng } from "./support/blog-db.mjs";
+import { BLOG, fixture } from "./support/schemas.mjs";
 
-const here = dirname(fileURLToPath(import.meta.url));
 const SEEDS = process.env.MUTATION_SEED !== undefined ? [Number(process.env.MUTATION_SEED)] : [1, 2, 3];
 const RESPONSES = 400;
 
-function fixture(name) {
-  for (let dir = here; dir !== dirname(dir); dir = dirname(dir)) {
-    const path = join(dir, "shared", "fixtures", "schemas", name);
-    if (existsSync(path)) return readFileSync(path, "utf8");
-  }
-  throw new Error(`fixture ${name} not found above ${here}`);
-}
-
 const SCHEMAS = {
-  blog: readFileSync(join(here, "..", "..", "examples", "node", "blog.graphql"), "utf8"),
+  blog: BLOG,
   swapi: fixture("swapi.graphql"),
   github: fixture("github.graphql"),
   // Composite keys (`@key`), and (with KEYSPACES) a type whose keyspace is another type's name.
