@@ -306,6 +306,9 @@ const MAX_RESPONSE_DEPTH = 64;
 /** A plain object whose JSON is its members (no `toJSON`). */
 const isJsonObject = (v) => isPlainObject(v) && typeof v.toJSON !== "function";
 
+/** `v[k]` if JSON.stringify writes it (an own enumerable member), else undefined. */
+const member = (v, k) => (Object.prototype.propertyIsEnumerable.call(v, k) ? v[k] : undefined);
+
 /** `keyed_entity` in src/engine.rs: each entity under its keyspace, then its type name if free. */
 function entityLookup(entities) {
   const byName = new Map();
@@ -371,7 +374,7 @@ function walkResponse(v, op, depth, byName, out, seen) {
   }
   if (!isJsonObject(v)) return false;
   let childOp = op;
-  const typename = Object.hasOwn(v, "__typename") ? v.__typename : undefined;
+  const typename = member(v, "__typename");
   // Not a string, so not an entity, unless its JSON would be one (`toJSON`).
   if (typename !== null && typeof typename === "object") return false;
   const entity = typeof typename === "string" ? byName.get(typename) : undefined;
@@ -379,7 +382,7 @@ function walkResponse(v, op, depth, byName, out, seen) {
     let id = "";
     for (let i = 0; i < entity.keyFields.length; i++) {
       const field = entity.keyFields[i];
-      const part = scalarText(Object.hasOwn(v, field) ? v[field] : null);
+      const part = scalarText(Object.hasOwn(v, field) ? member(v, field) : null);
       if (part === undefined) return false;
       if (part === null) {
         id = null;
@@ -1085,7 +1088,7 @@ export class CascadeEngine {
     if (!isJsonObject(response)) return undefined;
     let root = response;
     if (Object.hasOwn(response, "data")) {
-      root = response.data;
+      root = member(response, "data");
       if (root === null) return [];
       if (!isJsonObject(root)) return undefined;
     }

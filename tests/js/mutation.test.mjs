@@ -68,6 +68,9 @@ function odd(rng) {
     () => Object.create(null),
     () => ({ toJSON: () => "x" }),
     () => [1, , 3], // eslint-disable-line no-sparse-arrays
+    // A member JSON.stringify does not write (not enumerable), named like a key field.
+    () => Object.defineProperty({ __typename: "Post", n: 1 }, "id", { value: "7", enumerable: false }),
+    () => Object.defineProperty({ id: "7" }, "__typename", { value: "User", enumerable: false }),
   ])();
 }
 
