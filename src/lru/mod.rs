@@ -818,6 +818,29 @@ impl<V> LruCache<V> {
         Ok(SetOutcome { slot, removed, replaced })
     }
 
+    /// `set_slot(slot, value, 0)` for a cache whose every entry weighs its key alone (the JS
+    /// side's queued sets of cached keys: no byte budget, so it weighs nothing). Such a set of an
+    /// untagged entry without expiry (under a default TTL every entry has one) only counts and
+    /// moves to the front; this skips recomputing the key's length, which walks the trie.
+    /// Anything else goes through `set_slot`.
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))] // the wasm binding's, and tests'
+    pub(crate) fn refresh_unweighed(&mut self, slot: u32, value: V) -> Result<()> {
+        let plain =
+            self.options.max_bytes.is_none() && self.expires_at(slot) == u64::MAX && !self.is_tagged(slot);
+        match self.slots.get_mut(slot as usize) {
+            Some(Some(e)) if plain => {
+                e.value = value;
+                self.stats.sets += 1;
+                if self.head != slot {
+                    self.unlink(slot);
+                    self.link_front(slot);
+                }
+                Ok(())
+            }
+            _ => self.set_slot(slot, value, 0).map(|_| ()),
+        }
+    }
+
     /// Refuses an entry weighing more than `max_bytes` on its own.
     fn check_weight(&self, bytes: usize) -> Result<()> {
         match self.options.max_bytes {
@@ -1299,5 +1322,67 @@ impl<V> LruCache<V> {
         };
         self.fence.record(epoch, target);
         Ok(changed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{LruCache, LruOptions, SetOptions};
+
+    /// `refresh_unweighed` leaves a cache exactly as `set_slot(slot, value, 0)` does: values,
+    /// recency, counters and bytes, for plain, tagged, expiring and keyless entries alike.
+    #[test]
+    fn refresh_unweighed_is_set_slot_with_no_weight() {
+        for (ttl, max_bytes) in [(None, None), (Some(60_000), None), (None, Some(1_000))] {
+            let options =
+                LruOptions { max_entries: 8, default_ttl_ms: ttl, max_bytes, ..LruOptions::default() };
+            // With a byte budget, entries weigh more than their keys (and a set of 0 bytes reweighs them).
+            let bytes = if max_bytes.is_some() { 5 } else { 0 };
+            let now = std::rc::Rc::new(std::cell::Cell::new(1_000u64));
+            let mut twins = [(); 2].map(|_| {
+                let now = std::rc::Rc::clone(&now);
+                LruCache::<u32>::with_clock(options.clone(), Box::new(move || now.get())).unwrap()
+            });
+            for c in &mut twins {
+                for (i, key) in ["a", "a:b", "c", "d:e:f"].into_iter().enumerate() {
+                    c.set(key, i as u32, SetOptions { bytes, ..SetOptions::default() }).unwrap();
+                }
+                let tags = SetOptions { tags: vec!["a".to_owned()], ..SetOptions::default() };
+                c.set("tagged", 9, tags).unwrap();
+                c.set("short", 7, SetOptions { ttl_ms: Some(5), ..SetOptions::default() }).unwrap();
+            }
+            let keyless = twins.each_mut().map(|c| c.set_keyless(3, 8, 0, &mut Vec::new()).unwrap());
+            assert_eq!(keyless[0], keyless[1]);
+            let slots: Vec<u32> = ["a", "c", "d:e:f", "tagged", "short", "a:b"]
+                .iter()
+                .map(|k| twins[0].slot_of(k).unwrap())
+                .chain([keyless[0]])
+                .collect();
+            now.set(1_500);
+            for (n, &slot) in slots.iter().chain(slots.iter().rev()).enumerate() {
+                twins[0].set_slot(slot, 100 + n as u32, 0).unwrap();
+                twins[1].refresh_unweighed(slot, 100 + n as u32).unwrap();
+            }
+            let state = |c: &LruCache<u32>| {
+                let keys: Vec<String> = c.keys().collect();
+                let values: Vec<Option<u32>> = (0..8).map(|s| c.value(s).copied()).collect();
+                (keys, values, c.stats(), c.bytes())
+            };
+            assert_eq!(state(&twins[1]), state(&twins[0]), "ttl {ttl:?}");
+            // Past the short entry's own expiry: a set without a TTL cleared it (or renewed the default one).
+            let live = |c: &LruCache<u32>| (0..8).map(|s| c.is_live(s)).collect::<Vec<bool>>();
+            for at in [2_000, 61_200] {
+                now.set(at);
+                assert_eq!(live(&twins[1]), live(&twins[0]), "ttl {ttl:?} at {at}");
+            }
+            // A set without tags drops the entry's tags: invalidating the tag then spares it.
+            let gone = twins.each_mut().map(|c| {
+                let mut keys: Vec<String> = c.invalidate("a").unwrap().into_iter().map(|r| r.key).collect();
+                keys.sort();
+                keys
+            });
+            assert_eq!(gone[1], gone[0]);
+            assert_eq!(gone[0], ["a", "a:b"]);
+        }
     }
 }

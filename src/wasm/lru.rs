@@ -126,7 +126,7 @@ impl WasmLru {
                 self.inner.touch(op);
             } else {
                 // Cannot fail for a live slot; a slot that is not live is a JS bug and changes nothing.
-                let _ = self.inner.set_slot(op & !QUEUED_SET, (), 0);
+                let _ = self.inner.refresh_unweighed(op & !QUEUED_SET, ());
             }
         }
     }
