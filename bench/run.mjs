@@ -25,6 +25,8 @@ const smoke = args.includes("--smoke");
 const only = args.find((a) => a.startsWith("--only="))?.slice(7).split(",");
 const child = args.find((a) => a.startsWith("--child="))?.slice(8);
 const wanted = (section) => !only || only.includes(section);
+// The package's wasm builds: the full one, and the edge one (no SDL parser) when the package has it.
+const BUILDS = [["full", pkg], ["edge", join(pkg, "edge")]].filter(([, dir]) => existsSync(join(dir, "cascade_edge_bg.wasm")));
 
 if (!existsSync(join(pkg, "cascade_edge_bg.wasm"))) {
   console.error("pkg/ is not built: run `npm run build` (node scripts/build-pkg.mjs) first");
@@ -470,7 +472,7 @@ async function startupBench() {
   rows.push([`fromJSON + first cascade (${firstEntity}:1), fresh processes`, fmtNs(Math.min(...firstTimes)), ""]);
 
   // Instantiation in a fresh process: compile + instantiate + the start function, for each build.
-  for (const [build, dir] of [["full", pkg], ["edge", join(pkg, "edge")]]) {
+  for (const [build, dir] of BUILDS) {
     const wasmFile = join(dir, "cascade_edge_bg.wasm");
     const glueUrl = pathToFileURL(join(dir, "cascade_edge.js")).href;
     const script = `const b=require('fs').readFileSync(${JSON.stringify(wasmFile)});` +
@@ -502,16 +504,14 @@ async function startupBench() {
     };
     const tries = smoke ? 1 : 3;
     let plain = Infinity;
-    let full = Infinity;
-    let edge = Infinity;
+    const took = BUILDS.map(() => Infinity);
     for (let i = 0; i < tries; i++) {
       plain = Math.min(plain, await boot(null));
-      full = Math.min(full, await boot(pkg));
-      edge = Math.min(edge, await boot(join(pkg, "edge")));
+      for (const [b, [, dir]] of BUILDS.entries()) took[b] = Math.min(took[b], await boot(dir));
     }
     // workerd freezes its clock inside a request (Spectre mitigation), so the time is taken from outside.
-    for (const [build, took] of [["full", full], ["edge", edge]]) {
-      rows.push([`workerd boot + first request, with the ${build} build's wasm (miniflare)`, fmtNs(took), `without: ${fmtNs(plain)}; difference ${fmtNs(took - plain)}`]);
+    for (const [b, [build]] of BUILDS.entries()) {
+      rows.push([`workerd boot + first request, with the ${build} build's wasm (miniflare)`, fmtNs(took[b]), `without: ${fmtNs(plain)}; difference ${fmtNs(took[b] - plain)}`]);
     }
   } catch (error) {
     rows.push(["instantiate in workerd", "skipped", String(error.message).slice(0, 60)]);
@@ -522,13 +522,11 @@ async function startupBench() {
 // --- size and memory ----------------------------------------------------------------------------
 
 function sizeBench() {
-  const rows = [
-    ["cascade-edge (full: fromSchema and fromJSON)", "cascade_edge_bg.wasm"],
-    ["cascade-edge/edge (fromJSON only, no SDL parser)", join("edge", "cascade_edge_bg.wasm")],
-  ].map(([build, file]) => {
-    const wasm = readFileSync(join(pkg, file));
+  const label = { full: "cascade-edge (full: fromSchema and fromJSON)", edge: "cascade-edge/edge (fromJSON only, no SDL parser)" };
+  const rows = BUILDS.map(([build, dir]) => {
+    const wasm = readFileSync(join(dir, "cascade_edge_bg.wasm"));
     const gz = gzipSync(wasm, { level: 9 }).length;
-    return [build, `${(wasm.length / 1024).toFixed(1)} KB`, `${(gz / 1024).toFixed(1)} KB`];
+    return [label[build], `${(wasm.length / 1024).toFixed(1)} KB`, `${(gz / 1024).toFixed(1)} KB`];
   });
   table("Size of the wasm (targets ≤ 250 KB raw, ≤ 100 KB gzip)", ["build", "raw", "gzip"], rows);
 }

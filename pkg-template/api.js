@@ -198,10 +198,8 @@ function markedData(data, stand) {
  * trace order); undefined when two keys that may meet (the plan's `pairs`) are one.
  */
 function planSet(plan, texts) {
-  const { n, rules, from, depths, coarse, pattern, pairs } = plan;
-  for (let k = 0; k < pairs.length; k += 2) {
-    if (texts[pairs[k]] === texts[pairs[k + 1]]) return undefined;
-  }
+  if (keysMeet(plan, texts)) return undefined;
+  const { n, rules, from, depths, coarse, pattern } = plan;
   const keys = [];
   const patterns = [];
   const trace = new Array(n);
@@ -217,6 +215,15 @@ function planSet(plan, texts) {
   for (const t of keys) tags[k++] = t;
   for (const t of patterns) tags[k++] = t;
   return { keys, patterns, tags, trace, depth: plan.depth, truncated: plan.truncated };
+}
+
+/** Whether two of a plan's keys that may meet (its `pairs`) are one, spelled out as `texts`. */
+function keysMeet(plan, texts) {
+  const pairs = plan.pairs;
+  for (let k = 0; k < pairs.length; k += 2) {
+    if (texts[pairs[k]] === texts[pairs[k + 1]]) return true;
+  }
+  return false;
 }
 
 // wasm-bindgen would turn a lone surrogate into U+FFFD: such a change goes through JSON instead.
@@ -322,9 +329,9 @@ function entityLookup(entities) {
 
 /** `op_for_field` in src/mutation.rs. */
 function opForField(field) {
-  const lower = field.replace(/[A-Z]+/g, (m) => m.toLowerCase());
-  if (/^(delete|remove|destroy|archive)/.test(lower)) return "delete";
-  if (/^(create|add|insert|new)/.test(lower)) return "create";
+  // Without the `u` flag, `i` never folds a non-ASCII char to ASCII: Rust's ASCII lowercasing.
+  if (/^(delete|remove|destroy|archive)/i.test(field)) return "delete";
+  if (/^(create|add|insert|new)/i.test(field)) return "create";
   return "update";
 }
 
@@ -442,16 +449,15 @@ export class CascadeEngine {
   // Plans of cascades of changes with data, by shape (see `dataShape`): a plan, null when that
   // shape cannot be planned, false after its first cascade. Emptied whenever the rules change.
   #dataPlans = new Map();
-  // The delimiter and the keyspaces, for `_cascadeKey`; fetched on first use (they never change).
+  // The delimiter, for `_cascadeKey`; fetched on first use (it never changes).
   #delimiterText;
-  #keyspaces;
   // `maxKeys`, for batches answered from plans; fetched on first use.
   #maxKeys;
   // Batches answered from plans (for tests).
   #plannedBatches = 0;
-  // changesFromMutation walks plain responses here (see #changesHere) unless `_noPlan`; the
-  // entities by keyspace and type name, as wasm looks them up, fetched on first use.
+  // changesFromMutation walks plain responses here (see #changesHere) unless `_noPlan`.
   #walkHere = false;
+  // The entities by keyspace and type name, as wasm looks them up (see #entityLookup).
   #entityByName;
   #freed = false;
 
@@ -843,11 +849,7 @@ export class CascadeEngine {
         plan = shape === undefined ? undefined : this.#dataPlans.get(shape.key);
         if (plan) t = this.#spellValues(plan, shape.values);
       }
-      if (t === undefined) return undefined;
-      const pairs = plan.pairs;
-      for (let k = 0; k < pairs.length; k += 2) {
-        if (t[pairs[k]] === t[pairs[k + 1]]) return undefined;
-      }
+      if (t === undefined || keysMeet(plan, t)) return undefined;
       const { rules, from, depths, coarse, pattern, keySlots } = plan;
       truncated ||= plan.truncated;
       for (let i = 0; i < plan.n; i++) {
@@ -1077,6 +1079,11 @@ export class CascadeEngine {
     return changes ?? JSON.parse(call(() => this.#inner.changesFromMutation(toJson(response, "the response"))));
   }
 
+  /** The entities by keyspace and type name (`entityLookup`), fetched on first use: they never change. */
+  #entityLookup() {
+    return (this.#entityByName ??= entityLookup(JSON.parse(this.#inner.entities())));
+  }
+
   /**
    * `changesFromMutation` as src/mutation.rs computes it, without the response crossing into
    * wasm as JSON both ways; undefined when wasm must decide: anything that is not plain JSON
@@ -1092,7 +1099,7 @@ export class CascadeEngine {
       if (root === null) return [];
       if (!isJsonObject(root)) return undefined;
     }
-    const byName = (this.#entityByName ??= entityLookup(JSON.parse(this.#inner.entities())));
+    const byName = this.#entityLookup();
     const out = [];
     const seen = new Map();
     for (const field of Object.keys(root)) {
@@ -1152,8 +1159,8 @@ export class CascadeEngine {
       if (at > 0) {
         const entity = key.slice(0, at);
         const id = key.slice(at + d.length);
-        this.#keyspaces ??= new Set(this.entities().map((e) => e.keyspace));
-        if (id !== "" && id !== "*" && !id.includes(d) && this.#keyspaces.has(entity) && wellFormed(entity, id)) {
+        const isKeyspace = this.#entityLookup().get(entity)?.keyspace === entity;
+        if (id !== "" && id !== "*" && !id.includes(d) && isKeyspace && wellFormed(entity, id)) {
           try {
             return this.cascade({ entity, id });
           } catch {

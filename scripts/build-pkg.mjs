@@ -17,9 +17,12 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const template = join(root, "pkg-template");
 const out = join(root, "pkg");
 const scratch = join(root, "target", "pkg-build");
-const bindgenOut = join(scratch, "bindgen");
-const bindgenEdge = join(scratch, "bindgen-edge");
 const edgeOut = join(out, "edge");
+// The two wasm builds: where wasm-bindgen writes each, where its wasm and glue go, its cargo flags.
+const BUILDS = [
+  { bindgen: join(scratch, "bindgen"), to: out, cargoArgs: [] },
+  { bindgen: join(scratch, "bindgen-edge"), to: edgeOut, cargoArgs: ["--", "--no-default-features"] },
+];
 // What pkg/edge/ holds beside its own glue and wasm: the API over that glue, and what imports it.
 const EDGE_FILES = ["api.js", "purge.js", "tags.js", "isolate.js", "node.js", "browser.js", "workerd.js"];
 const outName = "cascade_edge";
@@ -76,11 +79,11 @@ if (!crate) fail("cargo metadata did not list this crate");
 
 // --- 1. wasm-pack: cargo build for wasm32 + wasm-bindgen (web target); --mode no-install forbids
 // downloads. Twice: the full build, and the edge build without the SDL parser (`sdl` feature).
-for (const [dir, cargoArgs] of [[bindgenOut, []], [bindgenEdge, ["--", "--no-default-features"]]]) {
-  rmSync(dir, { recursive: true, force: true });
+for (const { bindgen, cargoArgs } of BUILDS) {
+  rmSync(bindgen, { recursive: true, force: true });
   run("wasm-pack", [
     "build", "--release", "--target", "web", "--mode", "no-install", "--no-pack",
-    "--out-dir", dir, "--out-name", outName, ...cargoArgs,
+    "--out-dir", bindgen, "--out-name", outName, ...cargoArgs,
   ]);
 }
 
@@ -113,8 +116,8 @@ const unknown = features.filter((f) => !(f in BINARYEN_FEATURE));
 if (unknown.length) fail(`no wasm-opt flag known for rustc target feature(s): ${unknown.join(", ")}`);
 // --flatten --rereloop before two -Oz rounds: about 3 KB raw / 2.4 KB gzip smaller than one -Oz
 // (measured; --converge, --gufa and -Os gained less or nothing), for a few more seconds of build.
-mkdirSync(edgeOut, { recursive: true });
-for (const [from, to] of [[bindgenOut, out], [bindgenEdge, edgeOut]]) {
+for (const { bindgen: from, to } of BUILDS) {
+  mkdirSync(to, { recursive: true });
   run(wasmOpt, [
     "--flatten", "--rereloop", "-Oz", "-Oz", ...features.map((f) => `--enable-${BINARYEN_FEATURE[f]}`),
     "--strip-debug", "--strip-producers",
@@ -133,7 +136,7 @@ for (const file of EDGE_FILES) cpSync(join(template, file), join(edgeOut, file))
 
 // --- 4. The CommonJS entries: each ESM node entry and everything it imports, bundled as one file.
 // import.meta.url (used to locate the .wasm next to the file) becomes the file's own URL.
-for (const dir of [out, edgeOut]) {
+for (const { to: dir } of BUILDS) {
   run(esbuild, [
     join(dir, "node.js"), "--bundle", "--platform=node", "--format=cjs", "--target=node20",
     "--log-level=warning", `--outfile=${join(dir, "node.cjs")}`,
@@ -165,7 +168,7 @@ for (const target of manifestTargets(manifest)) {
 // --- 6. Size report (targets: ≤ 250 KB raw, ≤ 100 KB gzip).
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
 log(`built ${relative(root, out)}/ ${crate.name}@${crate.version}`);
-for (const [from, to] of [[bindgenOut, out], [bindgenEdge, edgeOut]]) {
+for (const { bindgen: from, to } of BUILDS) {
   const name = relative(out, join(to, wasmFile));
   const wasm = readFileSync(join(to, wasmFile));
   if (!WebAssembly.validate(wasm)) fail(`${name} is not valid WebAssembly`);

@@ -971,7 +971,7 @@ impl Engine {
         }
         if self.logging() {
             // Hundredths by integer arithmetic: `{:.2}` would pull float printing into the wasm.
-            let hundredths = (elapsed * 100.0).round().min(u64::MAX as f64) as u64;
+            let hundredths = (elapsed * 100.0).round() as u64; // `as` saturates
             let line =
                 format!("[CASCADE] ✓ CASCADE complete in {}.{:02}ms", hundredths / 100, hundredths % 100);
             self.log(&line);

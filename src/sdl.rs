@@ -460,7 +460,8 @@ impl<'a> TypeTable<'a> {
         table.resolve();
         let mut order: Vec<(usize, usize)> =
             table.types.iter().enumerate().map(|(i, t)| (t.position, i)).collect();
-        sort_pairs(&mut order);
+        // The pairs are unique: see `crate::sort`.
+        heap_sort_by(&mut order, |a, b| a < b);
         table.order = order.into_iter().map(|(_, i)| i).collect();
         Ok(table)
     }
@@ -810,7 +811,8 @@ impl<'a> Graph<'a> {
                 let mut order: Vec<(usize, usize)> = (walk.hits.iter().enumerate())
                     .map(|(i, h)| (self.rank.get(h.target).copied().unwrap_or(usize::MAX), i))
                     .collect();
-                sort_pairs(&mut order);
+                // The pairs are unique: see `crate::sort`.
+                heap_sort_by(&mut order, |a, b| a < b);
                 let mut hits: Vec<Option<Hit<'a>>> = walk.hits.drain(..).map(Some).collect();
                 walk.hits.extend(order.into_iter().filter_map(|(_, i)| hits[i].take()));
                 for hit in walk.hits.drain(..) {
@@ -959,9 +961,4 @@ fn is_connection(graph: &Graph<'_>, ty: &TypeDef<'_>) -> bool {
             }
             _ => false,
         })
-}
-
-/// Sorts `(key, index)` pairs ascending (they are unique: see `crate::sort`).
-fn sort_pairs(v: &mut [(usize, usize)]) {
-    heap_sort_by(v, |a, b| a < b);
 }

@@ -801,13 +801,8 @@ impl<V> LruCache<V> {
         self.stats.sets += 1;
         // The common refresh (same weight and expiry, no tags to drop) is a hit that counts as a set.
         let plain = expires_at == self.expires_at(slot) && !self.is_tagged(slot);
-        let e = self.live_mut(slot);
-        if plain && e.bytes == bytes {
-            let replaced = Some(std::mem::replace(&mut e.value, value));
-            if self.head != slot {
-                self.unlink(slot);
-                self.link_front(slot);
-            }
+        if plain && self.live_mut(slot).bytes == bytes {
+            let replaced = Some(self.refresh_in_place(slot, value));
             return Ok(SetOutcome { slot, removed: Vec::new(), replaced });
         }
         let mut removed = Vec::new();
@@ -825,20 +820,26 @@ impl<V> LruCache<V> {
     /// Anything else goes through `set_slot`.
     #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))] // the wasm binding's, and tests'
     pub(crate) fn refresh_unweighed(&mut self, slot: u32, value: V) -> Result<()> {
-        let plain =
-            self.options.max_bytes.is_none() && self.expires_at(slot) == u64::MAX && !self.is_tagged(slot);
-        match self.slots.get_mut(slot as usize) {
-            Some(Some(e)) if plain => {
-                e.value = value;
-                self.stats.sets += 1;
-                if self.head != slot {
-                    self.unlink(slot);
-                    self.link_front(slot);
-                }
-                Ok(())
-            }
-            _ => self.set_slot(slot, value, 0).map(|_| ()),
+        if self.options.max_bytes.is_none()
+            && self.entry(slot).is_some()
+            && self.expires_at(slot) == u64::MAX
+            && !self.is_tagged(slot)
+        {
+            self.stats.sets += 1;
+            self.refresh_in_place(slot, value);
+            return Ok(());
         }
+        self.set_slot(slot, value, 0).map(|_| ())
+    }
+
+    /// Stores `value` in the live entry in `slot` and makes it the most recent; returns the old value.
+    fn refresh_in_place(&mut self, slot: u32, value: V) -> V {
+        let old = std::mem::replace(&mut self.live_mut(slot).value, value);
+        if self.head != slot {
+            self.unlink(slot);
+            self.link_front(slot);
+        }
+        old
     }
 
     /// Refuses an entry weighing more than `max_bytes` on its own.

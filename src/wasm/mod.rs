@@ -49,13 +49,13 @@ extern "C" {
     #[wasm_bindgen(js_namespace = console, js_name = error)]
     fn console_error(s: &str);
 
-    /// JS's `String(n)`.
+    /// JS's `String(n)`: a finite number as JS prints it (shortest round trip, `1e+21` above 10^21).
     #[wasm_bindgen(js_name = String)]
-    fn js_string(n: f64) -> String;
+    pub(crate) fn number_text(n: f64) -> String;
 
-    /// JS's `Number(text)`.
+    /// JS's `Number(text)`: the number a JSON number's text spells, NaN when it spells none.
     #[wasm_bindgen(js_name = Number)]
-    fn js_number(text: &str) -> f64;
+    pub(crate) fn number_value(text: &str) -> f64;
 }
 
 thread_local! {
@@ -91,16 +91,6 @@ pub fn take_panic() -> Option<String> {
 #[wasm_bindgen(js_name = __panicForTests)]
 pub fn panic_for_tests() {
     panic!("a deliberate panic");
-}
-
-/// `String(n)` for a finite number, as JS prints it (shortest round trip, `1e+21` above 10^21).
-pub(crate) fn number_text(n: f64) -> String {
-    js_string(n)
-}
-
-/// `Number(text)`: the number a JSON number's text spells, NaN when it spells none.
-pub(crate) fn number_value(text: &str) -> f64 {
-    js_number(text)
 }
 
 thread_local! {
