@@ -355,7 +355,7 @@ function cascadeBench() {
       for (let i = 0; i < n; i++) sink += engine.cascade(changes[i % 1000]).keys.length;
     }, { ops: smoke ? 10 : name === "blog" ? 20_000 : 2000, rounds: 3 });
     // The same changes carrying data, as changesFromMutation gives them (blog: the post's author;
-    // elsewhere its id): they cross as JSON and always run in wasm.
+    // elsewhere its id): answered from the plan of their data's shape after the second.
     // (Written out as object literals, as changesFromMutation's JSON gives them: objects made by
     // spreading read ~2.5x slower in V8 on this path, whatever the engine does.)
     const withData = changes.map((c) => ({ entity: c.entity, id: c.id, data: name === "blog" ? { author_id: "123" } : { id: c.id } }));

@@ -137,8 +137,12 @@ const isPlainObject = (v) => {
  * values (`null`, booleans, other numbers) are part of the shape. `undefined` for any change that
  * is not an object with a string entity, a string or safe-integer id, an op and plain, array-free
  * `data` (and nothing else), which always goes to wasm.
+ *
+ * `seen` keeps the last shape found per entity and op, compiled into `steps` (see `shapeOf`): a
+ * change whose data walks through the same steps has that shape, and is known without building
+ * its string (which costs most of a planned cascade).
  */
-function dataShape(change) {
+function dataShape(change, seen) {
   if (!isPlainObject(change)) return undefined;
   const { entity, id, op, data } = change;
   if (typeof entity !== "string" || entity === "" || (typeof id !== "string" && !Number.isSafeInteger(id))) return undefined;
@@ -146,12 +150,32 @@ function dataShape(change) {
   if (!isPlainObject(data)) return undefined;
   for (const k in change) if (CHANGE_PROPS[k] !== true) return undefined;
   const values = [typeof id === "string" ? id : String(id)];
-  const key = shapeOf(data, values, 0);
-  return key === undefined ? undefined : { key: `${entity}\u0000${op ?? "update"}\u0000${key}`, values };
+  const opIndex = op === undefined ? 0 : OPS[op];
+  let byOp = seen.get(entity);
+  const last = byOp?.[opIndex];
+  if (last !== undefined && walkSteps(data, last.steps, 0, values) !== -1) return { key: last.key, values };
+  values.length = 1;
+  const steps = [];
+  const key = shapeOf(data, values, 0, steps);
+  if (key === undefined) return undefined;
+  const shape = { key: `${entity}\u0000${op ?? "update"}\u0000${key}`, values };
+  if (byOp === undefined && seen.size < MAX_DATA_PLANS) seen.set(entity, (byOp = [undefined, undefined, undefined]));
+  if (byOp !== undefined) byOp[opIndex] = { key: shape.key, steps };
+  return shape;
 }
 
-/** `data`'s part of a shape (see `dataShape`), its values pushed onto `values`; undefined if unplannable. */
-function shapeOf(data, values, depth) {
+// In a shape's `steps`, what follows a member's name: a value it takes (a string or safe
+// integer), a nested object (its steps follow, then END), or else the literal value itself.
+const VALUE = Symbol("value");
+const OBJECT = Symbol("object");
+const END = Symbol("end");
+
+/**
+ * `data`'s part of a shape (see `dataShape`), its values pushed onto `values` and its walk onto
+ * `steps` (pairs of a member's name and what it holds, END after an object's members);
+ * undefined if unplannable.
+ */
+function shapeOf(data, values, depth, steps) {
   if (depth > MAX_SHAPE_DEPTH) return undefined;
   let shape = "{";
   for (const k of Object.keys(data)) {
@@ -160,12 +184,15 @@ function shapeOf(data, values, depth) {
     if (typeof v === "string" || Number.isSafeInteger(v)) {
       if (values.push(typeof v === "string" ? v : String(v)) > MAX_SHAPE_VALUES) return undefined;
       part = "S";
+      steps.push(k, VALUE);
     } else if (v === null || typeof v === "boolean" || typeof v === "number") {
       part = JSON.stringify(v);
+      steps.push(k, v);
     } else if (v === undefined || typeof v === "function" || typeof v === "symbol") {
       continue; // JSON leaves such a member out
     } else if (isPlainObject(v)) {
-      part = shapeOf(v, values, depth + 1);
+      steps.push(k, OBJECT);
+      part = shapeOf(v, values, depth + 1, steps);
       if (part === undefined) return undefined;
     } else {
       return undefined; // arrays, bigints, objects with a toJSON or a class
@@ -173,7 +200,35 @@ function shapeOf(data, values, depth) {
     // Length-prefixed, so no member name can be read as another's.
     shape += `${k.length}:${k}=${part},`;
   }
+  steps.push(END);
   return `${shape}}`;
+}
+
+/**
+ * Walks `data` along a shape's `steps` from `at`, pushing its values onto `values` as `shapeOf`
+ * does; the index past the steps of `data`, or -1 where it differs. A literal matches only the
+ * same value (`===`), which has the same JSON; anything else is left to `shapeOf`.
+ */
+function walkSteps(data, steps, at, values) {
+  for (const k of Object.keys(data)) {
+    const v = data[k];
+    if (v === undefined || typeof v === "function" || typeof v === "symbol") continue;
+    if (steps[at] !== k) return -1;
+    const want = steps[at + 1];
+    at += 2;
+    if (want === VALUE) {
+      if (typeof v === "string") values.push(v);
+      else if (Number.isSafeInteger(v)) values.push(String(v));
+      else return -1;
+    } else if (want === OBJECT) {
+      if (!isPlainObject(v)) return -1;
+      at = walkSteps(v, steps, at, values);
+      if (at < 0) return -1;
+    } else if (v !== want) {
+      return -1;
+    }
+  }
+  return steps[at] === END ? at + 1 : -1;
 }
 
 /** `data` as JSON with its i-th value (counting the id as 0) replaced by `stand(i)`. */
@@ -449,6 +504,8 @@ export class CascadeEngine {
   // Plans of cascades of changes with data, by shape (see `dataShape`): a plan, null when that
   // shape cannot be planned, false after its first cascade. Emptied whenever the rules change.
   #dataPlans = new Map();
+  // The last data shape per entity and op (see `dataShape`): it depends on no rule, so it is kept.
+  #shapes = new Map();
   // The delimiter, for `_cascadeKey`; fetched on first use (it never changes).
   #delimiterText;
   // `maxKeys`, for batches answered from plans; fetched on first use.
@@ -845,7 +902,7 @@ export class CascadeEngine {
         plan = this.#plans.get(change.entity)?.[change.op === undefined ? 0 : OPS[change.op]];
         if (plan) t = this.#spellId(plan, typeof change.id === "string" ? change.id : String(change.id));
       } else {
-        const shape = dataShape(change);
+        const shape = dataShape(change, this.#shapes);
         plan = shape === undefined ? undefined : this.#dataPlans.get(shape.key);
         if (plan) t = this.#spellValues(plan, shape.values);
       }
@@ -882,7 +939,7 @@ export class CascadeEngine {
       if (plan === undefined || plan === false) this.#plan(entity, op);
       return;
     }
-    const shape = dataShape(change);
+    const shape = dataShape(change, this.#shapes);
     if (shape !== undefined) this.#noteShape(change, shape);
   }
 
@@ -1044,7 +1101,7 @@ export class CascadeEngine {
     if (typeof change?.id === "number" && !Number.isFinite(change.id)) {
       throw codedError("INVALID_CHANGE", `\`id\` must be a string or a finite number, not ${change.id}`);
     }
-    const shape = this.#plans === null ? undefined : dataShape(change);
+    const shape = this.#plans === null ? undefined : dataShape(change, this.#shapes);
     const plan = shape === undefined ? undefined : this.#dataPlans.get(shape.key);
     if (plan) {
       const set = this.#answer(plan, shape.values);
