@@ -281,6 +281,65 @@ function keysMeet(plan, texts) {
   return false;
 }
 
+/**
+ * Per key, its segments with `null` for each segment a value goes into, from its fixed texts
+ * between the values (`literals[i]`). Values hold no delimiter and are never empty (plans answer
+ * for no others), so where segments start depends on the fixed text alone: two keys can be one
+ * only if they have as many segments and agree on every segment that has no value.
+ */
+function valueSegments(literals, delimiter) {
+  const d = String.fromCodePoint(delimiter);
+  return literals.map((texts) => texts.join("\u0000").split(d).map((seg) => (seg.includes("\u0000") ? null : seg)));
+}
+
+/** Whether keys of segments `a` and `b` (see `valueSegments`) can be one key for some values. */
+const segmentsMayMeet = (a, b) => a.length === b.length && a.every((seg, k) => seg === null || b[k] === null || seg === b[k]);
+
+// Batches of at most this many changes find their repeated keys through `crossPairs` when their
+// plans have at most MAX_CROSS_KEYS keys (the pairs of two plans are found once, then kept on
+// the first, for at most MAX_CROSS_PLANS others); other batches through a Set.
+const MAX_PAIRED_BATCH = 8;
+const MAX_CROSS_KEYS = 64;
+const MAX_CROSS_PLANS = 64;
+
+/**
+ * Pairs [i, j, …] of a key of plan `a` and a key of plan `b` that some values could make one key
+ * (no other pair ever is), or null when the plans are too big to pair.
+ */
+function crossPairs(a, b) {
+  const known = a.cross?.get(b);
+  if (known !== undefined) return known;
+  let pairs = null;
+  if (a.n <= MAX_CROSS_KEYS && b.n <= MAX_CROSS_KEYS) {
+    pairs = [];
+    for (let i = 0; i < a.n; i++) {
+      for (let j = 0; j < b.n; j++) if (segmentsMayMeet(a.segments[i], b.segments[j])) pairs.push(i, j);
+    }
+  }
+  if ((a.cross ??= new Map()).size < MAX_CROSS_PLANS) a.cross.set(b, pairs);
+  return pairs;
+}
+
+/**
+ * For a batch answered from `plans` with keys `texts`, per change the keys an earlier change
+ * already has (1 at their index, or null for none); undefined when two plans cannot be paired.
+ */
+function repeatedKeys(plans, texts) {
+  const repeated = new Array(plans.length).fill(null);
+  for (let c = 1; c < plans.length; c++) {
+    const later = texts[c];
+    for (let e = 0; e < c; e++) {
+      const pairs = crossPairs(plans[e], plans[c]);
+      if (pairs === null) return undefined;
+      const earlier = texts[e];
+      for (let k = 0; k < pairs.length; k += 2) {
+        if (earlier[pairs[k]] === later[pairs[k + 1]]) (repeated[c] ??= new Uint8Array(plans[c].n))[pairs[k + 1]] = 1;
+      }
+    }
+  }
+  return repeated;
+}
+
 // wasm-bindgen would turn a lone surrogate into U+FFFD: such a change goes through JSON instead.
 function wellFormed(entity, id) {
   return typeof id.isWellFormed === "function" ? id.isWellFormed() && entity.isWellFormed() : !LONE_SURROGATE.test(id + entity);
@@ -745,6 +804,7 @@ export class CascadeEngine {
       const ids = parts.length - 1;
       if (ids > 0) plan.maxIdLength = Math.min(plan.maxIdLength, Math.floor((MAX_KEY_LEN - (keys[i].length - ids)) / ids));
     }
+    plan.segments = valueSegments(plan.parts, delimiter);
     const shapes = keyShapes(plan.parts, delimiter);
     for (let i = 0; i < n; i++) {
       for (let j = i + 1; j < n; j++) {
@@ -824,9 +884,6 @@ export class CascadeEngine {
     const { plan, keys, delimiter } = this.#readPlan(at);
     // Each key as [text, value index, text, …, text]; the indexes any key uses, to check.
     plan.pieces = new Array(plan.n);
-    // Per key, its segments with `null` for those a value is in: two keys can be one only if
-    // they have as many segments and agree on every segment that has no value.
-    const segments = new Array(plan.n);
     const used = new Set();
     const m = mark.replace(/[\\^$.*+?()[\]{}|]/g, "\\$&");
     const split = new RegExp(`${m}(\\d+)${m}`);
@@ -839,19 +896,13 @@ export class CascadeEngine {
         used.add(v);
       }
       plan.pieces[i] = pieces;
-      // Values hold no delimiter, so where the segments start depends on the fixed text alone.
-      segments[i] = pieces.map((p, j) => (j % 2 === 1 ? "\u0000" : p)).join("").split(String.fromCodePoint(delimiter))
-        .map((seg) => (seg.includes("\u0000") ? null : seg));
     }
+    plan.segments = valueSegments(plan.pieces.map((p) => p.filter((_, j) => j % 2 === 0)), delimiter);
     plan.used = [...used];
     // Pairs of keys [i, j, …] that some values could make one key: checked on every answer.
     plan.pairs = [];
     for (let i = 0; i < plan.n; i++) {
-      const a = segments[i];
-      for (let j = i + 1; j < plan.n; j++) {
-        const b = segments[j];
-        if (a.length === b.length && a.every((seg, k) => seg === null || b[k] === null || seg === b[k])) plan.pairs.push(i, j);
-      }
+      for (let j = i + 1; j < plan.n; j++) if (segmentsMayMeet(plan.segments[i], plan.segments[j])) plan.pairs.push(i, j);
       if (plan.pairs.length > 2 * MAX_PLAN_PAIRS) return undefined;
     }
     return plan;
@@ -887,13 +938,8 @@ export class CascadeEngine {
     if (count === 0) return undefined;
     const t0 = this.#timed ? now() : 0;
     const maxKeys = (this.#maxKeys ??= this.#inner.maxKeys());
-    const seen = new Set();
-    const keys = [];
-    const patterns = [];
-    const trace = [];
-    const slots = [];
-    let depth = 0;
-    let truncated = false;
+    const plans = new Array(count);
+    const texts = new Array(count);
     for (let c = 0; c < count; c++) {
       const change = changes[c];
       let plan;
@@ -907,14 +953,31 @@ export class CascadeEngine {
         if (plan) t = this.#spellValues(plan, shape.values);
       }
       if (t === undefined || keysMeet(plan, t)) return undefined;
+      plans[c] = plan;
+      texts[c] = t;
+    }
+    // A key an earlier change has is not listed again: small batches know which from the keys
+    // that can meet (hashing every key costs more than the rest of the batch), others hash.
+    const repeated = count <= MAX_PAIRED_BATCH ? repeatedKeys(plans, texts) : undefined;
+    const seen = repeated === undefined ? new Set() : undefined;
+    const keys = [];
+    const patterns = [];
+    const trace = [];
+    const slots = [];
+    let depth = 0;
+    let truncated = false;
+    for (let c = 0; c < count; c++) {
+      const plan = plans[c];
+      const t = texts[c];
+      const again = repeated?.[c];
       const { rules, from, depths, coarse, pattern, keySlots } = plan;
       truncated ||= plan.truncated;
       for (let i = 0; i < plan.n; i++) {
         const key = t[i];
-        if (seen.has(key)) continue;
+        if (seen === undefined ? again != null && again[i] === 1 : seen.has(key)) continue;
         // Past the fan-out budget the batch would have dropped keys: wasm says which.
         if (trace.length + 1 >= maxKeys) return undefined;
-        seen.add(key);
+        seen?.add(key);
         if (pattern[i] === 1) patterns.push(key);
         else keys.push(key);
         const f = from[i];

@@ -480,5 +480,27 @@ test("batches: answered from their changes' plans, as one run of wasm answers th
   same(batch("8", "8", "9"), true);
   // Two keys of one change that are one for these values: wasm answers.
   same([{ entity: "post", id: "author", data: { author_id: "comments" } }], false);
+  // Past 8 changes, repeated keys are found by hashing them rather than by pairs of plans.
+  same([...batch("1", "2", "3"), ...batch("2", "1", "4"), ...batch("3", "2", "3")], true);
+  assert.deepStrictEqual(statsOf(planned), statsOf(wasm));
+});
+
+test("batches of changes with big plans find their repeated keys by hashing them", () => {
+  const planned = CascadeEngine.fromSchema(fixture("github.graphql"));
+  const wasm = CascadeEngine.fromSchema(fixture("github.graphql"), { _noPlan: true });
+  // An entity whose set is over the 64 keys plans are paired up to.
+  const sizes = new Map();
+  for (const r of planned.rules()) {
+    const change = { entity: r.entity, id: "0" };
+    assert.deepStrictEqual(planned.cascade(change), wasm.cascade(change));
+    sizes.set(r.entity, wasm.cascade(change).trace.length);
+    planned.cascade(change);
+  }
+  const [entity] = [...sizes].find(([, n]) => n > 64 && n < 200);
+  for (const ids of [["1", "2"], ["3", "4"], ["5", "5"], ["6", "7", "6"]]) {
+    const changes = ids.map((id) => ({ entity, id }));
+    assert.deepStrictEqual(planned.cascadeBatch(changes), wasm.cascadeBatch(changes), JSON.stringify(changes));
+  }
+  assert.ok(planned._plannedBatches() > 0, "answered from plans");
   assert.deepStrictEqual(statsOf(planned), statsOf(wasm));
 });
