@@ -8,7 +8,7 @@ export { planPurge, purgeKv, purgeCache, purgeCloudflare, purgeFastly, keyCovers
 
 /** The version of the cascade-edge build. */
 export function version() {
-  return wasmVersion();
+  return call(wasmVersion);
 }
 
 function codedError(code, message) {
@@ -41,14 +41,34 @@ function call(fn) {
   }
 }
 
-/** The error to throw for one that came out of wasm: coded errors as they are, traps as INTERNAL. */
+/**
+ * The error to throw for one that came out of wasm: coded errors as they are, traps as INTERNAL,
+ * and any error while the wasm is not loaded as NOT_INITIALIZED.
+ */
 function coded(error) {
   if (error instanceof Error && typeof error.code === "string") return error;
+  if (!loaded()) {
+    return codedError(
+      "NOT_INITIALIZED",
+      "cascade-edge's wasm is not loaded: with the browser entry, `await init()` before using the API; " +
+        "cascade-edge/yoga needs `cascade-edge` imported first, cascade-edge/edge/yoga `cascade-edge/edge`",
+    );
+  }
   if (error instanceof WebAssembly.RuntimeError) {
     const detail = takePanic() ?? error.message;
     return codedError("INTERNAL", `${detail}. The object that was in use may be unusable: create a new one.`);
   }
   return codedError("INVALID_ARGUMENT", error instanceof Error ? error.message : String(error));
+}
+
+/** Whether an entry has loaded the wasm (only asked on the way to an error). */
+function loaded() {
+  try {
+    wasmMemory();
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function toJson(value, what) {

@@ -78,6 +78,8 @@ export type ErrorCode =
   | "USE_AFTER_FREE"
   /** `CascadeEngine.fromSchema` in the edge build (`cascade-edge/edge`), which loads precompiled rules only. */
   | "UNSUPPORTED"
+  /** A call before the wasm is loaded: the browser entry before `await init()`, or a subpath imported without its entry. */
+  | "NOT_INITIALIZED"
   /** A bug in cascade-edge (a trap in the wasm); the message says what happened. */
   | "INTERNAL";
 

@@ -9,6 +9,8 @@
 // (`Post:60` is in no cached response yet) would reach.
 //
 // ESM only. Import `cascade-edge` first (it initialises the wasm); this module shares its classes.
+// With the edge build, import `cascade-edge/edge` and `cascade-edge/edge/yoga` (this file over the
+// edge build's classes) instead.
 import { LruCache } from "./api.js";
 import { purgeKv } from "./purge.js";
 

@@ -22,7 +22,7 @@ const GENERATED = [
   "node.cjs",
   "index.d.cts",
   // The edge build (no SDL parser): its own glue and wasm, and the API files copied over them.
-  ...["cascade_edge.js", "cascade_edge_bg.wasm", "node.cjs", "api.js", "purge.js", "tags.js", "isolate.js", "node.js", "browser.js", "workerd.js"].map(
+  ...["cascade_edge.js", "cascade_edge_bg.wasm", "node.cjs", "api.js", "purge.js", "tags.js", "isolate.js", "node.js", "browser.js", "workerd.js", "yoga.js"].map(
     (file) => `edge/${file}`,
   ),
 ];
@@ -153,7 +153,7 @@ describe("subpaths and conditions", () => {
     assert.ok(!inputs.some((p) => p.endsWith("/node.js") || p.endsWith("/workerd.js")), inputs.join("\n"));
   });
 
-  test("the browser entry's init() is idempotent, accepts bytes or a Module, and can be retried", () => {
+  test("the browser entry's init() is idempotent, accepts bytes or a Module, and can be retried; before it, calls throw NOT_INITIALIZED", () => {
     const browser = pathToFileURL(join(installed(), "browser.js")).href;
     const wasm = join(installed(), "cascade_edge_bg.wasm");
     const out = node([
@@ -162,6 +162,11 @@ describe("subpaths and conditions", () => {
       `import { readFileSync } from "node:fs";
        const bytes = readFileSync(${JSON.stringify(wasm)});
        const b = await import(${JSON.stringify(browser)});
+       // Before init(), each way in says so with a code (not a TypeError from the glue).
+       const before = [() => b.version(), () => new b.LruCache(), () => b.CascadeEngine.fromJSON("{}")].map((f) => {
+         try { f(); return "no error"; } catch (error) { return error.code; }
+       });
+       if (before.join() !== "NOT_INITIALIZED,NOT_INITIALIZED,NOT_INITIALIZED") throw new Error(before.join());
        const failed = await b.init(new Uint8Array([0, 1, 2])).then(() => "resolved", () => "rejected");
        const first = b.init(bytes);
        const second = b.init(new WebAssembly.Module(bytes));

@@ -255,6 +255,31 @@ test("cascade-edge/yoga resolves from the installed package (exports subpath and
     assert.equal(pkg.node(["--input-type=module", "-e", script]), JSON.stringify([{ data: 1 }, null]));
     const manifest = JSON.parse(pkg.node(["-p", "JSON.stringify(require('./node_modules/cascade-edge/package.json').exports['./yoga'])"]));
     assert.deepEqual(manifest, { types: "./yoga.d.ts", default: "./yoga.js" });
+    // The edge build's store: over the edge build's classes, with rules from fromJSON.
+    const rules = JSON.stringify(CascadeEngine.fromSchema(blogSchema).toJSON());
+    const edge = `
+      import { CascadeEngine } from "cascade-edge/edge";
+      import { createResponseCacheStore } from "cascade-edge/edge/yoga";
+      const engine = CascadeEngine.fromJSON(${JSON.stringify(rules)});
+      const store = createResponseCacheStore({ engine });
+      store.set("q", { data: 1 }, [{ typename: "User", id: "1" }], Infinity);
+      store.set("r", { data: 2 }, [{ typename: "User", id: "2" }], Infinity);
+      const hit = store.get("q");
+      store.invalidate([{ typename: "Post", id: "9" }]);
+      console.log(JSON.stringify([hit, store.get("q"), store.get("r")]));`;
+    assert.equal(pkg.node(["--input-type=module", "-e", edge]), JSON.stringify([{ data: 1 }, null, null]));
+    // Without its entry, the store cannot reach a loaded wasm: the error says what to import.
+    const unloaded = `
+      import { CascadeEngine } from "cascade-edge/edge";
+      import { createResponseCacheStore } from "cascade-edge/yoga";
+      try {
+        createResponseCacheStore({ engine: CascadeEngine.fromJSON(${JSON.stringify(rules)}) }).set("q", 1, [], Infinity);
+      } catch (error) {
+        console.log(error.code, error.message.includes("cascade-edge/edge/yoga"));
+      }`;
+    assert.equal(pkg.node(["--input-type=module", "-e", unloaded]), "NOT_INITIALIZED true");
+    const edgeManifest = JSON.parse(pkg.node(["-p", "JSON.stringify(require('./node_modules/cascade-edge/package.json').exports['./edge/yoga'])"]));
+    assert.deepEqual(edgeManifest, { types: "./yoga.d.ts", default: "./edge/yoga.js" });
     assert.ok(pkg.packed.files.some((f) => f.path === "yoga.d.ts"));
   } finally {
     pkg.remove();
