@@ -406,7 +406,12 @@ async function mutationBench() {
   }));
   const runs = builds.map((build) => {
     const engine = build.CascadeEngine.fromSchema(BLOG_SDL);
-    return { engine, batches: responses.map((r) => engine.changesFromMutation(r)) };
+    const batches = responses.map((r) => engine.changesFromMutation(r));
+    // An LRU of 20k entries holding what the sets name, as a Yoga store or a Worker keeps one.
+    const cache = new build.LruCache({ maxEntries: 20_000 });
+    const sets = batches.map((b) => engine.cascadeBatch(b));
+    for (let i = 0; i < 20_000; i++) cache.set(`other:${i}`, i);
+    return { engine, batches, cache, sets };
   });
   const steps = [
     ["changesFromMutation(response)", ({ engine }, i) => engine.changesFromMutation(responses[i % 1000]).length],
@@ -414,6 +419,12 @@ async function mutationBench() {
     ["cascade(the post's change), for comparison", ({ engine, batches }, i) => engine.cascade(batches[i % 1000][0]).keys.length],
     ["cascadeBatch(changes)", ({ engine, batches }, i) => engine.cascadeBatch(batches[i % 1000]).keys.length],
     ["both, as the Yoga plugin runs them", ({ engine }, i) => engine.cascadeBatch(engine.changesFromMutation(responses[i % 1000])).keys.length],
+    // The set's keys cached again (sets of new keys), then removed as a cache removes a cascade.
+    ["cache: the set's keys set, then invalidateSet(set)", ({ cache, sets }, i) => {
+      const set = sets[i % 1000];
+      for (const key of set.keys) cache.set(key, i);
+      return cache.invalidateSet(set).length;
+    }],
   ];
   const ops = smoke ? 10 : 20_000;
   const rows = steps.map(([name, step]) => {
@@ -428,7 +439,10 @@ async function mutationBench() {
     }
     return base === undefined ? [name, fmtNs(best[0])] : [name, fmtNs(best[1]), fmtNs(best[0]), `${(best[1] / best[0]).toFixed(2)}×`];
   });
-  for (const { engine } of runs) engine.free?.();
+  for (const { engine, cache } of runs) {
+    cache.free?.();
+    engine.free?.();
+  }
   const header = base === undefined ? ["step", "per response"] : ["step", "CASCADE_EDGE_BASE", "this build", "speed-up"];
   table("The mutation path (blog `createPost` with its author: 2 changes)", header, rows);
 }

@@ -1755,7 +1755,7 @@ export class LruCache {
     const set = this.#engine?._cascadeKey(key);
     this.#sync();
     if (set === undefined) return this.#removed(call(() => this.#inner.invalidate(key)));
-    return this.#removed(call(() => this.#inner.invalidateSet(JSON.stringify(set.keys), JSON.stringify(set.patterns))));
+    return this.#invalidateLists(set.keys, set.patterns);
   }
 
   /**
@@ -1767,9 +1767,48 @@ export class LruCache {
     if (set === null || typeof set !== "object" || !Array.isArray(set.keys)) {
       throw codedError("INVALID_ARGUMENT", "invalidateSet takes a cascade set { keys, patterns }");
     }
-    const patterns = Array.isArray(set.patterns) ? set.patterns : [];
     this.#sync();
-    return this.#removed(call(() => this.#inner.invalidateSet(toJson(set.keys, "keys"), toJson(patterns, "patterns"))));
+    return this.#invalidateLists(set.keys, Array.isArray(set.patterns) ? set.patterns : []);
+  }
+
+  /** Removes `keys` and `patterns` (after `#sync`); returns the removed keys. */
+  #invalidateLists(keys, patterns) {
+    const inner = this.#inner;
+    if (this.#writeRows(keys, patterns)) return this.#removed(call(() => inner.invalidateRows(keys.length, patterns.length)));
+    return this.#removed(call(() => inner.invalidateSet(toJson(keys, "keys"), toJson(patterns, "patterns"))));
+  }
+
+  /**
+   * Writes `keys` then `patterns` where `invalidateRows` reads them (the rows and text `#provide`
+   * uses, free once `#sync` ran): whether they fit and are all ASCII strings. Otherwise nothing
+   * is read, and the set crosses as JSON (which also says what is wrong with it).
+   */
+  #writeRows(keys, patterns) {
+    if (keys.length + patterns.length > PROVIDE_ROWS) return false;
+    const inner = this.#inner;
+    if (this.#provideSlots === 0) {
+      this.#provideSlots = inner.provideSlots();
+      this.#provideText = inner.provideText();
+    }
+    const u8 = u8Memory();
+    const rows = this.#provideSlots >>> 2;
+    let at = this.#provideText;
+    let row = 0;
+    for (const list of [keys, patterns]) {
+      for (let i = 0; i < list.length; i++) {
+        const text = list[i];
+        if (typeof text !== "string" || at + text.length > this.#provideText + PROVIDE_TEXT) return false;
+        for (let j = 0; j < text.length; j++) {
+          const c = text.charCodeAt(j);
+          if (c > 0x7f) return false;
+          u8[at + j] = c;
+        }
+        u32View[rows + 2 * row + 1] = text.length;
+        at += text.length;
+        row++;
+      }
+    }
+    return true;
   }
 
   /** `invalidate` for several keys as one step. */
@@ -1786,7 +1825,7 @@ export class LruCache {
       set?.patterns.forEach((p) => patterns.add(p));
     }
     this.#sync();
-    return this.#removed(call(() => this.#inner.invalidateSet(JSON.stringify([...all]), JSON.stringify([...patterns]))));
+    return this.#invalidateLists([...all], [...patterns]);
   }
 
   /** Removes every key matching a pattern (`post:*:comments`, `feed:*`) and the keys below them. */

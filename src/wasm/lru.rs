@@ -310,6 +310,30 @@ impl WasmLru {
         Ok(slots(&self.inner.invalidate_set(&k, &p).into_js()?))
     }
 
+    /// `invalidateSet` of keys and patterns the JS side wrote as rows (`provideSlots`: each
+    /// pair's second number is a length) and text (`provideText`): the first `keys` rows are
+    /// keys, the next `patterns` rows patterns. Saves writing and parsing JSON, and a `String` per
+    /// key, on every cascade set a cache removes.
+    #[wasm_bindgen(js_name = invalidateRows)]
+    pub fn invalidate_rows(&mut self, keys: u32, patterns: u32) -> Result<Vec<u32>, JsValue> {
+        let count = keys as usize + patterns as usize;
+        let mut texts = Vec::with_capacity(count);
+        let mut at = 0usize;
+        for pair in self.provide_rows.chunks_exact(2).take(count) {
+            let end = at.saturating_add(pair[1] as usize);
+            let text = self.provide_text.get(at..end).and_then(|b| std::str::from_utf8(b).ok());
+            texts.push(
+                text.ok_or_else(|| js_error(Error::options("a key or pattern of the set is not text")))?,
+            );
+            at = end;
+        }
+        if texts.len() != count {
+            return Err(js_error(Error::options("the set has more keys and patterns than were written")));
+        }
+        let (k, p) = texts.split_at(keys as usize);
+        Ok(slots(&self.inner.invalidate_set(k, p).into_js()?))
+    }
+
     #[wasm_bindgen(js_name = invalidatePattern)]
     pub fn invalidate_pattern(&mut self, pattern: &str) -> Result<Vec<u32>, JsValue> {
         Ok(slots(&self.inner.invalidate_pattern(pattern).into_js()?))

@@ -555,6 +555,42 @@ describe("LruCache", () => {
     assert.deepEqual([...cache.keys()].sort(), ["post:9:likes", "post:comments", "user:3"]);
   });
 
+  test("invalidateSet: sets that fit one write, and those that cross as JSON, remove the same keys", () => {
+    // Cached: 1500 `n:i` keys (each with a key below it) and 60 keys of 500 bytes.
+    const fill = (cache) => {
+      for (let i = 0; i < 1500; i++) {
+        cache.set(`n:${i}`, i);
+        cache.set(`n:${i}:x`, i);
+      }
+      for (let i = 0; i < 60; i++) cache.set(`l:${"a".repeat(500)}${i}`, i);
+      cache.set("é:1", 1);
+    };
+    const cases = [
+      ["a few keys and a pattern", { keys: ["n:1", "n:2:x", "n:missing"], patterns: ["n:*:x"] }, 1501],
+      ["over the 1024 keys one write takes", { keys: Array.from({ length: 1200 }, (_, i) => `n:${i}`) }, 2400],
+      ["over the 16 KB of text one write takes", { keys: Array.from({ length: 40 }, (_, i) => `l:${"a".repeat(500)}${i}`) }, 40],
+      ["a key that is not ASCII", { keys: ["é", "n:7"], patterns: [] }, 3],
+    ];
+    for (const [name, set, count] of cases) {
+      const cache = new LruCache({ maxEntries: 10_000 });
+      fill(cache);
+      const before = new Set(cache.keys());
+      const removed = cache.invalidateSet(set);
+      assert.equal(removed.length, count, name);
+      assert.equal(new Set(removed).size, removed.length, `${name}: each key once`);
+      const left = new Set(cache.keys());
+      for (const key of before) assert.equal(left.has(key), !removed.includes(key), `${name}: ${key}`);
+      cache.free();
+    }
+    const cache = new LruCache();
+    cache.set("n:1", 1);
+    throwsCode(() => cache.invalidateSet({ keys: ["n:1", 7] }), "INVALID_OPTIONS", /keys must be an array of strings/);
+    throwsCode(() => cache.invalidateSet({ keys: ["n::1"] }), "INVALID_KEY", /empty segment/);
+    throwsCode(() => cache.invalidateSet({ keys: ["n:1"], patterns: ["n:a*"] }), "INVALID_KEY", /whole segment/);
+    // A refused set removes nothing.
+    assert.deepEqual([...cache.keys()], ["n:1"]);
+  });
+
   test("invalidateField removes one field path from cached objects", () => {
     const cache = new LruCache({ maxEntries: 10 });
     cache.set("post:1", { title: "t", author: { id: 1, name: "Ann" } });

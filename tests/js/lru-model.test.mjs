@@ -55,7 +55,7 @@ function run(seed, max) {
   for (let step = 0; step < 300; step++) {
     const key = KEYS[next(KEYS.length)];
     const where = `seed ${seed}, step ${step}`;
-    switch (next(9)) {
+    switch (next(10)) {
       case 0:
       case 1: {
         // A set without options: the fast path (a new key waits for the index).
@@ -109,6 +109,15 @@ function run(seed, max) {
         const pattern = PATTERNS[next(PATTERNS.length)];
         const expected = removeWhere((k) => patternCovers(pattern, k));
         assert.deepEqual(cache.invalidatePattern(pattern).sort(), expected, `${where}: ${pattern}`);
+        break;
+      }
+      case 9: {
+        // A cascade set: keys and patterns at once (rows of text, or JSON when one is not ASCII).
+        const keys = TARGETS.filter(() => next(4) === 0);
+        const patterns = PATTERNS.filter(() => next(6) === 0);
+        const expected = removeWhere((k) => keys.some((t) => covers(t, k)) || patterns.some((p) => patternCovers(p, k)));
+        const removed = cache.invalidateSet({ keys, patterns });
+        assert.deepEqual(removed.sort(), expected, `${where}: invalidateSet ${JSON.stringify({ keys, patterns })}`);
         break;
       }
     }
