@@ -89,3 +89,18 @@ fn js_letters_and_digits_are_rusts() {
         .collect();
     assert!(differ.is_empty(), "{} differ: {:?}", differ.len(), &differ[..differ.len().min(40)]);
 }
+
+#[wasm_bindgen_test]
+fn invalidate_rows_refuses_counts_it_was_not_given_without_panicking() {
+    use cascade_edge::wasm::WasmLru;
+    let mut lru = WasmLru::new(10.0, 0.0, 0.0, ":", None).unwrap();
+    // Rows and text start zeroed: every row is an empty text, which is no key.
+    lru.provide_slots();
+    lru.provide_text();
+    let code = |err: wasm_bindgen::JsValue| js_sys::Reflect::get(&err, &"code".into()).unwrap().as_string();
+    for (keys, patterns) in [(u32::MAX, 1), (u32::MAX, u32::MAX), (1, u32::MAX), (5000, 0), (1, 1)] {
+        let err = lru.invalidate_rows(keys, patterns).expect_err("refused");
+        assert!(matches!(code(err).as_deref(), Some("INVALID_OPTIONS" | "INVALID_KEY")), "{keys} {patterns}");
+    }
+    assert_eq!(lru.invalidate_rows(0, 0).ok(), Some(Vec::new()));
+}

@@ -316,8 +316,8 @@ impl WasmLru {
     /// key, on every cascade set a cache removes.
     #[wasm_bindgen(js_name = invalidateRows)]
     pub fn invalidate_rows(&mut self, keys: u32, patterns: u32) -> Result<Vec<u32>, JsValue> {
-        let count = keys as usize + patterns as usize;
-        let mut texts = Vec::with_capacity(count);
+        let count = (keys as usize).saturating_add(patterns as usize);
+        let mut texts = Vec::with_capacity(count.min(PROVIDE_ROWS));
         let mut at = 0usize;
         for pair in self.provide_rows.chunks_exact(2).take(count) {
             let end = at.saturating_add(pair[1] as usize);
@@ -327,10 +327,10 @@ impl WasmLru {
             );
             at = end;
         }
-        if texts.len() != count {
+        let split = (texts.len() == count).then(|| texts.split_at_checked(keys as usize)).flatten();
+        let Some((k, p)) = split else {
             return Err(js_error(Error::options("the set has more keys and patterns than were written")));
-        }
-        let (k, p) = texts.split_at(keys as usize);
+        };
         Ok(slots(&self.inner.invalidate_set(k, p).into_js()?))
     }
 

@@ -5,6 +5,7 @@
 //! public JS classes in `pkg-template/api.js` wrap these exports.
 
 mod lru;
+pub use lru::WasmLru;
 
 use crate::{CascadePlan, Change, CompactSet, Engine, Error, GraphFormat, Op, Value};
 use js_sys::Function;
