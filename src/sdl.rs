@@ -345,8 +345,10 @@ struct Parts<'d, 'a> {
     directives: &'d [ast::Directive<'a, &'a str>],
 }
 
-impl<'d, 'a> Parts<'d, 'a> {
-    fn of_definition(def: &'d TypeDefinition<'a, &'a str>) -> Parts<'d, 'a> {
+/// `Parts` of a `TypeDefinition` or a `TypeExtension`: graphql-parser gives each its own
+/// structs with the same field names, so one match is written for both.
+macro_rules! parts_of {
+    ($def:expr, $kind:ident) => {{
         let p = |name, kind, directives| Parts {
             name,
             kind,
@@ -355,49 +357,32 @@ impl<'d, 'a> Parts<'d, 'a> {
             members: &[],
             directives,
         };
-        match def {
-            TypeDefinition::Object(t) => Parts {
+        match $def {
+            $kind::Object(t) => Parts {
                 fields: &t.fields,
                 interfaces: &t.implements_interfaces,
                 ..p(t.name, Kind::Object, &t.directives)
             },
-            TypeDefinition::Interface(t) => Parts {
+            $kind::Interface(t) => Parts {
                 fields: &t.fields,
                 interfaces: &t.implements_interfaces,
                 ..p(t.name, Kind::Interface, &t.directives)
             },
-            TypeDefinition::Union(t) => Parts { members: &t.types, ..p(t.name, Kind::Union, &t.directives) },
-            TypeDefinition::Scalar(t) => p(t.name, Kind::Scalar, &t.directives),
-            TypeDefinition::Enum(t) => p(t.name, Kind::Enum, &t.directives),
-            TypeDefinition::InputObject(t) => p(t.name, Kind::Input, &t.directives),
+            $kind::Union(t) => Parts { members: &t.types, ..p(t.name, Kind::Union, &t.directives) },
+            $kind::Scalar(t) => p(t.name, Kind::Scalar, &t.directives),
+            $kind::Enum(t) => p(t.name, Kind::Enum, &t.directives),
+            $kind::InputObject(t) => p(t.name, Kind::Input, &t.directives),
         }
+    }};
+}
+
+impl<'d, 'a> Parts<'d, 'a> {
+    fn of_definition(def: &'d TypeDefinition<'a, &'a str>) -> Parts<'d, 'a> {
+        parts_of!(def, TypeDefinition)
     }
 
     fn of_extension(ext: &'d TypeExtension<'a, &'a str>) -> Parts<'d, 'a> {
-        let p = |name, kind, directives| Parts {
-            name,
-            kind,
-            fields: &[],
-            interfaces: &[],
-            members: &[],
-            directives,
-        };
-        match ext {
-            TypeExtension::Object(t) => Parts {
-                fields: &t.fields,
-                interfaces: &t.implements_interfaces,
-                ..p(t.name, Kind::Object, &t.directives)
-            },
-            TypeExtension::Interface(t) => Parts {
-                fields: &t.fields,
-                interfaces: &t.implements_interfaces,
-                ..p(t.name, Kind::Interface, &t.directives)
-            },
-            TypeExtension::Union(t) => Parts { members: &t.types, ..p(t.name, Kind::Union, &t.directives) },
-            TypeExtension::Scalar(t) => p(t.name, Kind::Scalar, &t.directives),
-            TypeExtension::Enum(t) => p(t.name, Kind::Enum, &t.directives),
-            TypeExtension::InputObject(t) => p(t.name, Kind::Input, &t.directives),
-        }
+        parts_of!(ext, TypeExtension)
     }
 }
 
