@@ -1080,6 +1080,7 @@ impl<V> LruCache<V> {
         self.pending.len()
     }
 
+    #[inline(always)]
     fn link_front(&mut self, slot: u32) {
         let head = self.head;
         self.links[slot as usize] = Link { prev: NIL, next: head };
@@ -1091,6 +1092,7 @@ impl<V> LruCache<V> {
         self.head = slot;
     }
 
+    #[inline(always)]
     fn unlink(&mut self, slot: u32) {
         let Link { prev, next } = self.links[slot as usize];
         if prev == NIL {
