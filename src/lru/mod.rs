@@ -433,6 +433,7 @@ impl<V> LruCache<V> {
 
     /// Uses `slot`: marks it most recent and counts a hit. If its entry has expired, removes it,
     /// counts a miss and returns `false`; a free slot also returns `false`.
+    #[inline(always)]
     pub fn touch(&mut self, slot: u32) -> bool {
         if self.links.get(slot as usize).is_none_or(|l| l.next == FREE) {
             return false;
