@@ -42,6 +42,8 @@ import {
   type RuleGraph, type CompiledRules, type CascadeError, type ErrorCode, type LruOptions, type SetOptions,
   type ReadToken, type PurgeableSet, type PurgeResult, type KvNamespaceLike,
 } from "cascade-edge";
+import { CascadeEngine as EdgeEngine } from "cascade-edge/edge";
+import { createResponseCacheStore } from "cascade-edge/edge/yoga";
 
 await init();
 const v: string = version();
@@ -74,6 +76,9 @@ const lints: Lint[] = engine.lint();
 const compiled: CompiledRules = engine.toJSON();
 const again = CascadeEngine.fromJSON(compiled);
 CascadeEngine.fromJSON(JSON.stringify(compiled), { logger: console.log });
+// The edge build and its Yoga store take the same names and types.
+const edgeStore = createResponseCacheStore({ engine: EdgeEngine.fromJSON(compiled) });
+void edgeStore;
 engine.clearRules();
 
 const lruOptions: LruOptions = { maxEntries: 10, maxBytes: 1000, ttlMs: 100, engine: again, now: () => 0 };
