@@ -1088,6 +1088,15 @@ impl Engine {
             // A deletion that carries only `before` has no after state to render.
             let after_state = data.is_some() || before.is_none() || work.op != Op::Delete;
             for (ti, t) in rule.cascade_to.iter().enumerate() {
+                // Past the fan-out budget, a key whose keyspace is already listed as `ks:*` is
+                // dropped, or found listed, and a key of other than two segments never names an
+                // entity to follow: such a template would add nothing, so it is not rendered.
+                if run.entries.len() >= run.max_keys
+                    && t.segment_count() != 2
+                    && t.fixed_first_segment().is_some_and(|ks| run.keyspace_wildcards.contains(ks))
+                {
+                    continue;
+                }
                 // Rendered in place at the end of the run's text; `add_tail` keeps or drops it.
                 let start = run.text.len();
                 let after = after_state.then(|| {

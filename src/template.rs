@@ -231,6 +231,11 @@ impl KeyTemplate {
         }
     }
 
+    /// How many segments every key rendered from this template has (a value is always one).
+    pub(crate) fn segment_count(&self) -> usize {
+        self.segments.len()
+    }
+
     /// Whether every segment is a wildcard or the template is `keyspace:*`: it purges a whole
     /// keyspace or more.
     pub fn is_over_broad(&self) -> bool {

@@ -4,7 +4,7 @@
 mod common;
 
 use cascade_edge::*;
-use common::{blog, blog_with, json};
+use common::{blog, blog_with, fixture, json};
 
 fn limit(what: &'static str, limit: usize, actual: usize) -> Error {
     Error::LimitExceeded { what, limit, actual }
@@ -182,6 +182,48 @@ fn response_depth() {
         blog().changes_from_mutation(&response(MAX_RESPONSE_DEPTH + 1)).unwrap_err(),
         limit("response nesting depth", MAX_RESPONSE_DEPTH, MAX_RESPONSE_DEPTH + 1)
     );
+}
+
+#[test]
+fn a_batch_past_max_keys_still_covers_every_key_of_the_whole_batch() {
+    // Past the budget the run skips templates that could add nothing (their keyspace is listed
+    // as `ks:*` and they name no entity to follow): whatever was skipped is covered all the same.
+    for (schema, entities) in
+        [("github.graphql", ["user", "repository", "issue"]), ("swapi.graphql", ["film", "person", "planet"])]
+    {
+        let sdl = fixture(schema);
+        let changes: Vec<Change> = (0..60)
+            .map(|i| {
+                let change = Change::new(entities[i % 3], (i / 3).to_string());
+                if i % 4 == 0 {
+                    change.with_data(json(r#"{"id":"7","owner_id":"3","author_id":"2"}"#))
+                } else {
+                    change
+                }
+            })
+            .collect();
+        let full =
+            Engine::from_schema(&sdl, EngineOptions { max_keys: 10_000_000, ..EngineOptions::default() })
+                .unwrap()
+                .cascade_batch(&changes)
+                .unwrap();
+        assert!(!full.truncated);
+        for max_keys in [1, 40, 300, full.trace.len() / 2] {
+            let mut engine =
+                Engine::from_schema(&sdl, EngineOptions { max_keys, ..EngineOptions::default() }).unwrap();
+            let set = engine.cascade_batch(&changes).unwrap();
+            assert!(set.truncated, "{schema} {max_keys}");
+            for t in &full.trace {
+                let ks = t.key.split(':').next().unwrap();
+                let listed = |k: &str| set.keys.iter().chain(&set.patterns).any(|s| s == k);
+                assert!(
+                    listed(&t.key) || listed(&format!("{ks}:*")) || listed("*"),
+                    "{schema} maxKeys {max_keys}: {} is lost",
+                    t.key
+                );
+            }
+        }
+    }
 }
 
 #[test]
