@@ -227,6 +227,27 @@ fn a_batch_past_max_keys_still_covers_every_key_of_the_whole_batch() {
 }
 
 #[test]
+fn past_max_keys_a_listed_entity_reached_higher_up_is_followed_again() {
+    // a:1 reaches b:1 at depth 2, where maxDepth stops it; e:2 pushes b:2 past the budget, so
+    // `b:*` is listed; e:1 then reaches b:1 at depth 1. b:1 is listed, but this change may go
+    // further from it: c:1, past the budget, becomes `c:*`. Skipping the template `b:{id}`
+    // because `b:*` is listed would lose `c:*`.
+    let sdl =
+        "type A { id: ID! } type B { id: ID! } type C { id: ID! } type E { id: ID! } type X { id: ID! }";
+    let mut engine =
+        Engine::from_schema(sdl, EngineOptions { max_keys: 3, max_depth: 2, ..EngineOptions::default() })
+            .unwrap();
+    for (from, to) in [("a", "x:{id}"), ("x", "b:{id}"), ("e", "b:{id}"), ("b", "c:{id}")] {
+        engine.add_rule_value(&json(&format!(r#"{{"entity":"{from}","cascadeTo":["{to}"]}}"#))).unwrap();
+    }
+    let set =
+        engine.cascade_batch(&[Change::new("a", "1"), Change::new("e", "2"), Change::new("e", "1")]).unwrap();
+    assert!(set.truncated);
+    assert_eq!(set.keys, ["a:1", "x:1", "b:1", "e:2", "e:1"]);
+    assert_eq!(set.patterns, ["b:*", "c:*"]);
+}
+
+#[test]
 fn fan_out_past_max_keys_widens_to_keyspaces_and_truncates() {
     let full = blog().cascade(&Change::new("post", "9").with_data(json(r#"{"author_id":1}"#))).unwrap();
     assert!(!full.truncated && full.trace.len() > 2);
