@@ -1468,17 +1468,21 @@ export class LruCache {
     this.#provide();
   }
 
+  /** Where wasm reads rows of text from (`#provideSlots`, `#provideText`), allocated on first use. */
+  #provideBuffers() {
+    if (this.#provideSlots === 0) {
+      this.#provideSlots = this.#inner.provideSlots();
+      this.#provideText = this.#inner.provideText();
+    }
+  }
+
   /** Hands wasm the keys of the entries `setKeyless` stored, in batches (see `provideKeys`). */
   #provide() {
     const list = this.#keyless;
     const count = this.#keylessCount;
     if (count === 0) return;
     this.#keylessCount = 0;
-    const inner = this.#inner;
-    if (this.#provideSlots === 0) {
-      this.#provideSlots = inner.provideSlots();
-      this.#provideText = inner.provideText();
-    }
+    this.#provideBuffers();
     let rows = 0;
     let text = 0;
     for (let i = 0; i < count; i++) {
@@ -1785,11 +1789,7 @@ export class LruCache {
    */
   #writeRows(keys, patterns) {
     if (keys.length + patterns.length > PROVIDE_ROWS) return false;
-    const inner = this.#inner;
-    if (this.#provideSlots === 0) {
-      this.#provideSlots = inner.provideSlots();
-      this.#provideText = inner.provideText();
-    }
+    this.#provideBuffers();
     const u8 = u8Memory();
     const rows = this.#provideSlots >>> 2;
     let at = this.#provideText;

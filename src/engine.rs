@@ -1091,7 +1091,7 @@ impl Engine {
                 // Past the fan-out budget, a key whose keyspace is already listed as `ks:*` is
                 // dropped, or found listed, and a key of other than two segments never names an
                 // entity to follow: such a template would add nothing, so it is not rendered.
-                if run.entries.len() >= run.max_keys
+                if run.past_budget()
                     && t.segment_count() != 2
                     && t.fixed_first_segment().is_some_and(|ks| run.keyspace_wildcards.contains(ks))
                 {
@@ -2232,6 +2232,11 @@ impl Run {
         self.change += 1;
     }
 
+    /// Whether the set holds `max_keys` keys: a rule's new key is then dropped for its keyspace.
+    fn past_budget(&self) -> bool {
+        self.entries.len() >= self.max_keys
+    }
+
     /// Marks a key reached by the current change; whether it was the first time.
     #[inline(always)]
     fn reach(&mut self, key: u32) -> bool {
@@ -2252,7 +2257,7 @@ impl Run {
             self.text.truncate(start);
             return Added::Present(i);
         }
-        if self.entries.len() >= self.max_keys && rule != NONE {
+        if self.past_budget() && rule != NONE {
             self.truncated = true;
             let ks_len = key.split(self.delimiter).next().map_or(key.len(), str::len);
             self.text.truncate(start + ks_len);

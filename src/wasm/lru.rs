@@ -34,6 +34,23 @@ fn slots<V>(removed: &[Removed<V>]) -> Vec<u32> {
     removed.iter().map(|r| r.slot).collect()
 }
 
+/// The first `count` rows the JS side wrote (`provideSlots`: a number, then a text's length in
+/// bytes) with their texts (`provideText`, back to back): the number, and the text, `None` where
+/// it is past the buffer or not UTF-8.
+fn rows<'a>(
+    rows: &'a [u32],
+    text: &'a [u8],
+    count: usize,
+) -> impl Iterator<Item = (u32, Option<&'a str>)> + 'a {
+    let mut at = 0usize;
+    rows.chunks_exact(2).take(count).map(move |pair| {
+        let end = at.saturating_add(pair[1] as usize);
+        let row = text.get(at..end).and_then(|b| std::str::from_utf8(b).ok());
+        at = end;
+        (pair[0], row)
+    })
+}
+
 fn string_list(json: &str, what: &str) -> Result<Vec<String>, JsValue> {
     let v = parse_json(json)?;
     v.as_array()
@@ -212,12 +229,8 @@ impl WasmLru {
     /// anything but 0 is a bug on the JS side.
     #[wasm_bindgen(js_name = provideKeys)]
     pub fn provide_keys(&mut self, count: u32) -> u32 {
-        let (mut at, mut broken) = (0usize, 0);
-        for pair in self.provide_rows.chunks_exact(2).take(count as usize) {
-            let (slot, len) = (pair[0], pair[1] as usize);
-            let key =
-                self.provide_text.get(at..at.saturating_add(len)).and_then(|b| std::str::from_utf8(b).ok());
-            at = at.saturating_add(len);
+        let mut broken = 0;
+        for (slot, key) in rows(&self.provide_rows, &self.provide_text, count as usize) {
             // A key that cannot be read still goes in, as "", so that the entry is removed.
             if self.inner.provide_key(slot, key.unwrap_or("")).is_err() {
                 broken += 1;
@@ -318,14 +331,10 @@ impl WasmLru {
     pub fn invalidate_rows(&mut self, keys: u32, patterns: u32) -> Result<Vec<u32>, JsValue> {
         let count = (keys as usize).saturating_add(patterns as usize);
         let mut texts = Vec::with_capacity(count.min(PROVIDE_ROWS));
-        let mut at = 0usize;
-        for pair in self.provide_rows.chunks_exact(2).take(count) {
-            let end = at.saturating_add(pair[1] as usize);
-            let text = self.provide_text.get(at..end).and_then(|b| std::str::from_utf8(b).ok());
+        for (_, text) in rows(&self.provide_rows, &self.provide_text, count) {
             texts.push(
                 text.ok_or_else(|| js_error(Error::options("a key or pattern of the set is not text")))?,
             );
-            at = end;
         }
         let split = (texts.len() == count).then(|| texts.split_at_checked(keys as usize)).flatten();
         let Some((k, p)) = split else {
