@@ -35,13 +35,9 @@ if (!existsSync(join(pkg, "cascade_edge_bg.wasm"))) {
 }
 const ce = await import(pathToFileURL(join(pkg, "node.js")).href);
 
-/** The fixtures live in `shared/fixtures` next to the checkout (or one of its parents). */
+/** A real-world schema of `tests/fixtures/schemas/` (`github.graphql`, `swapi.graphql`). */
 function fixture(name) {
-  for (let dir = root; dir !== dirname(dir); dir = dirname(dir)) {
-    const path = join(dir, "shared", "fixtures", "schemas", name);
-    if (existsSync(path)) return readFileSync(path, "utf8");
-  }
-  throw new Error(`fixture ${name} not found in any shared/fixtures above ${root}`);
+  return readFileSync(join(root, "tests", "fixtures", "schemas", name), "utf8");
 }
 
 const BLOG_SDL = `

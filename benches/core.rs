@@ -15,16 +15,10 @@ type Comment { id: ID! body: String author: User! post: Post! }
 type Query { user(id: ID!): User posts: [Post!]! }
 "#;
 
-/// `shared/fixtures/schemas/<name>` in the checkout's parent or any ancestor (worktrees nest deeper).
+/// A real-world schema of `tests/fixtures/schemas/` (`github.graphql`, `swapi.graphql`).
 fn fixture(name: &str) -> String {
-    let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    loop {
-        let path = dir.join("shared/fixtures/schemas").join(name);
-        if let Ok(text) = std::fs::read_to_string(&path) {
-            return text;
-        }
-        assert!(dir.pop(), "fixture {name} not found above {}", env!("CARGO_MANIFEST_DIR"));
-    }
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/schemas").join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// The entity with the most rules: the heaviest single change.

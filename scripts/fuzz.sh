@@ -16,7 +16,7 @@ secs="${1:-60}"
 shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(sdl template mutation ops)
-fixtures="${FIXTURES:-$(cd .. && pwd)/../../shared/fixtures/schemas}"
+fixtures="${FIXTURES:-$(cd .. && pwd)/tests/fixtures/schemas}"
 
 # Debug assertions and overflow checks on; no sanitizer: the crate forbids unsafe code, and the
 # 2-3x speed-up buys more executions than ASan's checks of hashbrown's internals would add.

@@ -473,8 +473,8 @@ fn sdl_above_the_size_limit_is_refused() {
 }
 
 fn fixture(name: &str) -> String {
-    let path = format!("/work/shared/fixtures/schemas/{name}");
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/schemas").join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 fn assert_no_plumbing_entities(m: &SchemaModel) {

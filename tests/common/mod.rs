@@ -17,16 +17,10 @@ pub fn json(text: &str) -> Value {
     Value::parse(text).expect("test JSON")
 }
 
-/// `shared/fixtures/schemas/<name>` in the checkout's parent or any ancestor (worktrees nest deeper).
+/// A real-world schema of `tests/fixtures/schemas/` (`github.graphql`, `swapi.graphql`).
 pub fn fixture(name: &str) -> String {
-    let mut dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    loop {
-        let path = dir.join("shared/fixtures/schemas").join(name);
-        if let Ok(text) = std::fs::read_to_string(&path) {
-            return text;
-        }
-        assert!(dir.pop(), "fixture {name} not found above {}", env!("CARGO_MANIFEST_DIR"));
-    }
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/schemas").join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// Proptest cases: `PROPTEST_CASES` for the long mode, else `default`.
