@@ -10,21 +10,11 @@ setup:
 build: setup
 	node scripts/build-pkg.mjs
 
-demo: build
-	node examples/node/demo.mjs
+demo:
+	bash scripts/steps.sh demo
 
 # The tests need Chromium (the playground) and a throwaway PostgreSQL (the watcher): setup installs
-# Debian's chromium and postgresql when they are missing.
+# Debian's chromium and postgresql when they are missing. scripts/steps.sh names each step as it
+# starts and prints where the time went at the end.
 test:
-	SETUP_CHROMIUM=1 SETUP_POSTGRES=1 bash scripts/setup.sh
-	cargo fmt --check
-	cargo clippy --all-targets -- -D warnings
-	cargo clippy --target wasm32-unknown-unknown --lib --test wasm -- -D warnings
-	cargo clippy --lib --no-default-features -- -D warnings
-	cargo clippy --target wasm32-unknown-unknown --lib --no-default-features -- -D warnings
-	cargo test
-	wasm-pack test --node --mode no-install -- --test wasm
-	node scripts/build-pkg.mjs
-	node --test tests/js/
-	cargo test --benches
-	node bench/run.mjs --smoke
+	bash scripts/steps.sh test

@@ -8,6 +8,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 log() { printf '[setup] %s\n' "$*"; }
+# Runs a one-time install and says how long it took, so a first run is never a silent terminal.
+timed() {
+  local what=$1 t=$SECONDS
+  shift
+  log "$what"
+  "$@"
+  log "  done in $((SECONDS - t))s"
+}
 die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
 
 for tool in cargo rustup node npm; do
@@ -40,21 +48,20 @@ if [ -z "$bindgen_version" ]; then
   die "Cargo.lock has no wasm-bindgen; run cargo generate-lockfile"
 fi
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$bindgen_version" ]; then
-  log "building wasm-bindgen-cli $bindgen_version (takes a few minutes once)"
-  cargo install --locked --force wasm-bindgen-cli --version "$bindgen_version"
+  timed "building wasm-bindgen-cli $bindgen_version from crates.io (once; about 4 minutes on 2 cores)" \
+    cargo install --locked --force wasm-bindgen-cli --version "$bindgen_version"
 fi
 
 # Pinned so a fresh machine builds the version the project was tested with.
 wasm_pack_version=0.15.1
 if ! command -v wasm-pack >/dev/null 2>&1; then
-  log "building wasm-pack $wasm_pack_version (takes a few minutes once)"
-  cargo install --locked wasm-pack --version "$wasm_pack_version"
+  timed "building wasm-pack $wasm_pack_version from crates.io (once; about 4 minutes on 2 cores)" \
+    cargo install --locked wasm-pack --version "$wasm_pack_version"
 fi
 
 if [ "${SKIP_NPM:-}" != 1 ]; then
   if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-    log "installing npm dev dependencies"
-    npm ci --no-audit --no-fund
+    timed "installing the npm dev dependencies (npm ci)" npm ci --no-audit --no-fund
   fi
 fi
 
@@ -66,8 +73,8 @@ apt_install() {
     DEBIAN_FRONTEND=noninteractive apt-get update -qq
     apt_updated=1
   fi
-  log "installing $*"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" </dev/null
+  timed "installing Debian's $*" \
+    env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" </dev/null
 }
 if [ "${SETUP_CHROMIUM:-}" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
   apt_install chromium
