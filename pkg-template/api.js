@@ -5,6 +5,7 @@
 import { WasmEngine, WasmLru, takePanic, textBuffer, version as wasmVersion, wasmMemory } from "./cascade_edge.js";
 
 export { planPurge, purgeKv, purgeCache, purgeCloudflare, purgeFastly, keyCovers } from "./purge.js";
+export { purgeVarnish } from "./purge-varnish.js";
 
 /** The version of the cascade-edge build. */
 export function version() {

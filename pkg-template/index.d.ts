@@ -8,6 +8,8 @@ export {
   purgeFastly,
   keyCovers,
 } from "./purge.js";
+export { purgeVarnish } from "./purge-varnish.js";
+export type { VarnishPurgeOptions } from "./purge-varnish.js";
 export type {
   PurgeableSet,
   PurgeFailure,

@@ -688,6 +688,10 @@ async function runBatches(http, bucket, batches, send) {
   return { purged, failed };
 }
 
+// The shared HTTP policy, for the purgers in their own modules (purge-varnish.js). Not public API:
+// api.js re-exports only the purge functions.
+export { readSet, positiveInt, httpOptions, resolveBucket, sendWithRetry, httpVerdict, runBatches };
+
 // ---------------------------------------------------------------------------------------------
 // Cloudflare
 // ---------------------------------------------------------------------------------------------

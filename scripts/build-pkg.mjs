@@ -24,7 +24,7 @@ const BUILDS = [
   { bindgen: join(scratch, "bindgen-edge"), to: edgeOut, cargoArgs: ["--", "--no-default-features"] },
 ];
 // What pkg/edge/ holds beside its own glue and wasm: the API over that glue, and what imports it.
-const EDGE_FILES = ["api.js", "purge.js", "tags.js", "isolate.js", "node.js", "browser.js", "workerd.js", "yoga.js"];
+const EDGE_FILES = ["api.js", "purge.js", "purge-varnish.js", "tags.js", "isolate.js", "node.js", "browser.js", "workerd.js", "yoga.js"];
 const outName = "cascade_edge";
 const wasmFile = `${outName}_bg.wasm`;
 
