@@ -3,6 +3,7 @@
 # Only the package registries are reachable, so every tool is built from crates.io or comes from npm.
 #   SETUP_CHROMIUM=1  also install Debian's chromium (browser tests)
 #   SETUP_POSTGRES=1  also install Debian's postgresql
+#   SETUP_VARNISH=1   also install Debian's varnish and varnish-modules (vmod xkey)
 #   SKIP_NPM=1        skip npm ci
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -81,6 +82,16 @@ if [ "${SETUP_CHROMIUM:-}" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
 fi
 if [ "${SETUP_POSTGRES:-}" = 1 ] && ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
   apt_install postgresql
+fi
+# varnishd (in /usr/sbin, often outside a user's PATH) and vmod xkey from varnish-modules.
+varnish_ready() {
+  [ -x /usr/sbin/varnishd ] || command -v varnishd >/dev/null 2>&1 || return 1
+  ls /usr/lib/*/varnish/vmods/libvmod_xkey.so >/dev/null 2>&1 || ls /usr/lib/varnish/vmods/libvmod_xkey.so >/dev/null 2>&1
+}
+if [ "${SETUP_VARNISH:-}" = 1 ] && ! varnish_ready; then
+  # varnishd compiles VCL with the C compiler the package depends on. The tests start their own
+  # varnishd; the service the package may start is not used.
+  apt_install varnish varnish-modules
 fi
 
 log "ready"
