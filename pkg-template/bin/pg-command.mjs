@@ -1,12 +1,13 @@
 // `cascade-edge pg install|watch`: PostgreSQL change capture and the watcher (see ../pg.js).
 import { readFileSync } from "node:fs";
+import { planVarnish } from "../purge-varnish.js";
 import { parseStrict, runCommand, UsageError } from "./run.mjs";
 
 export const PG_HELP = `cascade-edge pg — purge the edge after every write to PostgreSQL query-side tables
 
 Usage:
   cascade-edge pg install --schema <schema.graphql> --tables tv_user,tv_post [--url <postgres://…>] [--print]
-  cascade-edge pg watch --schema <schema> [--url <postgres://…>] [--purge print|cloudflare|fastly|http]
+  cascade-edge pg watch --schema <schema> [--url <postgres://…>] [--purge print|cloudflare|fastly|varnish|http]
                         [--endpoint <url>] [--tables …] [--dry-run]
 
 install   checks that every table maps to an entity of the schema, then runs the change-capture SQL
@@ -26,7 +27,10 @@ Options:
                          http: POST {keys, patterns, tags, changes, outboxIds} to --endpoint (2xx = purged)
                          cloudflare: $CLOUDFLARE_ZONE_ID, $CLOUDFLARE_API_TOKEN [, $CLOUDFLARE_PLAN]
                          fastly: $FASTLY_SERVICE_ID, $FASTLY_API_TOKEN [, $FASTLY_SOFT_PURGE=1]
-  --endpoint <url>       http: the URL to POST to (default: $CASCADE_EDGE_PURGE_URL)
+                         varnish: PURGE the set's tags (and coarse tags) to --endpoint, Varnish with
+                           vmod xkey [, $VARNISH_SOFT_PURGE=1]
+  --endpoint <url>       http: the URL to POST to; varnish: Varnish's address, e.g. http://127.0.0.1:6081/
+                         (default: $CASCADE_EDGE_PURGE_URL)
   --batch-size <n>       outbox rows per batch (default 500)
   --batch-window <ms>    wait after a notification so a burst becomes one batch (default 50)
   --dry-run              print each batch's purge plan; purge nothing, delete no outbox row
@@ -53,7 +57,7 @@ const ALLOWED = {
   install: ["schema", "tables", "map", "url", "print", "channel", "outbox", "verbose"],
   watch: ["schema", "tables", "map", "url", "channel", "outbox", "purge", "endpoint", "batch-size", "batch-window", "dry-run", "verbose"],
 };
-const BACKENDS = ["print", "cloudflare", "fastly", "http"];
+const BACKENDS = ["print", "cloudflare", "fastly", "varnish", "http"];
 
 function parse(argv) {
   const { values, positionals } = parseStrict(argv, OPTIONS);
@@ -111,7 +115,7 @@ function env(names, backend) {
 }
 
 /** The purge function and the dry-run plan for a backend. */
-function backend(api, pg, name, { endpoint, dryRun }, io) {
+function backend(api, pg, name, { endpoint, dryRun, delimiter }, io) {
   switch (name) {
     case "print":
       return {
@@ -138,6 +142,15 @@ function backend(api, pg, name, { endpoint, dryRun }, io) {
       const [serviceId, token] = env(["FASTLY_SERVICE_ID", "FASTLY_API_TOKEN"], name);
       const config = { serviceId, token, soft: process.env.FASTLY_SOFT_PURGE === "1" };
       return { plan, purge: (set) => api.purgeFastly(config, set) };
+    }
+    case "varnish": {
+      const url = endpoint ?? process.env.CASCADE_EDGE_PURGE_URL;
+      if (!url) throw new UsageError("--purge varnish needs --endpoint <url of Varnish> (or $CASCADE_EDGE_PURGE_URL)");
+      if (!/^https?:\/\/[^/]/.test(url)) throw new UsageError(`--endpoint must be an http(s) URL, not '${url}'`);
+      const config = { url, soft: process.env.VARNISH_SOFT_PURGE === "1" };
+      // Responses whose tags were coarsened carry `ks:*` or `*`: purge those too.
+      const tagged = (set) => api.withCoarseTags(set, { delimiter });
+      return { plan: (set) => planVarnish(tagged(set), config), purge: (set) => api.purgeVarnish(config, tagged(set)) };
     }
     default:
       throw new UsageError(`unknown purge backend '${name}'`);
@@ -172,7 +185,7 @@ async function watch(api, pg, opts, io) {
   const url = opts.values.url ?? process.env.DATABASE_URL;
   if (!url) throw new UsageError("'pg watch' needs --url <postgres://…> (or $DATABASE_URL)");
   const dryRun = Boolean(opts.values["dry-run"]);
-  const { purge, plan } = backend(api, pg, opts.values.purge ?? "print", { endpoint: opts.values.endpoint, dryRun }, io);
+  const { purge, plan } = backend(api, pg, opts.values.purge ?? "print", { endpoint: opts.values.endpoint, dryRun, delimiter: engine.toJSON().delimiter }, io);
   const watcher = pg.createWatcher({
     url,
     engine,
