@@ -22,7 +22,7 @@ const GENERATED = [
   "node.cjs",
   "index.d.cts",
   // The edge build (no SDL parser): its own glue and wasm, and the API files copied over them.
-  ...["cascade_edge.js", "cascade_edge_bg.wasm", "node.cjs", "api.js", "purge.js", "tags.js", "isolate.js", "node.js", "browser.js", "workerd.js", "yoga.js"].map(
+  ...["cascade_edge.js", "cascade_edge_bg.wasm", "node.cjs", "api.js", "purge.js", "purge-varnish.js", "tags.js", "isolate.js", "node.js", "browser.js", "workerd.js", "yoga.js"].map(
     (file) => `edge/${file}`,
   ),
 ];

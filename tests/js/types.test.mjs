@@ -36,13 +36,13 @@ function check(file, source) {
 
 const GOOD = `
 import {
-  CascadeEngine, LruCache, init, version, planPurge, purgeKv, purgeCache, purgeCloudflare, purgeFastly, keyCovers,
-  type EngineOptions, type Change, type DetectedChange, type CascadeSet, type TraceEntry, type Rule, type RuleInput,
+  CascadeEngine, LruCache, init, version, planPurge, purgeKv, purgeCache, purgeCloudflare, purgeFastly, purgeVarnish, keyCovers,
+  type VarnishPurgeOptions, type EngineOptions, type Change, type DetectedChange, type CascadeSet, type TraceEntry, type Rule, type RuleInput,
   type Condition, type Relationship, type Entity, type EngineStats, type LruStats, type Lint, type GraphFormat,
   type RuleGraph, type CompiledRules, type CascadeError, type ErrorCode, type LruOptions, type SetOptions,
   type ReadToken, type PurgeableSet, type PurgeResult, type KvNamespaceLike,
 } from "cascade-edge";
-import { CascadeEngine as EdgeEngine } from "cascade-edge/edge";
+import { CascadeEngine as EdgeEngine, purgeVarnish as edgePurgeVarnish } from "cascade-edge/edge";
 import { createResponseCacheStore } from "cascade-edge/edge/yoga";
 
 await init();
@@ -114,7 +114,10 @@ const purgeable: PurgeableSet = set;
 declare const kv: KvNamespaceLike;
 const kvResult: Promise<PurgeResult<unknown>> = purgeKv(kv, purgeable);
 const covers: boolean = keyCovers("user:1", "user:1:posts");
-void [v, cardinality, entities, source, batch, sid, tree, plain, json, any, stats, lints, evicted, got, peeked, has, deleted, size, keys, removed, flushed, lruStats, from, kvResult, covers, planPurge, purgeCache, purgeCloudflare, purgeFastly];
+const varnishConfig: VarnishPurgeOptions = { url: "http://127.0.0.1:6081/", soft: true, header: "xkey-softpurge", method: "PURGE", maxHeaderBytes: 8000, maxRetries: 2 };
+const varnished: Promise<PurgeResult> = purgeVarnish(varnishConfig, purgeable);
+const edgeVarnished: Promise<PurgeResult> = edgePurgeVarnish({ url: "http://127.0.0.1:6081/" }, purgeable, { soft: false });
+void [v, cardinality, entities, source, batch, sid, tree, plain, json, any, stats, lints, evicted, got, peeked, has, deleted, size, keys, removed, flushed, lruStats, from, kvResult, covers, varnished, edgeVarnished, planPurge, purgeCache, purgeCloudflare, purgeFastly];
 `;
 
 test("a consumer using every public name compiles under --strict", () => {
