@@ -3,6 +3,7 @@
 // origin of examples/varnish/origin.mjs. X-Cache (set by the VCL) and the origin's resolver counts
 // say what Varnish served from cache. Needs pkg/ built (`node scripts/build-pkg.mjs`).
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { root } from "./support/installed.mjs";
@@ -229,6 +230,31 @@ describe("Varnish with vmod xkey in front of a GraphQL Yoga origin", { skip }, (
     assert.deepEqual(await caches(ADA, ADA), ["MISS", "HIT"]);
     await varnish.restart();
     assert.deepEqual(await caches(ADA, ADA), ["MISS", "HIT"]);
+  });
+
+  test("an origin written for Fastly (Surrogate-Key, no xkey) is cached and purged by the same VCL", async () => {
+    let served = 0;
+    const fastlyOrigin = createServer((req, res) => {
+      if (req.url.startsWith("/graphql")) served++; // not varnishd's readiness probe
+      res.writeHead(200, { "content-type": "application/json", "surrogate-key": "user:7 user:7:posts", "cache-control": "public, s-maxage=3600" });
+      res.end(JSON.stringify({ served }));
+    });
+    await new Promise((resolve) => fastlyOrigin.listen(0, "127.0.0.1", resolve));
+    const second = await startVarnish(exampleVcl(fastlyOrigin.address().port));
+    try {
+      const hit = async () => {
+        const r = await fetch(`${second.url}graphql?query=x`);
+        return [r.headers.get("x-cache"), (await r.json()).served];
+      };
+      assert.deepEqual([await hit(), await hit()], [["MISS", 1], ["HIT", 1]]);
+      assert.deepEqual(await purgeVarnish({ url: second.url, ...fast }, { tags: ["user:8:posts"] }), { purged: ["user:8:posts"], failed: [] });
+      assert.deepEqual(await hit(), ["HIT", 1]);
+      await purgeVarnish({ url: second.url, ...fast }, { tags: ["user:7:posts"] });
+      assert.deepEqual([await hit(), await hit()], [["MISS", 2], ["HIT", 2]]);
+    } finally {
+      await second.stop();
+      await new Promise((resolve) => fastlyOrigin.close(resolve));
+    }
   });
 
   test("a purger outside the VCL's ACL gets 403: reported failed, and no further request is sent", async () => {
