@@ -257,6 +257,16 @@ describe("Varnish with vmod xkey in front of a GraphQL Yoga origin", { skip }, (
     }
   });
 
+  test("a purge sent to the origin instead of Varnish fails loudly (405) and stops", async () => {
+    let requests = 0;
+    const counting = (url, init) => (requests++, fetch(url, init));
+    const res = await purgeVarnish({ url: `http://127.0.0.1:${originPort}/graphql`, fetch: counting, maxHeaderBytes: 100, ...fast }, { tags: tagsN(20) });
+    assert.deepEqual(res.purged, []);
+    assert.equal(res.failed.length, 20);
+    assert.match(res.failed[0].error, /^HTTP 405.*does the VCL handle this method\? see examples\/varnish\/default\.vcl/);
+    assert.equal(requests, 1);
+  });
+
   test("a purger outside the VCL's ACL gets 403: reported failed, and no further request is sent", async () => {
     const locked = await startVarnish(exampleVcl(originPort, (vcl) => vcl.replace(/acl purgers \{[^}]*\}/, 'acl purgers {\n    "192.0.2.1";\n}')));
     try {
