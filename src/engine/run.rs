@@ -564,9 +564,13 @@ impl Run {
                 self.text.push(self.delimiter);
                 self.text.push('*');
             }
-            // Not checked against the set, as before keys were spans: when the rules already
-            // produced `user:*`, it is listed twice (a known bug, kept here to keep sets identical).
-            let hash = self.hasher.hash_one(span(&self.text, start..));
+            // The rules may have produced `user:*` already: then it is listed once, as it is.
+            let wildcard = span(&self.text, start..);
+            let hash = self.hasher.hash_one(wildcard);
+            if self.seen.find(hash, |&i| self.key(i) == wildcard).is_some() {
+                self.text.truncate(start);
+                return Added::Dropped;
+            }
             self.push(hash, start, Entry::new(rule, from, depth, true));
             return Added::Dropped;
         }
