@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // Builds the npm package into pkg/: two `--target web` wasm builds (the full one, and the edge one
 // in pkg/edge/: without the `sdl` feature, so no SDL parser, for runtimes that load precompiled
-// rules), wasm-opt from the npm binaryen package, the per-runtime entries and api.js from
-// pkg-template/, CommonJS entries bundled by esbuild, and a package.json filled from Cargo
-// metadata. Never downloads anything.
+// rules), wasm-opt from the npm binaryen package, the per-runtime entries and the API's modules
+// from pkg-template/, protocol.js (the constants JS shares with the Rust sources), CommonJS entries
+// bundled by esbuild, and a package.json filled from Cargo metadata. Never downloads anything.
 //
 // Always rebuilds: cargo's own incremental build makes an unchanged crate cheap, and the rest takes
 // seconds, so there is no cache here that could ship a stale file.
