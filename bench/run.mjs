@@ -193,15 +193,15 @@ function lruBench() {
  * A copy of the package whose `LruCache` never calls wasm on a plain set of a new key: slots are
  * handed out in order and, once full, the oldest is evicted (what wasm does when nothing is read),
  * and keys are never given to wasm. It measures the JS half of a set alone; the patches fail
- * loudly when api.js no longer has the lines they replace.
+ * loudly when lru.js no longer has the lines they replace.
  */
 async function jsOnlyLru() {
   const dir = mkdtempSync(join(tmpdir(), "cascade-edge-js-only-"));
   cpSync(pkg, dir, { recursive: true });
-  let api = readFileSync(join(dir, "api.js"), "utf8");
+  let lru = readFileSync(join(dir, "lru.js"), "utf8");
   const patch = (from, to) => {
-    if (!api.includes(from)) throw new Error(`bench: api.js has no \`${from}\` to stub any more; update jsOnlyLru`);
-    api = api.replace(from, to);
+    if (!lru.includes(from)) throw new Error(`bench: lru.js has no \`${from}\` to stub any more; update jsOnlyLru`);
+    lru = lru.replace(from, to);
   };
   patch("this.#inner.setKeyless(len, bytes)", "this.#stubSet()");
   patch("  #provide() {\n", "  #provide() {\n    this.#keylessCount = 0;\n    return;\n");
@@ -209,9 +209,9 @@ async function jsOnlyLru() {
   patch("  #freed = false;\n\n  constructor(options = {}) {",
     "  #freed = false;\n  #stubNext = 0;\n  #stubMax = 0;\n  #stubSet() {\n" +
     "    const s = this.#stubNext++ % this.#stubMax;\n" +
-    "    return this.#stubNext <= this.#stubMax ? s : (s + 1) * PACKED + s;\n  }\n\n  constructor(options = {}) {");
+    "    return this.#stubNext <= this.#stubMax ? s : (s + 1) * PACK + s;\n  }\n\n  constructor(options = {}) {");
   patch("    this.#engine = engine;\n", "    this.#engine = engine;\n    this.#stubMax = maxEntries;\n");
-  writeFileSync(join(dir, "api.js"), api);
+  writeFileSync(join(dir, "lru.js"), lru);
   try {
     return await import(pathToFileURL(join(dir, "node.js")).href);
   } finally {

@@ -223,6 +223,27 @@ export interface Entity {
   keyFields: string[];
 }
 
+/** An entity type as `engine.schema` holds it. */
+export interface SchemaEntity {
+  readonly type: string;
+  readonly keyspace: string;
+  readonly keyFields: readonly string[];
+  /** Its to-many relationship fields (`posts` of `User`), whose list keys are `user:{id}:posts`. */
+  readonly toMany: readonly string[];
+}
+
+/** What JS reads of an engine's schema (`engine.schema`): built once per engine, read-only. */
+export interface EngineSchema {
+  /** The delimiter between key segments. */
+  readonly delimiter: string;
+  /** The entity types, in `entities()` order. */
+  readonly entities: readonly SchemaEntity[];
+  readonly byType: ReadonlyMap<string, SchemaEntity>;
+  readonly byKeyspace: ReadonlyMap<string, SchemaEntity>;
+  /** The entity a change's `entity` names: a keyspace, else a type name. */
+  entity(name: string): SchemaEntity | undefined;
+}
+
 /** Counters and timings of an engine (SPEC §7). */
 export interface EngineStats {
   invalidations: number;
@@ -296,6 +317,8 @@ export class CascadeEngine {
   static fromSchema(sdl: string, options?: EngineOptions): CascadeEngine;
   /** Loads precompiled rules (an object or JSON text); no schema is parsed. */
   static fromJSON(json: CompiledRules | CompiledRulesV1 | string, options?: Pick<EngineOptions, "verbose" | "logger">): CascadeEngine;
+  /** Entities by type name and keyspace, key fields, to-many fields, the delimiter; built on first use, read-only. */
+  readonly schema: EngineSchema;
   relationships(): Relationship[];
   entities(): Entity[];
   rules(): Rule[];

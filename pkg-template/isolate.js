@@ -26,13 +26,9 @@
 //  - If you need strict cross-isolate ordering, use a Durable Object as the stamp instead; the
 //    interface (get/put of one JSON value) is the same shape.
 
-const VERSION = 1;
+import { codedError } from "./errors.js";
 
-function codedError(code, message) {
-  const error = new Error(message);
-  error.code = code;
-  return error;
-}
+const VERSION = 1;
 
 function freshGeneration(now) {
   const rand =

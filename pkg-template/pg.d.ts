@@ -10,11 +10,13 @@ export interface CascadeSet {
   truncated: boolean;
 }
 
-/** What the watcher needs of a CascadeEngine. */
-export interface CascadeEngine {
-  entities(): Array<{ type: string; keyspace: string; keyFields: string[] }>;
+/** What the watcher needs of a CascadeEngine: `cascade`, and its `schema` (or `entities()`). */
+export type CascadeEngine = {
   cascade(change: EngineChange): CascadeSet;
-}
+} & (
+  | { readonly schema: { readonly entities: readonly { type: string; keyspace: string; keyFields: readonly string[] }[] } }
+  | { entities(): Array<{ type: string; keyspace: string; keyFields: string[] }> }
+);
 
 export declare const DEFAULT_CHANNEL: "cascade_edge";
 export declare const DEFAULT_OUTBOX: "cascade_edge_outbox";

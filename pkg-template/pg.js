@@ -9,16 +9,13 @@
 //
 // `pg` (node-postgres) is an optional peer dependency, loaded only when the watcher connects by URL.
 
+import { codedError } from "./errors.js";
+import { schemaOf } from "./schema.js";
+
 const DEFAULT_CHANNEL = "cascade_edge";
 const DEFAULT_OUTBOX = "cascade_edge_outbox";
 /** Table-name prefixes of query-side tables and views, stripped to find the keyspace. */
 const TABLE_PREFIXES = ["tv_", "v_", "mv_"];
-
-function codedError(code, message) {
-  const error = new Error(message);
-  error.code = code;
-  return error;
-}
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_$]*$/;
 
@@ -116,16 +113,14 @@ export function uninstallSql({ tables, outbox = DEFAULT_OUTBOX } = {}) {
 // Table → entity
 // ---------------------------------------------------------------------------------------------
 
+/** The engine's entities (`engine.schema`), or INVALID_OPTIONS. */
 function entitiesOf(engine) {
-  if (!engine || typeof engine.entities !== "function") {
+  const schema = schemaOf(engine);
+  if (schema === undefined) {
     throw codedError("INVALID_OPTIONS", "`engine` must be a CascadeEngine (CascadeEngine.fromSchema(sdl))");
   }
-  return engine.entities();
+  return schema.entities;
 }
-
-const keyspaceOf = (entity) => entity.keyspace;
-const typeNameOf = (entity) => entity.type ?? entity.typeName;
-const keyFieldsOf = (entity) => entity.keyFields ?? entity.key_fields ?? ["id"];
 
 /**
  * The entity a table's rows belong to: `overrides[table]` when given (a keyspace or a type name),
@@ -136,7 +131,7 @@ const keyFieldsOf = (entity) => entity.keyFields ?? entity.key_fields ?? ["id"];
 export function tableToEntity(table, engine, overrides = {}) {
   const entities = entitiesOf(engine);
   const { name } = parseTableName(table);
-  const byName = (n) => entities.find((e) => keyspaceOf(e) === n || typeNameOf(e) === n);
+  const byName = (n) => entities.find((e) => e.keyspace === n || e.type === n);
   const override = overrides?.[table] ?? overrides?.[name];
   let entity;
   if (override !== undefined) {
@@ -144,7 +139,7 @@ export function tableToEntity(table, engine, overrides = {}) {
     if (!entity) {
       throw codedError(
         "UNKNOWN_TABLE",
-        `the mapping ${table} → '${override}' names no entity of the schema; known keyspaces: ${entities.map(keyspaceOf).join(", ")}`,
+        `the mapping ${table} → '${override}' names no entity of the schema; known keyspaces: ${entities.map((e) => e.keyspace).join(", ")}`,
       );
     }
   } else {
@@ -157,11 +152,11 @@ export function tableToEntity(table, engine, overrides = {}) {
       throw codedError(
         "UNKNOWN_TABLE",
         `table '${table}' maps to no entity of the schema (tried ${candidates.map((c) => `'${c}'`).join(", ")}); ` +
-          `known keyspaces: ${entities.map(keyspaceOf).join(", ")}. Map it explicitly, e.g. overrides { ${name}: "${entities[0] ? keyspaceOf(entities[0]) : "user"}" } (CLI: --map ${name}=…)`,
+          `known keyspaces: ${entities.map((e) => e.keyspace).join(", ")}. Map it explicitly, e.g. overrides { ${name}: "${entities[0]?.keyspace ?? "user"}" } (CLI: --map ${name}=…)`,
       );
     }
   }
-  return { table: name, entity: keyspaceOf(entity), keyspace: keyspaceOf(entity), typeName: typeNameOf(entity), keyFields: keyFieldsOf(entity) };
+  return { table: name, entity: entity.keyspace, keyspace: entity.keyspace, typeName: entity.type, keyFields: [...entity.keyFields] };
 }
 
 const OPS = { INSERT: "create", UPDATE: "update", DELETE: "delete" };

@@ -1,11 +1,15 @@
 // Types of response tagging (tags.js).
 
-/** The part of a CascadeEngine that tagging reads. */
-export interface TaggingEngine {
-  entities(): Array<{ type: string; keyspace: string; keyFields: string[] }>;
-  relationships(): Array<{ holder: string; field: string; target: string; cardinality: "one" | "many" }>;
-  toJSON(): { delimiter?: string };
-}
+import type { EngineSchema } from "./index.js";
+
+/** The part of a CascadeEngine that tagging reads: its `schema`, or what that is built from. */
+export type TaggingEngine =
+  | { readonly schema: EngineSchema }
+  | {
+      entities(): Array<{ type: string; keyspace: string; keyFields: string[] }>;
+      relationships(): Array<{ holder: string; field: string; target: string; cardinality: "one" | "many" }>;
+      toJSON(): { delimiter?: string };
+    };
 
 export interface TagsForResponseOptions {
   /** Maximum header value size in bytes (default 16384, the Cloudflare and Fastly header budget). */
@@ -36,8 +40,8 @@ export function withCoarseTags<S extends { keys?: string[]; patterns?: string[];
   options?: { delimiter?: string },
 ): S & { tags: string[] };
 
-/** Encodes an id as one key segment, exactly like the core. */
-export function encodeSegment(value: string, delimiter?: string): string;
+/** Encodes an id (a string, or a number as its text) as one key segment, exactly like the core. */
+export function encodeSegment(value: string | number, delimiter?: string): string;
 
 /** Renders a key as a CDN tag, exactly like the core's CascadeSet `tags`. */
 export function tagForKey(key: string): string;

@@ -25,48 +25,18 @@
 // response is purged by every mutation touching one of its coarsened keyspaces. Fine-tagged
 // responses never carry `ks:*` or `*`, so those extra purge tags only ever reach coarsened ones.
 
+import { encodeSegment, tagForKey } from "./encoding.js";
+import { codedError } from "./errors.js";
+import { MAX_RESPONSE_DEPTH } from "./protocol.js";
+import { schemaOf } from "./schema.js";
+
+export { encodeSegment, tagForKey };
+
 const DEFAULT_BUDGET = 16384;
 const FORMATS = { cloudflare: ",", fastly: " " };
 const GLOBAL_TAG = "*";
 
-function codedError(code, message) {
-  const error = new Error(message);
-  error.code = code;
-  return error;
-}
-
-// Rust's char::is_whitespace (Unicode White_Space), which the core uses; JS's \s differs (U+FEFF, U+0085).
-const WHITESPACE = /[\t\n\v\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]/u;
 const utf8 = new TextEncoder();
-
-function hex(byte) {
-  return `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
-}
-
-/** Encodes an id as exactly one key segment, like the core (`encode_segment`). */
-export function encodeSegment(value, delimiter = ":") {
-  if (value === "") return "%00";
-  let out = "";
-  for (const ch of value) {
-    if (ch === "%" || ch === delimiter || ch === "*" || ch === "{" || ch === "}" || ch === "," || WHITESPACE.test(ch)) {
-      for (const b of utf8.encode(ch)) out += hex(b);
-    } else {
-      out += ch;
-    }
-  }
-  return out;
-}
-
-/** Renders a key or pattern as a CDN tag, like the core (`tag_for`): printable ASCII except `,`. */
-export function tagForKey(key) {
-  let out = "";
-  for (const ch of key) {
-    const c = ch.codePointAt(0);
-    if (c > 0x20 && c < 0x7f && ch !== ",") out += ch;
-    else for (const b of utf8.encode(ch)) out += hex(b);
-  }
-  return out;
-}
 
 function scalarString(v) {
   if (typeof v === "string") return v;
@@ -75,32 +45,15 @@ function scalarString(v) {
   return undefined;
 }
 
-// Per engine: entity types by name and keyspace, to-many fields per type, the delimiter.
-const schemaInfo = new WeakMap();
-function infoFor(engine) {
-  let info = schemaInfo.get(engine);
-  if (info) return info;
-  if (!engine || typeof engine.entities !== "function" || typeof engine.relationships !== "function") {
-    throw codedError("INVALID_ARGUMENT", "tagsForResponse needs a CascadeEngine as its first argument");
-  }
-  const byType = new Map();
-  const byKeyspace = new Map();
-  for (const e of engine.entities()) {
-    byType.set(e.type, e);
-    byKeyspace.set(e.keyspace, e);
-  }
-  const many = new Set();
-  for (const r of engine.relationships()) {
-    if (r.cardinality === "many") many.add(`${r.holder}\u0000${r.field}`);
-  }
-  const delimiter = typeof engine.toJSON === "function" ? engine.toJSON().delimiter ?? ":" : ":";
-  info = { byType, byKeyspace, many, delimiter };
-  schemaInfo.set(engine, info);
-  return info;
+/** The engine's schema (schema.js), or INVALID_ARGUMENT. */
+function schemaFor(engine) {
+  const schema = schemaOf(engine);
+  if (schema === undefined) throw codedError("INVALID_ARGUMENT", "tagsForResponse needs a CascadeEngine as its first argument");
+  return schema;
 }
 
-function entityKey(info, obj) {
-  const entity = info.byType.get(obj.__typename);
+function entityKey(schema, obj) {
+  const entity = schema.byType.get(obj.__typename);
   if (!entity || entity.keyFields.length === 0) return undefined;
   const parts = [];
   for (const f of entity.keyFields) {
@@ -108,16 +61,16 @@ function entityKey(info, obj) {
     if (s === undefined) return undefined;
     parts.push(s);
   }
-  return { entity, key: `${entity.keyspace}${info.delimiter}${encodeSegment(parts.join(","), info.delimiter)}` };
+  return { entity, key: `${entity.keyspace}${schema.delimiter}${encodeSegment(parts.join(","), schema.delimiter)}` };
 }
 
-function isListValue(info, value) {
+function isListValue(schema, value) {
   // A list of entity objects (or an empty list) under an entity field is a to-many relationship
   // even when the schema says otherwise (an alias, an interface field).
-  return Array.isArray(value) && value.some((v) => v && typeof v === "object" && entityKey(info, v));
+  return Array.isArray(value) && value.some((v) => v && typeof v === "object" && entityKey(schema, v));
 }
 
-function collectTags(info, response, parents) {
+function collectTags(schema, response, parents) {
   const tags = [];
   const seen = new Set();
   const add = (key) => {
@@ -127,25 +80,25 @@ function collectTags(info, response, parents) {
       tags.push(tag);
     }
   };
-  const d = info.delimiter;
+  const d = schema.delimiter;
   const addList = (keyspace, idSegment, field) => {
     add(`${keyspace}${d}${idSegment}${d}${field}`);
     add(`${keyspace}${d}*${d}${field}`);
   };
   const walk = (value, depth) => {
-    if (depth > 64) throw codedError("LIMIT_EXCEEDED", "the response is nested deeper than 64 levels");
+    if (depth > MAX_RESPONSE_DEPTH) throw codedError("LIMIT_EXCEEDED", `the response is nested deeper than ${MAX_RESPONSE_DEPTH} levels`);
     if (Array.isArray(value)) {
       for (const item of value) walk(item, depth + 1);
       return;
     }
     if (value === null || typeof value !== "object") return;
-    const found = entityKey(info, value);
+    const found = entityKey(schema, value);
     if (found) {
       add(found.key);
       const idSegment = found.key.slice(found.entity.keyspace.length + d.length);
       for (const [field, child] of Object.entries(value)) {
         if (field === "__typename" || child === null || child === undefined) continue;
-        if (info.many.has(`${found.entity.type}\u0000${field}`) || isListValue(info, child)) {
+        if (found.entity.toMany.includes(field) || isListValue(schema, child)) {
           addList(found.entity.keyspace, idSegment, field);
         }
       }
@@ -163,7 +116,7 @@ function collectTags(info, response, parents) {
   for (const [field, value] of Object.entries(root)) {
     const parent = parents?.[field];
     if (parent) {
-      const entity = info.byType.get(parent.entity) ?? info.byKeyspace.get(parent.entity);
+      const entity = schema.byType.get(parent.entity) ?? schema.byKeyspace.get(parent.entity);
       const id = scalarString(parent.id);
       if (!entity || id === undefined) {
         throw codedError("INVALID_OPTIONS", `parents.${field} must be { entity: <type or keyspace>, id, field? } of an entity type`);
@@ -240,9 +193,9 @@ export function tagsForResponse(engine, response, opts = {}) {
   if (parents !== undefined && (parents === null || typeof parents !== "object")) {
     throw codedError("INVALID_OPTIONS", "parents must map top-level field names to { entity, id, field? }");
   }
-  const info = infoFor(engine);
-  const fine = collectTags(info, response, parents);
-  const { tags, coarsened, coarseTags } = coarsen(fine, separator, budgetBytes, info.delimiter);
+  const schema = schemaFor(engine);
+  const fine = collectTags(schema, response, parents);
+  const { tags, coarsened, coarseTags } = coarsen(fine, separator, budgetBytes, schema.delimiter);
   return { header: render(tags, separator), tags, coarsened, coarseTags };
 }
 

@@ -14,12 +14,18 @@ export interface EntityChangeData {
   before?: Record<string, unknown>;
 }
 
-/** The parts of a CascadeEngine the store uses. */
-export interface CascadeEngineLike {
+import type { EngineSchema } from "./index.js";
+
+/** The parts of a CascadeEngine the store uses: `cascadeBatch`, and its `schema` (or what that is built from). */
+export type CascadeEngineLike = {
   cascadeBatch(changes: object[]): { keys: string[]; patterns: string[]; tags: string[] };
-  entities(): { type: string; keyspace: string }[];
-  relationships(): { holder: string; field: string; target: string; cardinality: string }[];
-}
+} & (
+  | { readonly schema: EngineSchema }
+  | {
+      entities(): { type: string; keyspace: string; keyFields: string[] }[];
+      relationships(): { holder: string; field: string; target: string; cardinality: string }[];
+    }
+);
 
 /** A Workers KV namespace (or anything with the same four methods). */
 export interface KvNamespaceLike {

@@ -11,32 +11,19 @@
 // ESM only. Import `cascade-edge` first (it initialises the wasm); this module shares its classes.
 // With the edge build, import `cascade-edge/edge` and `cascade-edge/edge/yoga` (this file over the
 // edge build's classes) instead.
-import { LruCache } from "./api.js";
+import { LruCache } from "./lru.js";
+import { encodeSegment } from "./encoding.js";
+import { codedError } from "./errors.js";
+import { MAX_TAGS_PER_ENTRY as MAX_TAGS } from "./protocol.js";
 import { purgeKv } from "./purge.js";
+import { schemaOf } from "./schema.js";
 
-/** Most tags one LruCache entry may carry (the core's limit). */
-const MAX_TAGS = 256;
+export { encodeSegment };
+
 /** The keyspace cached responses live under in the LRU, and the marker segment of KV index keys. */
 const RESPONSE = "@response";
 /** Longest response key kept as is; longer ids are hashed (and checked on read). */
 const MAX_ID_LENGTH = 512;
-
-const NEEDS_ENCODING = /[%*{},\p{White_Space}]/u;
-
-/** Percent-encodes an id into one key segment, exactly as the core does (README, "Encoding"). */
-export function encodeSegment(value, delimiter = ":") {
-  const text = String(value);
-  if (text === "") return "%00";
-  let out = "";
-  for (const ch of text) {
-    if (ch === delimiter || NEEDS_ENCODING.test(ch)) {
-      for (const byte of new TextEncoder().encode(ch)) out += `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
-    } else {
-      out += ch;
-    }
-  }
-  return out;
-}
 
 function fnv1a(text) {
   let h = 0xcbf29ce484222325n;
@@ -45,12 +32,6 @@ function fnv1a(text) {
     h = (h * 0x100000001b3n) & 0xffffffffffffffffn;
   }
   return h.toString(16);
-}
-
-function codedError(code, message) {
-  const error = new Error(message);
-  error.code = code;
-  return error;
 }
 
 const isPromise = (v) => v !== null && typeof v === "object" && typeof v.then === "function";
@@ -74,7 +55,8 @@ const isPromise = (v) => v !== null && typeof v === "object" && typeof v.then ==
  */
 export function createResponseCacheStore(options = {}) {
   const { engine, lru, kv, maxEntries = 1000, kvPrefix = RESPONSE, changeFor, delimiter = ":" } = options ?? {};
-  if (!engine || typeof engine.cascadeBatch !== "function" || typeof engine.entities !== "function") {
+  const schema = typeof engine?.cascadeBatch === "function" ? schemaOf(engine) : undefined;
+  if (schema === undefined) {
     throw codedError("INVALID_OPTIONS", "`engine` must be a CascadeEngine (CascadeEngine.fromSchema(sdl))");
   }
   if (lru !== undefined && !(lru instanceof LruCache)) throw codedError("INVALID_OPTIONS", "`lru` must be an LruCache");
@@ -86,14 +68,6 @@ export function createResponseCacheStore(options = {}) {
   }
   const d = delimiter;
   const cache = lru ?? new LruCache({ maxEntries, delimiter: d });
-  const keyspaceOf = new Map(engine.entities().map((e) => [e.type, e.keyspace]));
-  // The to-many fields of each holder type: `User` → ["posts"] gives the list key `user:{id}:posts`.
-  const listsOf = new Map();
-  for (const r of engine.relationships()) {
-    if (r.cardinality !== "many" || !keyspaceOf.has(r.holder)) continue;
-    if (!listsOf.has(r.holder)) listsOf.set(r.holder, new Set());
-    listsOf.get(r.holder).add(r.field);
-  }
   // Responses with more tags than an entry can carry: key → keyspaces they touch; any purge in
   // one of those keyspaces removes them (coarser, never stale).
   const wide = new Map();
@@ -112,15 +86,16 @@ export function createResponseCacheStore(options = {}) {
   function tagsOf(entities) {
     const tags = new Set();
     for (const { typename, id } of entities) {
-      const ks = keyspaceOf.get(typename);
-      if (ks === undefined) continue; // not an entity (payloads, value types): nothing to purge by
+      const entity = schema.byType.get(typename);
+      if (entity === undefined) continue; // not an entity (payloads, value types): nothing to purge by
       if (id === undefined || id === null) {
-        tags.add(ks); // an empty list or null field of this type: only a type-wide purge reaches it
+        tags.add(entity.keyspace); // an empty list or null field of this type: only a type-wide purge reaches it
         continue;
       }
-      const key = `${ks}${d}${encodeSegment(id, d)}`;
+      const key = `${entity.keyspace}${d}${encodeSegment(id, d)}`;
       tags.add(key);
-      for (const field of listsOf.get(typename) ?? []) tags.add(`${key}${d}${field}`);
+      // The to-many fields: `User` → ["posts"] gives the list key `user:{id}:posts`.
+      for (const field of entity.toMany) tags.add(`${key}${d}${field}`);
     }
     return [...tags];
   }
@@ -130,10 +105,10 @@ export function createResponseCacheStore(options = {}) {
     const keyspaces = [];
     const pending = [];
     for (const record of entities) {
-      const ks = keyspaceOf.get(record.typename);
-      if (ks === undefined) continue;
+      const entity = schema.byType.get(record.typename);
+      if (entity === undefined) continue;
       if (record.id === undefined || record.id === null) {
-        keyspaces.push(ks); // type-wide, as the plugin asks
+        keyspaces.push(entity.keyspace); // type-wide, as the plugin asks
         continue;
       }
       const change = { entity: record.typename, id: String(record.id) };

@@ -11,6 +11,7 @@ mod graph;
 mod keys;
 mod lru;
 mod mutation;
+mod platform;
 mod rules;
 mod schema;
 #[cfg(feature = "sdl")]
@@ -20,17 +21,14 @@ mod stats;
 mod template;
 mod text;
 mod value;
-/// The JavaScript bindings; public only so `tests/wasm.rs` can call them, not part of the Rust API.
-#[cfg(target_arch = "wasm32")]
+/// The JavaScript bindings and their wire protocol; public only for the crate's own tests, not
+/// part of the Rust API.
 #[doc(hidden)]
 pub mod wasm;
 
 pub use cascade::{tag_for, CascadeSet, Change, Op, Trace};
 pub use condition::{Condition, Test, MAX_CONDITION_DEPTH};
-pub use engine::{
-    plain_id_byte, relationship_value, CascadePlan, Clock, CompactSet, Engine, EngineOptions,
-    ExternalPredicate, Lint, Logger, NO_EDGE,
-};
+pub use engine::{relationship_value, Clock, Engine, EngineOptions, ExternalPredicate, Lint, Logger};
 pub use engine::{DEFAULT_MAX_DEPTH, DEFAULT_MAX_KEYS, MAX_RULES, MAX_TEMPLATES_PER_RULE};
 pub use error::{Error, Result};
 pub use graph::{render as render_graph, GraphFormat};

@@ -1,7 +1,7 @@
 //! Entity changes found in a GraphQL response (SPEC §4, `changesFromMutation`).
 
 use crate::cascade::{Change, Op};
-use crate::engine::Engine;
+use crate::engine::catalog::Catalog;
 use crate::error::{Error, Result};
 use crate::value::Value;
 use hashbrown::HashMap;
@@ -13,7 +13,7 @@ pub const MAX_RESPONSE_DEPTH: usize = 64;
 /// object (`__typename` of an entity type plus its key fields), in document order, deduplicated.
 /// The op comes from the top-level field name: `create…`/`add…` → create, `delete…`/`remove…` →
 /// delete, otherwise update; entities nested below the first one in a field are updates.
-pub(crate) fn changes_from_response(engine: &Engine, response: &Value) -> Result<Vec<Change>> {
+pub(crate) fn changes_from_response(catalog: &Catalog, response: &Value) -> Result<Vec<Change>> {
     let root = match response.get("data") {
         Some(d @ Value::Object(_)) => d,
         Some(Value::Null) => return Ok(Vec::new()),
@@ -26,7 +26,7 @@ pub(crate) fn changes_from_response(engine: &Engine, response: &Value) -> Result
     let mut index: HashMap<String, usize> = HashMap::new();
     for (field, value) in root.as_object().unwrap_or_default() {
         let op = op_for_field(field);
-        walk(engine, value, op, 0, &mut out, &mut index)?;
+        walk(catalog, value, op, 0, &mut out, &mut index)?;
     }
     Ok(out)
 }
@@ -44,7 +44,7 @@ fn op_for_field(field: &str) -> Op {
 }
 
 fn walk(
-    engine: &Engine,
+    catalog: &Catalog,
     v: &Value,
     op: Op,
     depth: usize,
@@ -62,13 +62,13 @@ fn walk(
     match v {
         Value::Array(items) => {
             for item in items {
-                walk(engine, item, op, depth + 1, out, index)?;
+                walk(catalog, item, op, depth + 1, out, index)?;
             }
         }
         Value::Object(members) => {
             let mut child_op = op;
             if let Some(entity) =
-                v.get("__typename").and_then(Value::as_str).and_then(|t| engine.keyed_entity(t))
+                v.get("__typename").and_then(Value::as_str).and_then(|t| catalog.keyed_entity(t))
             {
                 let id = if entity.key_fields.is_empty() {
                     None
@@ -105,7 +105,7 @@ fn walk(
             }
             for (k, child) in members {
                 if k != "__typename" {
-                    walk(engine, child, child_op, depth + 1, out, index)?;
+                    walk(catalog, child, child_op, depth + 1, out, index)?;
                 }
             }
         }

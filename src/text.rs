@@ -40,18 +40,8 @@ pub(crate) fn is_alphanumeric(c: char) -> bool {
     if c.is_ascii() {
         c.is_ascii_alphanumeric()
     } else {
-        unicode_alphanumeric(c)
+        crate::platform::unicode_alphanumeric(c)
     }
-}
-
-#[cfg(not(target_arch = "wasm32"))]
-fn unicode_alphanumeric(c: char) -> bool {
-    c.is_alphanumeric()
-}
-
-#[cfg(target_arch = "wasm32")]
-fn unicode_alphanumeric(c: char) -> bool {
-    crate::wasm::js_alphanumeric(c)
 }
 
 #[cfg(test)]

@@ -224,21 +224,9 @@ fn write_number(n: f64, out: &mut String) {
     } else if n.fract() == 0.0 && n.abs() < 1e15 {
         let _ = write!(out, "{}", n as i64);
     } else {
-        write_other_number(n, out);
+        // In wasm JS spells it (`String(n)`): Rust's float printing is about 21 KB of module.
+        crate::platform::write_number(n, out);
     }
-}
-
-/// A finite number that is not a small integer, in Rust's shortest round-trip form.
-#[cfg(not(target_arch = "wasm32"))]
-fn write_other_number(n: f64, out: &mut String) {
-    let _ = write!(out, "{n}");
-}
-
-/// A finite number that is not a small integer, as JS spells it (`String(n)`): the caller is
-/// JS, and this leaves Rust's float printing (about 21 KB of wasm) out of the module.
-#[cfg(target_arch = "wasm32")]
-fn write_other_number(n: f64, out: &mut String) {
-    out.push_str(&crate::wasm::number_text(n));
 }
 
 /// The number `text` spells (`str::parse::<f64>`'s grammar), or `None`. An integer of at most 15
@@ -249,20 +237,9 @@ fn parse_number(text: &str) -> Option<f64> {
         let n = digits.bytes().fold(0u64, |n, b| n * 10 + u64::from(b - b'0')) as f64;
         return Some(if digits.len() < text.len() { -n } else { n });
     }
-    parse_other_number(text)
-}
-
-#[cfg(not(target_arch = "wasm32"))]
-fn parse_other_number(text: &str) -> Option<f64> {
-    text.parse().ok()
-}
-
-/// In wasm, JS's `Number(text)` reads it (correctly rounded, as Rust's parser is): Rust's float
-/// parser and its tables are about 25 KB of the module, for numbers that are rarely not integers.
-#[cfg(target_arch = "wasm32")]
-fn parse_other_number(text: &str) -> Option<f64> {
-    let n = crate::wasm::number_value(text);
-    (!n.is_nan()).then_some(n)
+    // In wasm JS's `Number(text)` reads it, correctly rounded as Rust's parser is: Rust's float
+    // parser and its tables are about 25 KB of the module, for numbers rarely not integers.
+    crate::platform::parse_number(text)
 }
 
 /// Writes `s` as a JSON string literal.

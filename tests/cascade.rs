@@ -162,6 +162,21 @@ fn the_fan_out_budget_widens_instead_of_dropping() {
     assert!(set.trace[3..].iter().all(|t| t.coarse));
 }
 
+/// A truncated set listed `user:*` twice when a rule had produced it before the budget ran out
+/// and a later key of `user` was widened to it.
+#[test]
+fn a_keyspace_wildcard_a_rule_produced_is_not_listed_again_when_the_budget_widens() {
+    let mut e = blog_with(EngineOptions { max_keys: 2, ..EngineOptions::default() });
+    e.clear_rules();
+    e.add_rule_value(&json(r#"{"entity":"post","cascadeTo":["user:*","user:{author_id}:posts"]}"#)).unwrap();
+    let set = e.cascade(&post9("123")).unwrap();
+    assert!(set.truncated);
+    assert_eq!(set.keys, ["post:9"]);
+    assert_eq!(set.patterns, ["user:*"]);
+    assert_eq!(set.trace.len(), 2);
+    assert_eq!(set.tags, ["post:9", "user:*"]);
+}
+
 #[test]
 fn when_conditions_gate_manual_rules() {
     let mut e = blog();

@@ -4,7 +4,8 @@
 
 mod common;
 
-use cascade_edge::{plain_id_byte, CompactSet, Engine, EngineOptions, Op};
+use cascade_edge::wasm::protocol::{plain_id_byte, CompactSet};
+use cascade_edge::{Engine, EngineOptions, Op};
 use common::{blog, blog_with, json};
 
 /// The compact set of a cascade of `entity` `id` without data.

@@ -228,7 +228,7 @@ fn changes_are_found_in_a_mutation_response() {
 /// they are all read or edited.
 #[test]
 fn a_loaded_engine_builds_auto_rules_per_entity_at_the_indexes_from_schema_gives() {
-    use cascade_edge::CompactSet;
+    use cascade_edge::wasm::protocol::CompactSet;
     for sdl in [common::BLOG_SDL.to_owned(), fixture("swapi.graphql"), fixture("github.graphql")] {
         let mut expected = Engine::from_schema(&sdl, EngineOptions::default()).unwrap();
         let mut manual = Engine::from_schema(&sdl, EngineOptions::default()).unwrap();

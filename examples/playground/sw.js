@@ -8,9 +8,12 @@ const PRECACHE = [
   "app.js",
   "graph.js",
   "state.js",
-  "pkg/browser.js",
-  "pkg/api.js",
-  "pkg/purge.js",
+  // pkg/browser.js and every module it imports.
+  ...[
+    "browser.js", "api.js", "wasm.js", "errors.js", "protocol.js", "engine.js", "lru.js", "schema.js", "sets.js",
+    "shapes.js", "plans.js", "mutation.js", "encoding.js", "tags.js", "isolate.js", "purge.js", "purge-set.js",
+    "purge-kv.js", "purge-cache.js", "purge-http.js", "purge-cdn.js",
+  ].map((file) => `pkg/${file}`),
   "pkg/cascade_edge.js",
   "pkg/cascade_edge_bg.wasm",
   "schemas/blog.graphql",

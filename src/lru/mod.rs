@@ -241,19 +241,8 @@ pub struct LruCache<V> {
     stats: LruStats,
 }
 
-#[cfg(not(target_arch = "wasm32"))]
 fn system_clock() -> Box<dyn Fn() -> u64> {
-    Box::new(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-    })
-}
-
-// `SystemTime::now` panics on wasm32-unknown-unknown; the binding injects `Date.now` instead.
-#[cfg(target_arch = "wasm32")]
-fn system_clock() -> Box<dyn Fn() -> u64> {
-    Box::new(|| 0)
+    Box::new(crate::platform::now_ms)
 }
 
 impl<V> LruCache<V> {

@@ -4,7 +4,7 @@
 //! batched into `touchBatch`), only `set` and invalidation carry strings, and what an operation
 //! removed comes back as slot numbers.
 
-use super::{js_error, parse_json, IntoJsResult};
+use super::errors::{js_error, parse_json, IntoJsResult};
 use crate::{Error, LruCache, LruOptions, ReadToken, Removed, SetOptions, SetOutcome, Value};
 use js_sys::{Array, Function, Reflect};
 use wasm_bindgen::prelude::*;

@@ -1,4 +1,4 @@
-// changesFromMutation walked in JS (pkg-template/api.js `#changesHere`) against wasm's walk
+// changesFromMutation walked in JS (pkg-template/mutation.js) against wasm's walk
 // (src/mutation.rs, on the response's JSON text, which a `_noPlan` engine always takes): seeded
 // random responses over the blog schema, SWAPI and GitHub, with entity and unknown typenames,
 // key fields of every JSON type, nested lists and objects, op-bearing field names, responses

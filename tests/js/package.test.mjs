@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, sep } from "node:path";
+import { join, posix, sep } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { cargo, installPackage, root } from "./support/installed.mjs";
@@ -21,11 +21,13 @@ const GENERATED = [
   "cascade_edge_bg.wasm",
   "node.cjs",
   "index.d.cts",
-  // The edge build (no SDL parser): its own glue and wasm, and the API files copied over them.
-  ...["cascade_edge.js", "cascade_edge_bg.wasm", "node.cjs", "api.js", "purge.js", "purge-varnish.js", "tags.js", "isolate.js", "node.js", "browser.js", "workerd.js", "yoga.js"].map(
-    (file) => `edge/${file}`,
-  ),
+  // The constants shared with the Rust sources.
+  "protocol.js",
+  // The edge build (no SDL parser): its own glue, wasm and constants.
+  ...["cascade_edge.js", "cascade_edge_bg.wasm", "node.cjs", "protocol.js"].map((file) => `edge/${file}`),
 ];
+/** Template modules that pkg/edge/ does not copy: no edge entry imports them. */
+const NOT_EDGE = ["pg.js"];
 
 let pkg;
 let work;
@@ -53,8 +55,26 @@ describe("the tarball", () => {
   test("is named after the crate and contains exactly the expected files", () => {
     assert.equal(packed.filename, `cascade-edge-${VERSION}.tgz`);
     const templateFiles = listFiles(join(root, "pkg-template")).filter((f) => f !== "package.json");
-    const expected = [...new Set([...GENERATED, ...templateFiles])].sort();
+    // The edge build: the API's modules over its own glue.
+    const edgeFiles = templateFiles.filter((f) => !f.includes("/") && f.endsWith(".js") && !NOT_EDGE.includes(f)).map((f) => `edge/${f}`);
+    const expected = [...new Set([...GENERATED, ...templateFiles, ...edgeFiles])].sort();
     assert.deepEqual(packed.files.map((f) => f.path).sort(), expected);
+  });
+
+  test("every relative import of a shipped module names a shipped file", () => {
+    const shipped = new Set(packed.files.map((f) => f.path));
+    const modules = [...shipped].filter((f) => /\.m?js$/.test(f));
+    let imports = 0;
+    for (const file of modules) {
+      const text = readFileSync(join(installed(), file), "utf8");
+      for (const match of text.matchAll(/(?:^import|^export)[^;]*?from "(\.{1,2}\/[^"]+)"|import\("(\.{1,2}\/[^"]+)"\)/gm)) {
+        const spec = match[1] ?? match[2];
+        const target = posix.normalize(posix.join(posix.dirname(file), spec));
+        assert.ok(shipped.has(target), `${file} imports ${spec}, which the tarball does not hold`);
+        imports++;
+      }
+    }
+    assert.ok(imports > 20, `only ${imports} relative imports found: the scan is broken`);
   });
 
   test("package.json is generated from Cargo.toml", () => {

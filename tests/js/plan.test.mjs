@@ -1,4 +1,4 @@
-// Plans of cascades (pkg-template/api.js `#plan`, `#planData`) against wasm: a seeded random
+// Plans of cascades (pkg-template/plans.js `Planner`) against wasm: a seeded random
 // script of changes without data (odd, long and numeric ids, every op, known and unknown
 // entities), changes with data of repeated shapes and every kind of value (`randomData`),
 // batches, rule additions and removals (conditions among them), and `stats()`, run on an

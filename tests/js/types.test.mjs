@@ -40,7 +40,8 @@ import {
   type VarnishPurgeOptions, type EngineOptions, type Change, type DetectedChange, type CascadeSet, type TraceEntry, type Rule, type RuleInput,
   type Condition, type Relationship, type Entity, type EngineStats, type LruStats, type Lint, type GraphFormat,
   type RuleGraph, type CompiledRules, type CascadeError, type ErrorCode, type LruOptions, type SetOptions,
-  type ReadToken, type PurgeableSet, type PurgeResult, type KvNamespaceLike,
+  type ReadToken, type PurgeableSet, type PurgeResult, type KvNamespaceLike, type EngineSchema, type SchemaEntity,
+  tagsForResponse,
 } from "cascade-edge";
 import { CascadeEngine as EdgeEngine, purgeVarnish as edgePurgeVarnish } from "cascade-edge/edge";
 import { createResponseCacheStore } from "cascade-edge/edge/yoga";
@@ -52,6 +53,11 @@ const engine = CascadeEngine.fromSchema("type User { id: ID! }", options);
 const rels: Relationship[] = engine.relationships();
 const cardinality: "one" | "many" | undefined = rels[0]?.cardinality;
 const entities: Entity[] = engine.entities();
+const schema: EngineSchema = engine.schema;
+const schemaEntity: SchemaEntity | undefined = schema.byType.get("User") ?? schema.byKeyspace.get("user") ?? schema.entity("user");
+const lists: readonly string[] | undefined = schemaEntity?.toMany;
+const delimiter: string = schema.delimiter;
+const tagged: string = tagsForResponse(engine, { data: { user: { __typename: "User", id: 1 } } }).header;
 const rules: Rule[] = engine.rules();
 const source: "auto" | "manual" | undefined = rules[0]?.source;
 const cond: Condition = { all: [{ field: "status", eq: "published" }, { not: { field: "n", gt: 3 } }, { changed: ["title"] }, { any: [{ field: "x", in: [1, "2"] }, { field: "y", exists: true }] }] };
@@ -117,7 +123,7 @@ const covers: boolean = keyCovers("user:1", "user:1:posts");
 const varnishConfig: VarnishPurgeOptions = { url: "http://127.0.0.1:6081/", soft: true, header: "xkey-softpurge", method: "PURGE", maxHeaderBytes: 8000, maxRetries: 2 };
 const varnished: Promise<PurgeResult> = purgeVarnish(varnishConfig, purgeable);
 const edgeVarnished: Promise<PurgeResult> = edgePurgeVarnish({ url: "http://127.0.0.1:6081/" }, purgeable, { soft: false });
-void [v, cardinality, entities, source, batch, sid, tree, plain, json, any, stats, lints, evicted, got, peeked, has, deleted, size, keys, removed, flushed, lruStats, from, kvResult, covers, varnished, edgeVarnished, planPurge, purgeCache, purgeCloudflare, purgeFastly];
+void [v, cardinality, entities, lists, delimiter, tagged, schema.entities.length, source, batch, sid, tree, plain, json, any, stats, lints, evicted, got, peeked, has, deleted, size, keys, removed, flushed, lruStats, from, kvResult, covers, varnished, edgeVarnished, planPurge, purgeCache, purgeCloudflare, purgeFastly];
 `;
 
 test("a consumer using every public name compiles under --strict", () => {
@@ -138,6 +144,7 @@ const BAD = [
   ['new LruCache({ maxEntries: "10" });', "TS2322"],
   ['new LruCache<number>().set("k", "string");', "TS2345"],
   ['new LruCache().set("k", 1, { tags: "user:1" });', "TS2322"],
+  ['CascadeEngine.fromSchema("x").schema.byType.set("A", CascadeEngine.fromSchema("x").schema.entities[0]!);', "TS2339"],
 ];
 
 test("misuses are type errors", () => {

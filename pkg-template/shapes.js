@@ -1,0 +1,153 @@
+// Which changes a plan can answer for (plans.js), and how they are told apart: a change without
+// data (`dataless`), or one with plain data of a known shape (`dataShape`), whose values a plan's
+// keys are spelled from. Pure JS: nothing here calls into wasm.
+
+// `op` of a change as the number `cascadeIdCompact` takes.
+export const OPS = { __proto__: null, update: 0, create: 1, delete: 2 };
+// The properties a change may have; a change with only these, no data and a well-formed string id
+// skips JSON (`cascadeInput` / `cascadeIdCompact`).
+const CHANGE_PROPS = { __proto__: null, entity: true, id: true, op: true, data: true, before: true, after: true };
+
+/**
+ * Whether a change has a string entity, a string or safe-integer id and nothing else but `op`
+ * (well-formedness aside, see `wellFormed`). A safe integer reads as its decimal string in wasm
+ * (`Change::from_value`), so such an id is passed as `String(id)`.
+ */
+export function dataless(change) {
+  if (change === null || typeof change !== "object" || Array.isArray(change)) return false;
+  const { entity, id, op } = change;
+  if (typeof entity !== "string" || entity === "" || (typeof id !== "string" && !Number.isSafeInteger(id))) return false;
+  if (op !== undefined && OPS[op] === undefined) return false;
+  if (change.data !== undefined || change.before !== undefined || change.after !== undefined) return false;
+  for (const k in change) if (CHANGE_PROPS[k] !== true) return false;
+  return true;
+}
+
+// Most distinct data shapes an engine keeps plans for, and most values and nesting in one shape.
+export const MAX_DATA_PLANS = 256;
+const MAX_SHAPE_VALUES = 64;
+const MAX_SHAPE_DEPTH = 8;
+
+export const isPlainObject = (v) => {
+  if (v === null || typeof v !== "object") return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+};
+
+/**
+ * The shape of a change with data that a plan can answer for (see `#planData`): a string naming
+ * the entity, op and data's structure, with the values a key may take (the id first, then each
+ * string or safe-integer value in JSON order) left out as `S` and collected in `values`; other
+ * values (`null`, booleans, other numbers) are part of the shape. `undefined` for any change that
+ * is not an object with a string entity, a string or safe-integer id, an op and plain, array-free
+ * `data` (and nothing else), which always goes to wasm.
+ *
+ * `seen` keeps the last shape found per entity and op, compiled into `steps` (see `shapeOf`): a
+ * change whose data walks through the same steps has that shape, and is known without building
+ * its string (which costs most of a planned cascade).
+ */
+export function dataShape(change, seen) {
+  if (!isPlainObject(change)) return undefined;
+  const { entity, id, op, data } = change;
+  if (typeof entity !== "string" || entity === "" || (typeof id !== "string" && !Number.isSafeInteger(id))) return undefined;
+  if ((op !== undefined && OPS[op] === undefined) || change.before !== undefined || change.after !== undefined) return undefined;
+  if (!isPlainObject(data)) return undefined;
+  for (const k in change) if (CHANGE_PROPS[k] !== true) return undefined;
+  const values = [typeof id === "string" ? id : String(id)];
+  const opIndex = op === undefined ? 0 : OPS[op];
+  let byOp = seen.get(entity);
+  const last = byOp?.[opIndex];
+  if (last !== undefined && walkSteps(data, last.steps, 0, values) !== -1) return { key: last.key, values };
+  values.length = 1;
+  const steps = [];
+  const key = shapeOf(data, values, 0, steps);
+  if (key === undefined) return undefined;
+  const shape = { key: `${entity}\u0000${op ?? "update"}\u0000${key}`, values };
+  if (byOp === undefined && seen.size < MAX_DATA_PLANS) seen.set(entity, (byOp = [undefined, undefined, undefined]));
+  if (byOp !== undefined) byOp[opIndex] = { key: shape.key, steps };
+  return shape;
+}
+
+// In a shape's `steps`, what follows a member's name: a value it takes (a string or safe
+// integer), a nested object (its steps follow, then END), or else the literal value itself.
+const VALUE = Symbol("value");
+const OBJECT = Symbol("object");
+const END = Symbol("end");
+
+/**
+ * `data`'s part of a shape (see `dataShape`), its values pushed onto `values` and its walk onto
+ * `steps` (pairs of a member's name and what it holds, END after an object's members);
+ * undefined if unplannable.
+ */
+function shapeOf(data, values, depth, steps) {
+  if (depth > MAX_SHAPE_DEPTH) return undefined;
+  let shape = "{";
+  for (const k of Object.keys(data)) {
+    const v = data[k];
+    let part;
+    if (typeof v === "string" || Number.isSafeInteger(v)) {
+      if (values.push(typeof v === "string" ? v : String(v)) > MAX_SHAPE_VALUES) return undefined;
+      part = "S";
+      steps.push(k, VALUE);
+    } else if (v === null || typeof v === "boolean" || typeof v === "number") {
+      part = JSON.stringify(v);
+      steps.push(k, v);
+    } else if (v === undefined || typeof v === "function" || typeof v === "symbol") {
+      continue; // JSON leaves such a member out
+    } else if (isPlainObject(v)) {
+      steps.push(k, OBJECT);
+      part = shapeOf(v, values, depth + 1, steps);
+      if (part === undefined) return undefined;
+    } else {
+      return undefined; // arrays, bigints, objects with a toJSON or a class
+    }
+    // Length-prefixed, so no member name can be read as another's.
+    shape += `${k.length}:${k}=${part},`;
+  }
+  steps.push(END);
+  return `${shape}}`;
+}
+
+/**
+ * Walks `data` along a shape's `steps` from `at`, pushing its values onto `values` as `shapeOf`
+ * does; the index past the steps of `data`, or -1 where it differs. A literal matches only the
+ * same value (`===`), which has the same JSON; anything else is left to `shapeOf`.
+ */
+function walkSteps(data, steps, at, values) {
+  for (const k of Object.keys(data)) {
+    const v = data[k];
+    if (v === undefined || typeof v === "function" || typeof v === "symbol") continue;
+    if (steps[at] !== k) return -1;
+    const want = steps[at + 1];
+    at += 2;
+    if (want === VALUE) {
+      if (typeof v === "string") values.push(v);
+      else if (Number.isSafeInteger(v)) values.push(String(v));
+      else return -1;
+    } else if (want === OBJECT) {
+      if (!isPlainObject(v)) return -1;
+      at = walkSteps(v, steps, at, values);
+      if (at < 0) return -1;
+    } else if (v !== want) {
+      return -1;
+    }
+  }
+  return steps[at] === END ? at + 1 : -1;
+}
+
+/** `data` as JSON with its i-th value (counting the id as 0) replaced by `stand(i)`. */
+export function markedData(data, stand) {
+  let i = 1;
+  const mark = (o) => {
+    // No prototype: a member named `__proto__` (which JSON.parse makes) stays a member.
+    const out = Object.create(null);
+    for (const k of Object.keys(o)) {
+      const v = o[k];
+      if (typeof v === "string" || Number.isSafeInteger(v)) out[k] = stand(i++);
+      else if (isPlainObject(v)) out[k] = mark(v);
+      else out[k] = v;
+    }
+    return out;
+  };
+  return JSON.stringify(mark(data));
+}
