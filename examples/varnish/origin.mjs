@@ -28,15 +28,15 @@ export const typeDefs = /* GraphQL */ `
  * its key fields (`id`). A response with an object that does not could hold data no tag names: it
  * is left untagged, and the VCL does not cache it.
  */
-function fullyIdentified(keyFields, value, depth = 0) {
-  if (Array.isArray(value)) return value.every((v) => fullyIdentified(keyFields, v, depth));
+function fullyIdentified(schema, value, depth = 0) {
+  if (Array.isArray(value)) return value.every((v) => fullyIdentified(schema, v, depth));
   if (value === null || typeof value !== "object") return true;
   if (depth > 0) {
     if (typeof value.__typename !== "string") return false;
-    const fields = keyFields.get(value.__typename);
+    const fields = schema.byType.get(value.__typename)?.keyFields;
     if (fields && fields.some((f) => value[f] === undefined || value[f] === null)) return false;
   }
-  return Object.values(value).every((v) => fullyIdentified(keyFields, v, depth + 1));
+  return Object.values(value).every((v) => fullyIdentified(schema, v, depth + 1));
 }
 
 /**
@@ -48,11 +48,10 @@ function fullyIdentified(keyFields, value, depth = 0) {
  */
 export function useXkey(engine, { maxAge = 3600, staleWhileRevalidate = 60, budgetBytes = 8000 } = {}) {
   const tagged = new WeakMap();
-  const keyFields = new Map(engine.entities().map((e) => [e.type, e.keyFields]));
   return {
     onResultProcess({ request, result }) {
       if (request.method !== "GET" || !result || Array.isArray(result) || result.errors?.length || !result.data) return;
-      if (!fullyIdentified(keyFields, result.data)) return;
+      if (!fullyIdentified(engine.schema, result.data)) return;
       const { header } = tagsForResponse(engine, result, { format: "fastly", budgetBytes });
       if (header) tagged.set(request, header);
     },

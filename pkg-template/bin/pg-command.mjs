@@ -185,7 +185,7 @@ async function watch(api, pg, opts, io) {
   const url = opts.values.url ?? process.env.DATABASE_URL;
   if (!url) throw new UsageError("'pg watch' needs --url <postgres://…> (or $DATABASE_URL)");
   const dryRun = Boolean(opts.values["dry-run"]);
-  const { purge, plan } = backend(api, pg, opts.values.purge ?? "print", { endpoint: opts.values.endpoint, dryRun, delimiter: engine.toJSON().delimiter }, io);
+  const { purge, plan } = backend(api, pg, opts.values.purge ?? "print", { endpoint: opts.values.endpoint, dryRun, delimiter: engine.schema.delimiter }, io);
   const watcher = pg.createWatcher({
     url,
     engine,
