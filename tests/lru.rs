@@ -1,5 +1,6 @@
 //! The LRU cache of SPEC §5, case by case.
 
+use cascade_edge::wasm::keyless::KeylessSets;
 use cascade_edge::{
     Error, LruCache, LruOptions, LruStats, ReadToken, RemovalReason, Removed, SetOptions, Value,
     FENCE_CAPACITY,

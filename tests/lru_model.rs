@@ -5,6 +5,7 @@
 
 mod common;
 
+use cascade_edge::wasm::keyless::KeylessSets;
 use cascade_edge::{covers, LruCache, LruOptions, Pattern, RemovalReason, Removed, SetOptions};
 use proptest::prelude::*;
 

@@ -13,7 +13,10 @@
 //! slots use `slot_of` + `touch` instead, which say so by returning `false`).
 
 mod fence;
+mod invalidate;
+mod invariants;
 mod trie;
+mod unindexed;
 
 pub use fence::{ReadToken, FENCE_CAPACITY};
 
@@ -25,6 +28,7 @@ use crate::value::Value;
 use fence::{Fence, Target};
 use hashbrown::{HashMap, HashSet};
 use trie::{Trie, MAX_NODES, NIL};
+use unindexed::{unindexed_row, Unindexed, NO_TEXT};
 
 /// Most tags one entry may carry.
 pub const MAX_TAGS_PER_ENTRY: usize = 256;
@@ -180,33 +184,6 @@ const FREE: u32 = NIL - 1;
 /// stay below it: `MAX_NODES`).
 const UNINDEXED: u32 = 1 << 31;
 
-/// The row in [`Unindexed::rows`] of an entry's key, if the trie does not hold it yet.
-fn unindexed_row(node: u32) -> Option<usize> {
-    (node & UNINDEXED != 0).then_some((node & !UNINDEXED) as usize)
-}
-
-/// Keys stored by [`LruCache::set_unindexed`] (or, text to come, by [`LruCache::set_keyless`])
-/// that the trie does not hold yet.
-#[derive(Default)]
-struct Unindexed {
-    /// The keys, back to back.
-    text: String,
-    /// (slot, start, length) of a key in `text`, or (slot, `NO_TEXT`, length) while the caller of
-    /// `set_keyless` has not provided it. A row is live while its slot's entry points at it; a
-    /// removed entry leaves a dead row behind until the next compaction or indexing.
-    rows: Vec<(u32, usize, u32)>,
-    /// Live rows.
-    live: usize,
-    /// Live rows still without text.
-    textless: usize,
-    /// Bytes of the keys of the rows, live or dead, still without text: with `text`, a bound on
-    /// the trie nodes that indexing the rows may need.
-    textless_bytes: usize,
-}
-
-/// `start` of a row whose key text has not been provided yet (see [`LruCache::set_keyless`]).
-const NO_TEXT: usize = usize::MAX;
-
 /// A bounded LRU cache of string keys, with TTL, hierarchical, wildcard and tag invalidation, and a
 /// stale-write fence.
 pub struct LruCache<V> {
@@ -294,7 +271,7 @@ impl<V> LruCache<V> {
     /// For bindings that know each entry's key by its slot: entries removed from now on are
     /// reported with an empty [`Removed::key`], which saves rebuilding each key's text from the
     /// trie on every eviction and invalidation.
-    pub fn set_keyless_removals(&mut self, on: bool) {
+    pub(crate) fn set_keyless_removals(&mut self, on: bool) {
         self.keyless_removals = on;
     }
 
@@ -560,127 +537,6 @@ impl<V> LruCache<V> {
         Ok(SetOutcome { slot, removed, replaced })
     }
 
-    /// `set` of a key that the caller knows is not cached (a binding that keeps its own key →
-    /// slot map), with default options (no tags, token or TTL of its own; `bytes` for the value),
-    /// that leaves the key out of the index for now: the next call that needs the index (a `set`
-    /// with a key, `get`, `delete`, any invalidation) indexes every waiting key in one pass, and
-    /// an entry evicted before then is never indexed. Until then `slot_of`, `peek` and `has`
-    /// search the waiting keys one by one. If `key` was in fact cached, the older entry is
-    /// dropped, unreported, when the index takes the newer one.
-    ///
-    /// Returns the entry's slot; the entries evicted to make room are appended to `removed` (a
-    /// buffer the caller reuses, so a set allocates nothing).
-    pub fn set_unindexed(
-        &mut self,
-        key: &str,
-        value: V,
-        bytes: usize,
-        removed: &mut Vec<Removed<V>>,
-    ) -> Result<u32> {
-        validate_key(key, self.options.delimiter)?;
-        self.push_unindexed(Some(key), key.len(), value, bytes, removed)
-    }
-
-    /// [`LruCache::set_unindexed`] for a binding that keeps the key's text itself until the index
-    /// needs it: only the key's length (in bytes of UTF-8) comes now, and the caller promises a
-    /// key that `validate_key` accepts. Before anything else that reads keys (any call but
-    /// `set_keyless`, `set_slot`, `touch`, `is_live`, `delete_slot`, `record_miss`, `stats`,
-    /// `len`), it must hand every such entry's key to [`LruCache::provide_key`]: until then the
-    /// entry is invisible to lookups and invalidation. An entry evicted or deleted first never
-    /// needs its key: a cache used only for `get` and `set` never copies a key into the core.
-    /// (Such an entry removed before its key came is reported with an empty key.)
-    pub fn set_keyless(
-        &mut self,
-        key_len: usize,
-        value: V,
-        bytes: usize,
-        removed: &mut Vec<Removed<V>>,
-    ) -> Result<u32> {
-        if key_len == 0 || key_len > MAX_KEY_LEN {
-            return Err(Error::LimitExceeded { what: "key bytes", limit: MAX_KEY_LEN, actual: key_len });
-        }
-        self.push_unindexed(None, key_len, value, bytes, removed)
-    }
-
-    /// Stores an entry whose key waits for the index, with its text or (`None`) without it yet.
-    fn push_unindexed(
-        &mut self,
-        key: Option<&str>,
-        key_len: usize,
-        value: V,
-        bytes: usize,
-        removed: &mut Vec<Removed<V>>,
-    ) -> Result<u32> {
-        let bytes = key_len.saturating_add(bytes);
-        self.check_weight(bytes)?;
-        // Indexing may need a node per byte of every waiting key (dead rows' text included).
-        let bound = self.unindexed.text.len() + self.unindexed.textless_bytes + key_len;
-        if self.trie.live_nodes().saturating_add(bound) > MAX_NODES {
-            return Err(Error::LimitExceeded {
-                what: "trie nodes",
-                limit: MAX_NODES,
-                actual: self.trie.live_nodes() + bound,
-            });
-        }
-        let expires_at = self.options.default_ttl_ms.map_or(u64::MAX, |t| (self.clock)().saturating_add(t));
-        self.stats.sets += 1;
-        self.evict_for(bytes, 1, removed);
-        if self.unindexed.rows.len() >= 64 && self.unindexed.rows.len() > 2 * self.unindexed.live {
-            self.compact_unindexed();
-        }
-        let u = &mut self.unindexed;
-        // Rows stay below 2^31: a compaction leaves at most `live` ≤ max_entries rows, and rows
-        // only grow to twice the live ones plus 64 before the next.
-        let node = UNINDEXED | u.rows.len() as u32;
-        let slot = self.occupy(Entry { value, bytes, node });
-        self.set_expiry(slot, expires_at);
-        let u = &mut self.unindexed;
-        match key {
-            Some(key) => {
-                u.rows.push((slot, u.text.len(), key_len as u32));
-                u.text.push_str(key);
-            }
-            None => {
-                u.rows.push((slot, NO_TEXT, key_len as u32));
-                u.textless += 1;
-                u.textless_bytes += key_len;
-            }
-        }
-        u.live += 1;
-        self.bytes += bytes;
-        self.expiring += usize::from(expires_at != u64::MAX);
-        self.link_front(slot);
-        Ok(slot)
-    }
-
-    /// Gives the key of the entry in `slot` if [`LruCache::set_keyless`] stored it without one:
-    /// `Ok(true)` when it took the key, `Ok(false)` when the slot holds no such entry (free, or an
-    /// entry with its key already: nothing changes). A key of the wrong length, or one that
-    /// `validate_key` refuses, breaks `set_keyless`'s promise: the entry is removed (as if deleted)
-    /// and the error returned.
-    pub fn provide_key(&mut self, slot: u32, key: &str) -> Result<bool> {
-        let Some(row) = self.entry(slot).and_then(|e| unindexed_row(e.node)) else { return Ok(false) };
-        let (_, start, len) = self.unindexed.rows[row];
-        if start != NO_TEXT {
-            return Ok(false);
-        }
-        let valid = if key.len() == len as usize {
-            validate_key(key, self.options.delimiter)
-        } else {
-            Err(Error::key(key, "is not the length given to set_keyless"))
-        };
-        if let Err(e) = valid {
-            self.remove_slot(slot, RemovalReason::Deleted);
-            return Err(e);
-        }
-        let u = &mut self.unindexed;
-        u.rows[row].1 = u.text.len();
-        u.text.push_str(key);
-        u.textless -= 1;
-        u.textless_bytes -= len as usize;
-        Ok(true)
-    }
-
     /// Puts `entry` in a free slot (or a new one) and counts it; the caller links it.
     fn occupy(&mut self, entry: Entry<V>) -> u32 {
         self.len += 1;
@@ -696,85 +552,6 @@ impl<V> LruCache<V> {
                 (self.slots.len() - 1) as u32
             }
         }
-    }
-
-    /// Indexes the keys waiting for the index now, rather than in the next call that needs them:
-    /// a caller that stores many keys with `set_unindexed`/`set_keyless` bounds that call's
-    /// pause this way (each waiting key costs about one `set`'s indexing).
-    pub fn index_waiting(&mut self) {
-        self.index_unindexed();
-    }
-
-    /// Indexes every key that [`LruCache::set_unindexed`] left waiting, in the order they came.
-    /// An entry whose key was never provided (see [`LruCache::set_keyless`]) cannot be indexed:
-    /// it stays waiting.
-    fn index_unindexed(&mut self) {
-        if self.unindexed.rows.is_empty() {
-            return;
-        }
-        let d = self.options.delimiter;
-        let Unindexed { mut text, mut rows, .. } = std::mem::take(&mut self.unindexed);
-        let mut textless = Unindexed::default();
-        for (row, &(slot, start, len)) in rows.iter().enumerate() {
-            let Some(e) = self.slots.get_mut(slot as usize).and_then(Option::as_mut) else { continue };
-            if e.node != UNINDEXED | row as u32 {
-                continue;
-            }
-            if start == NO_TEXT {
-                e.node = UNINDEXED | textless.rows.len() as u32;
-                textless.rows.push((slot, NO_TEXT, len));
-                textless.textless_bytes += len as usize;
-                continue;
-            }
-            let key = span(&text, start..start + len as usize);
-            let mut node = self.trie.intern(key, d);
-            let older = self.trie.node(node).entry;
-            if older != NIL {
-                // The caller broke `set_unindexed`'s contract: the newer entry wins. Removing the
-                // older one may prune the node, so the key is interned again.
-                self.remove_slot(older, RemovalReason::Deleted);
-                node = self.trie.intern(key, d);
-            }
-            self.trie.node_mut(node).entry = slot;
-            self.live_mut(slot).node = node;
-        }
-        if textless.rows.is_empty() {
-            // The buffers are kept for the next keys.
-            text.clear();
-            rows.clear();
-            self.unindexed = Unindexed { text, rows, ..Unindexed::default() };
-        } else {
-            textless.live = textless.rows.len();
-            textless.textless = textless.rows.len();
-            self.unindexed = textless;
-        }
-    }
-
-    /// Drops the dead rows of the waiting keys and their text.
-    fn compact_unindexed(&mut self) {
-        let Unindexed { text, rows, live, textless, .. } = std::mem::take(&mut self.unindexed);
-        let mut kept = Unindexed {
-            text: String::with_capacity(text.len() / 2),
-            rows: Vec::with_capacity(live),
-            live,
-            textless,
-            textless_bytes: 0,
-        };
-        for (row, &(slot, start, len)) in rows.iter().enumerate() {
-            let Some(Some(e)) = self.slots.get_mut(slot as usize) else { continue };
-            if e.node != UNINDEXED | row as u32 {
-                continue;
-            }
-            e.node = UNINDEXED | kept.rows.len() as u32;
-            if start == NO_TEXT {
-                kept.rows.push((slot, NO_TEXT, len));
-                kept.textless_bytes += len as usize;
-            } else {
-                kept.rows.push((slot, kept.text.len(), len));
-                kept.text.push_str(span(&text, start..start + len as usize));
-            }
-        }
-        self.unindexed = kept;
     }
 
     /// `set` of the key that `slot` holds, with default options (no tags, token or TTL of its
@@ -932,144 +709,6 @@ impl<V> LruCache<V> {
         self.fence.token()
     }
 
-    /// Removes `key`, every key below it (`user:1` removes `user:1:posts`, never `user:10`) and
-    /// every entry tagged with any of those keys; fences the key against stale writes.
-    pub fn invalidate(&mut self, key: &str) -> Result<Vec<Removed<V>>> {
-        self.invalidate_set(&[key], &[])
-    }
-
-    /// Removes every key matching `pattern` (inner `*`: one segment, trailing `*`: one or more),
-    /// the keys below each match and the entries tagged with any of them. Visits only the trie
-    /// nodes under the pattern's literal prefix.
-    pub fn invalidate_pattern(&mut self, pattern: &str) -> Result<Vec<Removed<V>>> {
-        self.invalidate_set(&[], &[pattern])
-    }
-
-    /// `invalidate` for several keys at once; nothing changes unless every key is valid.
-    pub fn invalidate_batch(&mut self, keys: &[&str]) -> Result<Vec<Removed<V>>> {
-        self.invalidate_set(keys, &[])
-    }
-
-    /// Invalidates a whole cascade set of keys and patterns as one step; validates everything
-    /// first, so a bad key or pattern leaves the cache untouched.
-    pub fn invalidate_set(&mut self, keys: &[&str], patterns: &[&str]) -> Result<Vec<Removed<V>>> {
-        let d = self.options.delimiter;
-        let mut targets = Vec::with_capacity(keys.len() + patterns.len());
-        for key in keys {
-            validate_key(key, d)?;
-            targets.push(Target::Key((*key).into()));
-        }
-        for p in patterns {
-            let p = Pattern::parse(p, d)?;
-            targets.push(Target::Pattern(p));
-        }
-        Ok(self.invalidate_targets(targets))
-    }
-
-    fn invalidate_targets(&mut self, targets: Vec<Target>) -> Vec<Removed<V>> {
-        self.index_unindexed();
-        let d = self.options.delimiter;
-        let mut roots = Vec::new();
-        for t in &targets {
-            match t {
-                Target::Key(k) => roots.extend(self.trie.lookup(k, d)),
-                Target::Pattern(p) => self.trie.covered_roots(p, &mut roots),
-            }
-        }
-        let mut nodes = Vec::new();
-        for r in roots {
-            self.trie.subtree(r, &mut nodes);
-        }
-        let (mut direct, mut via_tag) = (Vec::new(), Vec::new());
-        for &n in &nodes {
-            let node = self.trie.node(n);
-            if node.entry != NIL {
-                direct.push(node.entry);
-            }
-            via_tag.extend(self.trie.tagged(n).iter().map(|&(s, _)| s));
-        }
-
-        let epoch = self.fence.advance();
-        let mut out = Vec::with_capacity(direct.len() + via_tag.len());
-        // Subtrees may overlap (a key and its ancestor) and an entry may be reached through
-        // several tags, so a slot already freed in this pass is skipped; no slot is reused here.
-        for slot in direct {
-            if self.entry(slot).is_some() {
-                out.push(self.remove_slot(slot, RemovalReason::Invalidated));
-            }
-        }
-        for slot in via_tag {
-            if let Some(e) = self.entry(slot) {
-                // A write-back of this key without its tags would be stale too.
-                let key = self.trie.path(e.node, self.options.delimiter);
-                self.fence.record(epoch, Target::Key(key.into()));
-                out.push(self.remove_slot(slot, RemovalReason::Invalidated));
-            }
-        }
-        for t in targets {
-            self.fence.record(epoch, t);
-        }
-        out
-    }
-
-    /// Schedules `invalidate(key)` for `delay_ms` from now on the cache clock; coalesced: a key
-    /// already scheduled keeps its earliest due time, and a key below a scheduled key due no later
-    /// is already covered. [`LruCache::flush_due`] runs what is due.
-    pub fn invalidate_lazy(&mut self, key: &str, delay_ms: u64) -> Result<()> {
-        let d = self.options.delimiter;
-        validate_key(key, d)?;
-        let due = (self.clock)().saturating_add(delay_ms);
-        let covered = key
-            .match_indices(d)
-            .map(|(i, _)| span(key, ..i))
-            .chain(std::iter::once(key))
-            .any(|prefix| self.pending.get(prefix).is_some_and(|&at| at <= due));
-        if covered {
-            return Ok(());
-        }
-        if let Some(at) = self.pending.get_mut(key) {
-            *at = due;
-            return Ok(());
-        }
-        if self.pending.len() >= MAX_PENDING_INVALIDATIONS {
-            return Err(Error::LimitExceeded {
-                what: "pending lazy invalidations",
-                limit: MAX_PENDING_INVALIDATIONS,
-                actual: self.pending.len() + 1,
-            });
-        }
-        self.pending.insert(key.into(), due);
-        Ok(())
-    }
-
-    /// Runs the lazy invalidations due at `now` (ms on the cache clock) as one batch; a due key
-    /// below another due key runs only through its ancestor.
-    pub fn flush_due(&mut self, now: u64) -> Vec<Removed<V>> {
-        let d = self.options.delimiter;
-        let due: HashSet<String> = self.pending.extract_if(|_, at| *at <= now).map(|(k, _)| k).collect();
-        let mut keys: Vec<&str> = due
-            .iter()
-            .map(String::as_str)
-            .filter(|k| !k.match_indices(d).any(|(i, _)| due.contains(span(k, ..i))))
-            .collect();
-        if keys.is_empty() {
-            return Vec::new();
-        }
-        heap_sort_by(&mut keys, |a, b| a < b);
-        let targets = keys.into_iter().map(|k| Target::Key(k.into())).collect();
-        self.invalidate_targets(targets)
-    }
-
-    /// The earliest due time among scheduled lazy invalidations.
-    pub fn next_due(&self) -> Option<u64> {
-        self.pending.values().min().copied()
-    }
-
-    /// How many lazy invalidations are scheduled.
-    pub fn pending_invalidations(&self) -> usize {
-        self.pending.len()
-    }
-
     #[inline(always)]
     fn link_front(&mut self, slot: u32) {
         let head = self.head;
@@ -1177,144 +816,6 @@ impl<V> LruCache<V> {
             _ => {}
         }
         Removed { slot, key, value: e.value, reason }
-    }
-
-    /// Checks every internal invariant (links, indexes, byte count, trie); for tests.
-    #[doc(hidden)]
-    pub fn check_invariants(&self) -> std::result::Result<(), String> {
-        let (mut unindexed, mut textless) = (0, 0);
-        let mut count = 0;
-        let mut bytes = 0;
-        let (mut prev, mut cur) = (NIL, self.head);
-        while cur != NIL {
-            let e = self.entry(cur).ok_or_else(|| format!("linked slot {cur} is free"))?;
-            let link = self.links[cur as usize];
-            if link.prev != prev || link.next == FREE {
-                return Err(format!("slot {cur}: prev {} != {prev}, or marked free", link.prev));
-            }
-            let key = self.key_of(e);
-            let has_text = unindexed_row(e.node)
-                .is_none_or(|row| self.unindexed.rows.get(row).is_some_and(|r| r.1 != NO_TEXT));
-            if !has_text {
-                textless += 1;
-            } else if self.slot_of(&key) != Some(cur) {
-                return Err(format!("key `{key}` does not map to slot {cur}"));
-            }
-            match unindexed_row(e.node) {
-                Some(row) if self.unindexed.rows.get(row).is_none_or(|r| r.0 != cur) => {
-                    return Err(format!("waiting key `{key}` has a broken row"));
-                }
-                Some(_) => unindexed += 1,
-                None if self.trie.lookup(&key, self.options.delimiter) != Some(e.node)
-                    || self.trie.node(e.node).entry != cur =>
-                {
-                    return Err(format!("trie node of `{key}` is wrong"));
-                }
-                None => {}
-            }
-            for (i, &(n, pos)) in self.tag_lists.get(&cur).iter().flat_map(|t| t.iter()).enumerate() {
-                if self.trie.tagged(n).get(pos as usize) != Some(&(cur, i as u32)) {
-                    return Err(format!("tag {i} of `{key}` has a broken back-pointer"));
-                }
-            }
-            count += 1;
-            bytes += e.bytes;
-            (prev, cur) = (cur, link.next);
-            if count > self.len {
-                return Err("recency list is longer than len (a cycle?)".into());
-            }
-        }
-        if prev != self.tail || count != self.len || bytes != self.bytes {
-            return Err(format!(
-                "list has {count} entries/{bytes} bytes, len {}, bytes {}",
-                self.len, self.bytes
-            ));
-        }
-        if self.slots.len() != self.len + self.free.len() || self.len > self.options.max_entries {
-            return Err("slot accounting is off".into());
-        }
-        if self.links.len() != self.slots.len()
-            || self.free.iter().any(|&s| self.links[s as usize].next != FREE)
-        {
-            return Err("free slots are not marked free".into());
-        }
-        if unindexed != self.unindexed.live || self.unindexed.rows.len() < unindexed {
-            return Err(format!("{unindexed} keys wait for the index, counted {}", self.unindexed.live));
-        }
-        let u = &self.unindexed;
-        let textless_bytes: usize = u.rows.iter().filter(|r| r.1 == NO_TEXT).map(|r| r.2 as usize).sum();
-        if textless != u.textless || textless_bytes != u.textless_bytes {
-            return Err(format!(
-                "{textless} keys wait for their text ({textless_bytes} bytes), counted {} ({})",
-                u.textless, u.textless_bytes
-            ));
-        }
-        let live =
-            |&(i, e): &(usize, &Option<Entry<V>>)| e.is_some() && self.expires_at(i as u32) != u64::MAX;
-        let expiring = self.slots.iter().enumerate().filter(live).count();
-        if self.expiry.iter().enumerate().any(|(i, &at)| at != u64::MAX && self.entry(i as u32).is_none()) {
-            return Err("a free slot has an expiry".into());
-        }
-        if self.tag_lists.keys().any(|&s| self.entry(s).is_none()) {
-            return Err("a free slot has tags".into());
-        }
-        if expiring != self.expiring {
-            return Err(format!("{} entries expire, counted {}", expiring, self.expiring));
-        }
-        self.trie.check()
-    }
-}
-
-impl<V: FieldRemovable> LruCache<V> {
-    /// Removes the field at dotted `path` (`author.name`) from the values of the keys that
-    /// `key_or_pattern` names exactly (not the keys below them: those hold other shapes), adjusts
-    /// their byte weight, fences them against stale writes and returns the keys changed.
-    pub fn invalidate_field(&mut self, key_or_pattern: &str, path: &str) -> Result<Vec<String>> {
-        self.invalidate_field_with(key_or_pattern, path, |_, value| value.remove_field(path))
-    }
-}
-
-impl<V> LruCache<V> {
-    /// [`LruCache::invalidate_field`] with the edit supplied by the caller: `edit(slot, value)`
-    /// removes the field and returns by how many bytes the value shrank, or `None` if it was not
-    /// there. For bindings whose values live outside the cache (the caller holds them by slot).
-    pub fn invalidate_field_with(
-        &mut self,
-        key_or_pattern: &str,
-        path: &str,
-        mut edit: impl FnMut(u32, &mut V) -> Option<usize>,
-    ) -> Result<Vec<String>> {
-        let d = self.options.delimiter;
-        let pattern = Pattern::parse(key_or_pattern, d)?;
-        if path.is_empty() || path.len() > MAX_KEY_LEN || path.split('.').any(str::is_empty) {
-            return Err(Error::options(format!(
-                "field path `{path}` must be dot-separated field names such as `author.name`"
-            )));
-        }
-        self.index_unindexed();
-        let mut nodes = Vec::new();
-        self.trie.matching(&pattern, &mut nodes);
-        let mut changed = Vec::new();
-        for n in nodes {
-            let slot = self.trie.node(n).entry;
-            let Some(Some(e)) = self.slots.get_mut(slot as usize) else { continue };
-            if let Some(shrunk) = edit(slot, &mut e.value) {
-                // An entry never weighs less than its key.
-                let key = self.trie.path(n, d);
-                let shrunk = shrunk.min(e.bytes - key.len());
-                e.bytes -= shrunk;
-                self.bytes -= shrunk;
-                self.stats.invalidations += 1;
-                changed.push(key);
-            }
-        }
-        let epoch = self.fence.advance();
-        let target = match pattern.is_exact() {
-            true => Target::Key(key_or_pattern.into()),
-            false => Target::Pattern(pattern),
-        };
-        self.fence.record(epoch, target);
-        Ok(changed)
     }
 }
 

@@ -6,6 +6,11 @@
 //! wasm32 builds alone. Public only so `tests/wasm.rs` can call them, not part of the Rust API.
 
 #[cfg(feature = "test-api")]
+pub mod keyless;
+#[cfg(not(feature = "test-api"))]
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+pub(crate) mod keyless;
+#[cfg(feature = "test-api")]
 pub mod protocol;
 #[cfg(not(feature = "test-api"))]
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
