@@ -48,14 +48,15 @@ export function outsideReferences(file, text) {
 }
 
 test("the patterns catch what they are for", () => {
+  // Spelled in pieces too: this file is tracked, and must not match itself.
   const bad = [
-    "const p = '../shared/fixtures/schemas/github.graphql';",
-    "let path = format!(\"/work/" + "main/x\");",
+    "const p = '../" + "shared/" + "fix" + "tures/schemas/github.graphql';",
+    "let path = format!(\"/" + "work/" + "main/x\");",
     "see /home/" + "alice/project/file",
     "measured with `/" + "tmp/lru/flow.mjs`",
   ];
   for (const line of bad) assert.equal(outsideReferences("x", line).length > 0, true, line);
-  const good = ["tests/fixtures/schemas/github.graphql", "join(tmpdir(), 'x')", "https://example.com/work/", "#!/usr/bin/env bash"];
+  const good = ["tests/fixtures/schemas/github.graphql", "join(tmpdir(), 'x')", "https://example.com/" + "work/", "#!/usr/bin/env bash"];
   for (const line of good) assert.deepEqual(outsideReferences("x", line), [], line);
 });
 
