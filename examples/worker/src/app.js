@@ -48,7 +48,13 @@ export function createApp(env) {
 
   function cdnConfig() {
     if (!env.CF_ZONE_ID || !env.CF_API_TOKEN) return undefined;
-    const config = { zoneId: env.CF_ZONE_ID, token: env.CF_API_TOKEN, plan: env.CF_PLAN || "enterprise" };
+    const config = {
+      zoneId: env.CF_ZONE_ID,
+      token: env.CF_API_TOKEN,
+      plan: env.CF_PLAN || "enterprise",
+      // workerd's fetch must be called as a plain function ("Illegal invocation" otherwise).
+      fetch: (input, init) => fetch(input, init),
+    };
     if (env.CF_API_BASE) config.apiBase = env.CF_API_BASE; // the injectable endpoint
     return config;
   }
@@ -132,7 +138,15 @@ export function createApp(env) {
       useCascade,
       useResponseCache({
         session: () => null, // one public cache: nothing here is per user
-        cache: store,
+        // The store's KV writes finish in waitUntil: the plugin does not await `set`.
+        cache: (context) => ({
+          get: (id) => store.get(id),
+          set: (...args) => {
+            const written = store.set(...args);
+            if (written) context.execution.waitUntil(written.catch((e) => console.log(`[cascade-edge] KV write failed: ${e}`)));
+          },
+          invalidate: (entities) => store.invalidate(entities),
+        }),
         ttl: RESPONSE_TTL_MS,
         // Mutations are neither cached nor used to invalidate by their result's entities: `useCascade`
         // invalidates, with the change data of each write (exact foreign keys).
