@@ -1,7 +1,7 @@
 // examples/worker in real workerd (Miniflare): GraphQL Yoga with the cascade-edge response cache
 // store, over HTTP with real GraphQL documents. Hit counters (the response cache's own
 // `extensions.responseCache.hit`, the store's stats, the resolvers' database reads) prove each
-// claim; Cloudflare's purge API is a stand-in HTTP server on 127.0.0.1 reached through CF_API_BASE.
+// claim; Cloudflare's purge API is a stand-in HTTP server on 127.0.0.1 reached through CLOUDFLARE_API_BASE.
 // Needs pkg/ (node scripts/build-pkg.mjs).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -29,9 +29,9 @@ function workerOptions(name, overrides = {}) {
     Object.entries({
       LRU_CHECK_MS: "0",
       ADMIN_TOKEN,
-      CF_ZONE_ID: "zone-test",
-      CF_API_TOKEN: "cf-test-token",
-      CF_API_BASE: `${cdn.base}/client/v4`,
+      CLOUDFLARE_ZONE_ID: "zone-test",
+      CLOUDFLARE_API_TOKEN: "cf-test-token",
+      CLOUDFLARE_API_BASE: `${cdn.base}/client/v4`,
       ...overrides,
     }).filter(([, v]) => v !== undefined),
   );

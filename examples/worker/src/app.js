@@ -47,15 +47,15 @@ export function createApp(env) {
   const purges = []; // the last reports, for /admin/stats
 
   function cdnConfig() {
-    if (!env.CF_ZONE_ID || !env.CF_API_TOKEN) return undefined;
+    if (!env.CLOUDFLARE_ZONE_ID || !env.CLOUDFLARE_API_TOKEN) return undefined;
     const config = {
-      zoneId: env.CF_ZONE_ID,
-      token: env.CF_API_TOKEN,
-      plan: env.CF_PLAN || "enterprise",
+      zoneId: env.CLOUDFLARE_ZONE_ID,
+      token: env.CLOUDFLARE_API_TOKEN,
+      plan: env.CLOUDFLARE_PLAN || "enterprise",
       // workerd's fetch must be called as a plain function ("Illegal invocation" otherwise).
       fetch: (input, init) => fetch(input, init),
     };
-    if (env.CF_API_BASE) config.apiBase = env.CF_API_BASE; // the injectable endpoint
+    if (env.CLOUDFLARE_API_BASE) config.apiBase = env.CLOUDFLARE_API_BASE; // the injectable endpoint
     return config;
   }
 
@@ -80,7 +80,7 @@ export function createApp(env) {
       Promise.resolve(kvTier),
       sync.publish(set),
       edgePurge(env, cdnSet.tags),
-      cdn ? purgeCloudflare(cdn, cdnSet) : Promise.resolve({ skipped: "CF_ZONE_ID / CF_API_TOKEN not set" }),
+      cdn ? purgeCloudflare(cdn, cdnSet) : Promise.resolve({ skipped: "CLOUDFLARE_ZONE_ID / CLOUDFLARE_API_TOKEN not set" }),
     ]).then(([kv, generation, cache, cloudflare]) => {
       const report = {
         keys: set.keys,
