@@ -86,7 +86,9 @@ export function httpOptions(cfg, name) {
   const now = cfg.now ?? Date.now;
   const clock = makeClock(now, cfg.sleep ?? realSleep);
   return {
-    fetch: fetchFn,
+    // Called as a plain function: workerd's fetch throws "Illegal invocation" when called as a
+    // method of another object (`http.fetch(…)`).
+    fetch: (input, init) => fetchFn(input, init),
     maxRetries,
     timeoutMs: positiveInt("timeoutMs", cfg.timeoutMs ?? 10000),
     baseDelayMs: positiveInt("baseDelayMs", cfg.baseDelayMs ?? 500),

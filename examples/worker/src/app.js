@@ -52,8 +52,6 @@ export function createApp(env) {
       zoneId: env.CLOUDFLARE_ZONE_ID,
       token: env.CLOUDFLARE_API_TOKEN,
       plan: env.CLOUDFLARE_PLAN || "enterprise",
-      // workerd's fetch must be called as a plain function ("Illegal invocation" otherwise).
-      fetch: (input, init) => fetch(input, init),
     };
     if (env.CLOUDFLARE_API_BASE) config.apiBase = env.CLOUDFLARE_API_BASE; // the injectable endpoint
     return config;
