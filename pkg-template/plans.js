@@ -306,7 +306,8 @@ export class Planner {
     const mark = String.fromCharCode(code);
     const stand = (i) => `${mark}${i}${mark}`;
     const op = change.op === undefined ? 0 : OPS[change.op];
-    const at = call(() => this.#inner.planCompactData(change.entity, op, stand(0), markedData(change.data, stand)));
+    const [data, before] = markedData(change.data, stand, change.before);
+    const at = call(() => this.#inner.planCompactData(change.entity, op, stand(0), data, before));
     if (at === 0) return undefined;
     const { plan, keys, delimiter } = this.#readPlan(at);
     // Each key as [text, value index, text, …, text]; the indexes any key uses, to check.

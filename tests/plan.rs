@@ -134,7 +134,7 @@ fn a_plan_with_data_puts_stand_ins_where_the_values_go() {
         cascade_edge::Value::parse(&format!(r#"{{"author_id":"{}","title":"{}"}}"#, stand(1), stand(2)))
             .unwrap();
     let mut out = CompactSet::default();
-    engine.plan_compact_data("post", Op::Update, &stand(0), &data, &mut out).expect("planned");
+    engine.plan_compact_data("post", Op::Update, &stand(0), &data, None, &mut out).expect("planned");
     let keys = keys_of(&out)
         .into_iter()
         .map(|k| k.replace(&stand(0), "9").replace(&stand(1), "123"))
@@ -163,8 +163,58 @@ fn a_condition_on_the_data_stops_a_plan_with_data_but_not_one_without() {
         cascade_edge::Value::parse(&format!(r#"{{"author_id":"{mark}1{mark}","status":"draft"}}"#)).unwrap();
     let mut out = CompactSet::default();
     assert!(engine
-        .plan_compact_data("post", Op::Update, &format!("{mark}0{mark}"), &data, &mut out)
+        .plan_compact_data("post", Op::Update, &format!("{mark}0{mark}"), &data, None, &mut out)
         .is_none());
     // Without data the condition cannot be checked and the rule fires: that holds for any id.
     assert!(engine.plan_compact("post", Op::Update, &mut out).is_some());
+}
+
+/// A change that carries `before` is planned with stand-ins in both states: equal values share
+/// one, so keys rendered from both states, and `onFields`, come out as the real values give them.
+#[test]
+fn a_plan_with_before_is_the_cascade_of_its_values() {
+    let mut engine = blog();
+    let rule = json(r#"{"entity":"post","onFields":["title"],"cascadeTo":["search:{id}"]}"#);
+    engine.add_rule_value(&rule).unwrap();
+    let mark = char::from(engine.plan_mark().expect("a free byte"));
+    let stand = |i: u32| format!("{mark}{i}{mark}");
+    let spell = |keys: Vec<String>, values: &[&str]| -> Vec<String> {
+        keys.into_iter()
+            .map(|k| values.iter().enumerate().fold(k, |k, (i, v)| k.replace(&stand(i as u32), v)))
+            .collect()
+    };
+    // (after author, after title, before author, before title); a value equal to the one at the
+    // same path after the change takes that one's stand-in.
+    for (after, before) in [(("1", "a"), ("2", "a")), (("1", "a"), ("1", "b")), (("1", "a"), ("2", "b"))] {
+        let mut values = vec!["9", after.0, after.1];
+        let stand_of = |v: &str, same_as: u32, values: &mut Vec<&'static str>, real: &'static str| {
+            if v == values[same_as as usize] {
+                stand(same_as)
+            } else {
+                values.push(real);
+                stand(values.len() as u32 - 1)
+            }
+        };
+        let b_author = stand_of(before.0, 1, &mut values, before.0);
+        let b_title = stand_of(before.1, 2, &mut values, before.1);
+        let data =
+            cascade_edge::Value::parse(&format!(r#"{{"author_id":"{}","title":"{}"}}"#, stand(1), stand(2)))
+                .unwrap();
+        let before_data =
+            cascade_edge::Value::parse(&format!(r#"{{"author_id":"{b_author}","title":"{b_title}"}}"#))
+                .unwrap();
+        let mut out = CompactSet::default();
+        engine
+            .plan_compact_data("post", Op::Update, &stand(0), &data, Some(&before_data), &mut out)
+            .expect("planned");
+        let planned = spell(keys_of(&out), &values);
+        let change = cascade_edge::Change::from_value(&json(&format!(
+            r#"{{"entity":"post","id":"9","data":{{"author_id":"{}","title":"{}"}},"before":{{"author_id":"{}","title":"{}"}}}}"#,
+            after.0, after.1, before.0, before.1
+        )))
+        .unwrap();
+        let set = engine.cascade(&change).unwrap();
+        assert_eq!(planned, set.keys, "{after:?} {before:?}");
+        assert_eq!(set.keys.contains(&"search:9".to_owned()), after.1 != before.1, "{after:?} {before:?}");
+    }
 }

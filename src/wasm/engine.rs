@@ -329,12 +329,25 @@ impl WasmEngine {
         self.inner.plan_mark().map_or(0, u32::from)
     }
 
-    /// As `planCompact`, for changes of `entity` with data shaped like `data` (JSON text) (see
+    /// As `planCompact`, for changes of `entity` with data shaped like `data` (JSON text), and
+    /// the data before the change shaped like `before` when given (see
     /// `Engine::plan_compact_data`): `id` and the values keys may take are the stand-ins JS made.
     #[wasm_bindgen(js_name = planCompactData)]
-    pub fn plan_compact_data(&mut self, entity: &str, op: u32, id: &str, data: &str) -> u32 {
+    pub fn plan_compact_data(
+        &mut self,
+        entity: &str,
+        op: u32,
+        id: &str,
+        data: &str,
+        before: Option<String>,
+    ) -> u32 {
         let Ok(data) = Value::parse(data) else { return 0 };
-        let plan = self.inner.plan_compact_data(entity, op_of(op), id, &data, &mut self.out);
+        let before = match before.as_deref().map(Value::parse) {
+            None => None,
+            Some(Ok(b)) => Some(b),
+            Some(Err(_)) => return 0,
+        };
+        let plan = self.inner.plan_compact_data(entity, op_of(op), id, &data, before.as_ref(), &mut self.out);
         self.locate_plan(plan)
     }
 

@@ -122,6 +122,10 @@ impl Engine {
     /// stand-in in a planned key is where that value goes. Other values (`null`, booleans,
     /// numbers that are not ids) stay as they are: the plan holds for data of that shape only.
     ///
+    /// `before`, when given, is the data before the change with stand-ins too: the caller gives a
+    /// value equal to the one at the same path of `data` the same stand-in, so a key rendered from
+    /// both states, and an `onFields` test, come out as they would for the real values.
+    ///
     /// `None` in the cases of `plan_compact`, and when a rule's condition read the data (its
     /// outcome would hold for the stand-ins only).
     pub fn plan_compact_data(
@@ -130,13 +134,14 @@ impl Engine {
         op: Op,
         id: &str,
         data: &Value,
+        before: Option<&Value>,
         out: &mut CompactSet,
     ) -> Option<CascadePlan> {
         let mark = self.plan_mark()?;
         if self.hooks.logging() {
             return None;
         }
-        let change = ChangeRef { entity, id, op, data: Some(data), before: None };
+        let change = ChangeRef { entity, id, op, data: Some(data), before };
         // A plan whose run read the data (a rule's condition) holds for the stand-ins only.
         let (mut run, consulted) = self.run_with(&[change], false, true).ok()?;
         let plan = if consulted { None } else { self.plan_of(&mut run, mark, out) };
