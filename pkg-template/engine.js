@@ -4,7 +4,6 @@
 // changesFromMutation walk (mutation.js), the schema view (schema.js).
 import { WasmEngine } from "./cascade_edge.js";
 import { codedError, freedInner, requireString, toJson, useAfterFree, wellFormed } from "./errors.js";
-import { LruCache } from "./lru.js";
 import { changesFromResponse } from "./mutation.js";
 import { Planner } from "./plans.js";
 import { buildSchema, entityLookup } from "./schema.js";
@@ -34,6 +33,12 @@ function engineOptions(options) {
   }
   return options;
 }
+
+/**
+ * Every LruCache (lru.js adds each as it is made): what `graph({ cache })` accepts. A registry
+ * rather than `instanceof`, so the engine needs nothing of lru.js, which builds on it.
+ */
+export const lruCaches = new WeakSet();
 
 /** Derives cascade rules from a GraphQL schema and computes what to purge after a change. */
 export class CascadeEngine {
@@ -340,7 +345,7 @@ export class CascadeEngine {
     requireString(format, "`format`");
     const cache = options?.cache ?? this.#cache;
     const text = call(() =>
-      cache instanceof LruCache ? this.#inner.graphWithCache(format, cache._inner()) : this.#inner.graph(format),
+      lruCaches.has(cache) ? this.#inner.graphWithCache(format, cache._inner()) : this.#inner.graph(format),
     );
     return format === "json" ? JSON.parse(text) : text;
   }
