@@ -2,7 +2,7 @@
 // the key trie, tags and the fence; this side owns the values and the key ↔ slot mirror, and
 // batches what crosses (hits, keys, rows of text) through wasm memory.
 import { WasmLru } from "./cascade_edge.js";
-import { CascadeEngine } from "./engine.js";
+import { CascadeEngine, lruCaches } from "./engine.js";
 import { codedError, freedInner, requireKey, requireString, toJson, useAfterFree } from "./errors.js";
 import { MAX_KEY_LEN, MAX_SEGMENTS, PACK, PROVIDE_ROWS, PROVIDE_TEXT, QUEUED_SET } from "./protocol.js";
 import { call, coded, encoder, u32Memory, u8Memory } from "./wasm.js";
@@ -83,6 +83,7 @@ export class LruCache {
     this.#inner = call(() => new WasmLru(maxEntries, maxBytes ?? 0, ttl, requireString(delimiter, "`delimiter`"), clock));
     this.#engine = engine;
     engine?._attach(this);
+    lruCaches.add(this);
     this.#mayExpire = ttl > 0;
     this.#unweighed = maxBytes === undefined;
     this.#delimiter = delimiter.length === 1 && delimiter.charCodeAt(0) < 0x80 ? delimiter.charCodeAt(0) : -1;

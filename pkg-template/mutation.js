@@ -12,13 +12,13 @@ const isJsonObject = (v) => isPlainObject(v) && typeof v.toJSON !== "function";
 const member = (v, k) => (Object.prototype.propertyIsEnumerable.call(v, k) ? v[k] : undefined);
 
 /**
- * The entity changes in `response` as the Rust core finds them, entities looked up in `schema`
- * (`engine.schema`); undefined when wasm must decide: anything that is not plain JSON data (its
+ * The entity changes in `response` as the Rust core finds them, `entities` naming each entity
+ * by keyspace, then by type name (`entityLookup` of `engine.schema`); undefined when wasm must decide: anything that is not plain JSON data (its
  * JSON text could differ from what is walked here: `undefined`, functions, `toJSON`, class
  * instances, non-finite numbers, strings that are not well-formed), a depth at the limit, and
  * every error. A change's `data` is the response's own object.
  */
-export function changesFromResponse(response, schema) {
+export function changesFromResponse(response, entities) {
   if (!isJsonObject(response)) return undefined;
   let root = response;
   if (Object.hasOwn(response, "data")) {
@@ -29,7 +29,7 @@ export function changesFromResponse(response, schema) {
   const out = [];
   const seen = new Map();
   for (const field of Object.keys(root)) {
-    if (!walk(root[field], opForField(field), 0, schema, out, seen)) return undefined;
+    if (!walk(root[field], opForField(field), 0, entities, out, seen)) return undefined;
   }
   return out;
 }
@@ -64,7 +64,7 @@ function scalarText(v) {
  * The core's `walk`; returns false when wasm must decide (see `changesFromResponse`). Only own
  * enumerable members are read, in `Object.keys` order: what JSON.stringify would write.
  */
-function walk(v, op, depth, schema, out, seen) {
+function walk(v, op, depth, entities, out, seen) {
   switch (typeof v) {
     case "string":
       return v.isWellFormed();
@@ -82,7 +82,7 @@ function walk(v, op, depth, schema, out, seen) {
   if (Array.isArray(v)) {
     if (Object.getPrototypeOf(v) !== Array.prototype) return false;
     for (let i = 0; i < v.length; i++) {
-      if (!walk(v[i], op, depth + 1, schema, out, seen)) return false;
+      if (!walk(v[i], op, depth + 1, entities, out, seen)) return false;
     }
     return true;
   }
@@ -92,7 +92,7 @@ function walk(v, op, depth, schema, out, seen) {
   // Not a string, so not an entity, unless its JSON would be one (`toJSON`).
   if (typename !== null && typeof typename === "object") return false;
   // As a change's entity: a keyspace first, then a type name (`keyed_entity`).
-  const entity = typeof typename === "string" ? schema.entity(typename) : undefined;
+  const entity = typeof typename === "string" ? entities.get(typename) : undefined;
   if (entity !== undefined && entity.keyFields.length > 0) {
     let id = "";
     for (let i = 0; i < entity.keyFields.length; i++) {
@@ -119,7 +119,7 @@ function walk(v, op, depth, schema, out, seen) {
     }
   }
   for (const k of Object.keys(v)) {
-    if (k !== "__typename" && !walk(v[k], childOp, depth + 1, schema, out, seen)) return false;
+    if (k !== "__typename" && !walk(v[k], childOp, depth + 1, entities, out, seen)) return false;
   }
   return true;
 }

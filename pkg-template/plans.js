@@ -10,7 +10,7 @@
 // the rules change. The cascades plans answered reach wasm's stats in bulk (`record`).
 import { wellFormed } from "./errors.js";
 import { MAX_KEY_LEN, NO_EDGE } from "./protocol.js";
-import { COARSE, ENTRY, PATTERN, compactText, keysThenPatterns } from "./sets.js";
+import { COARSE, ENTRY, PATTERN, compactText } from "./sets.js";
 import { MAX_DATA_PLANS, OPS, dataShape, dataless, markedData } from "./shapes.js";
 import { call, u32Memory } from "./wasm.js";
 
@@ -35,7 +35,12 @@ function planSet(plan, texts) {
     const f = from[i];
     trace[i] = { key, rule: rules[i], from: f < 0 ? null : texts[f], depth: depths[i], coarse: coarse[i] === 1 };
   }
-  return { keys, patterns, tags: keysThenPatterns(keys, patterns), trace, depth: plan.depth, truncated: plan.truncated };
+  // Copied by hand: `concat` costs more than the loop on arrays this small.
+  const tags = new Array(n);
+  let k = 0;
+  for (const t of keys) tags[k++] = t;
+  for (const t of patterns) tags[k++] = t;
+  return { keys, patterns, tags, trace, depth: plan.depth, truncated: plan.truncated };
 }
 
 /** Whether two of a plan's keys that may meet (its `pairs`) are one, spelled out as `texts`. */
