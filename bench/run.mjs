@@ -413,6 +413,9 @@ async function mutationBench() {
     ["changesFromMutation(response)", ({ engine }, i) => engine.changesFromMutation(responses[i % 1000]).length],
     // The post's change alone: its data is the response's post, author nested.
     ["cascade(the post's change), for comparison", ({ engine, batches }, i) => engine.cascade(batches[i % 1000][0]).keys.length],
+    // A row change as the PostgreSQL watcher sends it: old and new data (a rename).
+    ["cascade(a User update with data and before)", ({ engine }, i) =>
+      engine.cascade({ entity: "User", id: String(i % 50), op: "update", data: { id: String(i % 50), name: "Ada" }, before: { id: String(i % 50), name: "Ann" } }).keys.length],
     ["cascadeBatch(changes)", ({ engine, batches }, i) => engine.cascadeBatch(batches[i % 1000]).keys.length],
     ["both, as the Yoga plugin runs them", ({ engine }, i) => engine.cascadeBatch(engine.changesFromMutation(responses[i % 1000])).keys.length],
     // The set's keys cached again (sets of new keys), then removed as a cache removes a cascade.
