@@ -26,13 +26,9 @@
 //  - If you need strict cross-isolate ordering, use a Durable Object as the stamp instead; the
 //    interface (get/put of one JSON value) is the same shape.
 
-const VERSION = 1;
+import { codedError } from "./errors.js";
 
-function codedError(code, message) {
-  const error = new Error(message);
-  error.code = code;
-  return error;
-}
+const VERSION = 1;
 
 function freshGeneration(now) {
   const rand =
@@ -40,6 +36,13 @@ function freshGeneration(now) {
       ? crypto.randomUUID().replaceAll("-", "").slice(0, 12)
       : Math.random().toString(16).slice(2, 14);
   return `${now.toString(36)}-${rand}`;
+}
+
+/** Removes a set's keys and patterns from `cache`; returns the keys removed (each once). */
+export function invalidateSet(cache, keys, patterns) {
+  const removed = keys.length > 0 ? cache.invalidateBatch([...new Set(keys)]) : [];
+  for (const p of new Set(patterns)) removed.push(...cache.invalidatePattern(p));
+  return [...new Set(removed)];
 }
 
 /** Keeps an isolate-local LruCache consistent with invalidations published by other isolates. */
@@ -121,9 +124,7 @@ export class GenerationSync {
   }
 
   #invalidate(keys, patterns) {
-    const removed = keys.length > 0 ? this.#cache.invalidateBatch([...new Set(keys)]) : [];
-    for (const p of new Set(patterns)) removed.push(...this.#cache.invalidatePattern(p));
-    return [...new Set(removed)];
+    return invalidateSet(this.#cache, keys, patterns);
   }
 
   /**

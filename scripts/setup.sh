@@ -3,6 +3,7 @@
 # Only the package registries are reachable, so every tool is built from crates.io or comes from npm.
 #   SETUP_CHROMIUM=1  also install Debian's chromium (browser tests)
 #   SETUP_POSTGRES=1  also install Debian's postgresql
+#   SETUP_REDIS=1     also install Debian's redis-server (the redis:// bus tests start their own)
 #   SKIP_NPM=1        skip npm ci
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -81,6 +82,9 @@ if [ "${SETUP_CHROMIUM:-}" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
 fi
 if [ "${SETUP_POSTGRES:-}" = 1 ] && ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
   apt_install postgresql
+fi
+if [ "${SETUP_REDIS:-}" = 1 ] && ! command -v redis-server >/dev/null 2>&1; then
+  apt_install redis-server
 fi
 
 log "ready"
