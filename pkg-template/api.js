@@ -1904,4 +1904,4 @@ export class LruCache {
 }
 
 export { tagsForResponse, withCoarseTags, encodeSegment, tagForKey } from "./tags.js";
-export { GenerationSync } from "./isolate.js";
+export { GenerationCoordinator, GenerationSync } from "./isolate.js";
