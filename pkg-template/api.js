@@ -8,4 +8,4 @@ export { LruCache } from "./lru.js";
 export { planPurge, purgeKv, purgeCache, purgeCloudflare, purgeFastly, keyCovers } from "./purge.js";
 export { purgeVarnish } from "./purge-varnish.js";
 export { tagsForResponse, withCoarseTags, encodeSegment, tagForKey } from "./tags.js";
-export { GenerationSync } from "./isolate.js";
+export { GenerationCoordinator, GenerationSync } from "./isolate.js";

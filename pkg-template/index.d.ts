@@ -417,5 +417,5 @@ export class LruCache<V = unknown> implements Iterable<string> {
 
 export { tagsForResponse, withCoarseTags, encodeSegment, tagForKey } from "./tags.js";
 export type { TagsForResponseOptions, ResponseTags, TaggingEngine } from "./tags.js";
-export { GenerationSync } from "./isolate.js";
+export { GenerationCoordinator, GenerationSync } from "./isolate.js";
 export type { GenerationSyncOptions, CheckResult } from "./isolate.js";

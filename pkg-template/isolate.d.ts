@@ -1,8 +1,12 @@
 // Types of per-isolate LRU consistency (isolate.js).
 
 export interface GenerationSyncOptions {
-  /** KV namespace holding the stamp record. */
-  kv: { get(key: string, options: { type: "json" }): Promise<unknown>; put(key: string, value: string): Promise<void> };
+  /** "Eventual" mode: the KV namespace holding the stamp record (KV's own caching: ≥ 30–60 s behind). */
+  kv?: { get(key: string, options: { type: "json" }): Promise<unknown>; put(key: string, value: string): Promise<void> };
+  /** "Strong" mode, instead of `kv`: a Durable Object namespace bound to GenerationCoordinator. */
+  coordinator?: { idFromName(name: string): unknown; get(id: any): { fetch(url: string, init?: RequestInit): Promise<Response> } };
+  /** The coordinator object's name (default "cascade"): one record per name. */
+  name?: string;
   /** This isolate's LruCache. */
   cache: {
     invalidateBatch(keys: string[]): string[];
@@ -34,4 +38,13 @@ export class GenerationSync {
   readonly generation: string | null | undefined;
   check(options?: { force?: boolean }): Promise<CheckResult>;
   publish(set: { keys?: string[]; patterns?: string[] }): Promise<{ generation: string; removed: string[] }>;
+}
+
+/**
+ * The Durable Object behind GenerationSync's `coordinator` mode: appends published sets one at a
+ * time (no lost entry) and answers the latest generation. Re-export it from the Worker's main module.
+ */
+export class GenerationCoordinator {
+  constructor(state: { storage: { get(key: string): Promise<unknown>; put(key: string, value: unknown): Promise<void> } }, env?: unknown);
+  fetch(request: Request): Promise<Response>;
 }

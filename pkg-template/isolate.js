@@ -13,7 +13,14 @@
 // Give it an LruCache without an attached engine: published sets are complete cascade sets, and an
 // attached engine would cascade each of their keys again, without the change's data (coarsely).
 //
-// Consistency window (be honest with yourself about it):
+// Two stores hold the record, chosen by the option given:
+//  - `kv` (the "eventual" mode): a Workers KV key. See the consistency window below.
+//  - `coordinator` (the "strong" mode): a Durable Object namespace bound to GenerationCoordinator
+//    (exported here: re-export it from the Worker's main module). One object (`name`, default
+//    "cascade") holds the record; it serialises every publish (no lost entry) and every read sees
+//    the latest generation, so an isolate is at most `checkIntervalMs` behind any publish.
+//
+// Consistency window of the KV mode (be honest with yourself about it):
 //  - KV is eventually consistent. A write is visible at once in the location that wrote it, but
 //    other locations may serve the previous value for up to ~60 seconds (KV's edge cache of reads).
 //    So another isolate may serve a stale LRU entry for up to checkIntervalMs + ~60 s after a
@@ -23,8 +30,8 @@
 //    may keep an entry the lost one should have removed. Use `mode: "clear"` (any generation change
 //    clears the whole LRU) where that matters more than hit rate; it is immune to lost entries, since
 //    every published generation is unique and any change is noticed.
-//  - If you need strict cross-isolate ordering, use a Durable Object as the stamp instead; the
-//    interface (get/put of one JSON value) is the same shape.
+//  - That race is KV's (no compare-and-swap), not fixable on top of it: where it matters, use the
+//    `coordinator` mode.
 
 import { codedError } from "./errors.js";
 
@@ -38,11 +45,17 @@ function freshGeneration(now) {
   return `${now.toString(36)}-${rand}`;
 }
 
+/** Removes a set's keys and patterns from `cache`; returns the keys removed (each once). */
+export function invalidateSet(cache, keys, patterns) {
+  const removed = keys.length > 0 ? cache.invalidateBatch([...new Set(keys)]) : [];
+  for (const p of new Set(patterns)) removed.push(...cache.invalidatePattern(p));
+  return [...new Set(removed)];
+}
+
 /** Keeps an isolate-local LruCache consistent with invalidations published by other isolates. */
 export class GenerationSync {
-  #kv;
+  #store;
   #cache;
-  #key;
   #interval;
   #maxLog;
   #now;
@@ -51,10 +64,16 @@ export class GenerationSync {
   #lastCheck = -Infinity;
 
   constructor(options = {}) {
-    const { kv, cache, key = "__cascade_gen", checkIntervalMs = 1000, maxLog = 50, now = Date.now, mode = "replay" } =
+    const { kv, coordinator, name = "cascade", cache, key = "__cascade_gen", checkIntervalMs = 1000, maxLog = 50, now = Date.now, mode = "replay" } =
       options ?? {};
-    if (!kv || typeof kv.get !== "function" || typeof kv.put !== "function") {
-      throw codedError("INVALID_OPTIONS", "`kv` must be a KV namespace (with get() and put())");
+    if (coordinator !== undefined) {
+      if (kv !== undefined) throw codedError("INVALID_OPTIONS", "pass `kv` or `coordinator`, not both");
+      if (typeof coordinator?.idFromName !== "function" || typeof coordinator?.get !== "function") {
+        throw codedError("INVALID_OPTIONS", "`coordinator` must be a Durable Object namespace bound to GenerationCoordinator");
+      }
+      if (typeof name !== "string" || name === "") throw codedError("INVALID_OPTIONS", "`name` must be a non-empty string");
+    } else if (!kv || typeof kv.get !== "function" || typeof kv.put !== "function") {
+      throw codedError("INVALID_OPTIONS", "`kv` must be a KV namespace (with get() and put()), or pass `coordinator`");
     }
     if (!cache || typeof cache.invalidateBatch !== "function" || typeof cache.clear !== "function") {
       throw codedError("INVALID_OPTIONS", "`cache` must be an LruCache");
@@ -65,9 +84,8 @@ export class GenerationSync {
     }
     if (!Number.isInteger(maxLog) || maxLog < 1) throw codedError("INVALID_OPTIONS", "`maxLog` must be an integer ≥ 1");
     if (mode !== "replay" && mode !== "clear") throw codedError("INVALID_OPTIONS", '`mode` must be "replay" or "clear"');
-    this.#kv = kv;
+    this.#store = coordinator !== undefined ? coordinatorStore(coordinator, name) : kvStore(kv, key);
     this.#cache = cache;
-    this.#key = key;
     this.#interval = checkIntervalMs;
     this.#maxLog = maxLog;
     this.#now = now;
@@ -80,12 +98,7 @@ export class GenerationSync {
   }
 
   async #read() {
-    const record = await this.#kv.get(this.#key, { type: "json" });
-    if (record === null) return null;
-    if (typeof record !== "object" || record.v !== VERSION || typeof record.gen !== "string" || !Array.isArray(record.log)) {
-      return { v: VERSION, gen: `unreadable:${JSON.stringify(record).slice(0, 40)}`, log: [] };
-    }
-    return record;
+    return readable(await this.#store.read());
   }
 
   // Brings the LRU up to `record`; returns what was done.
@@ -117,9 +130,7 @@ export class GenerationSync {
   }
 
   #invalidate(keys, patterns) {
-    const removed = keys.length > 0 ? this.#cache.invalidateBatch([...new Set(keys)]) : [];
-    for (const p of new Set(patterns)) removed.push(...this.#cache.invalidatePattern(p));
-    return [...new Set(removed)];
+    return invalidateSet(this.#cache, keys, patterns);
   }
 
   /**
@@ -146,14 +157,90 @@ export class GenerationSync {
     const patterns = Array.isArray(set.patterns) ? set.patterns : [];
     // Locally first, before any await: a request this isolate serves next must not see stale entries.
     const removed = this.#invalidate(keys, patterns);
-    const record = await this.#read();
-    this.#apply(record); // catch up, so this isolate never skips someone else's entry
-    const gen = freshGeneration(this.#now());
-    const seq = (record?.seq ?? 0) + 1;
-    const log = [...(record?.log ?? []), { gen, seq, keys, patterns }].slice(-this.#maxLog);
-    await this.#kv.put(this.#key, JSON.stringify({ v: VERSION, gen, seq, log }));
-    this.#gen = gen;
+    const record = readable(await this.#store.append({ keys, patterns }, this.#maxLog, this.#now));
+    // The record ends with this entry: applying it replays what others published before it, so
+    // this isolate never skips someone else's entry.
+    this.#apply(record);
     this.#lastCheck = this.#now();
-    return { generation: gen, removed };
+    return { generation: this.#gen, removed };
+  }
+}
+
+function readable(record) {
+  if (record === null || record === undefined) return null;
+  if (typeof record !== "object" || record.v !== VERSION || typeof record.gen !== "string" || !Array.isArray(record.log)) {
+    return { v: VERSION, gen: `unreadable:${JSON.stringify(record).slice(0, 40)}`, log: [] };
+  }
+  return record;
+}
+
+/** The record with `entry` appended as a fresh generation, the log kept to `maxLog` entries. */
+function appended(record, entry, maxLog, now) {
+  const gen = freshGeneration(now);
+  const seq = (record?.seq ?? 0) + 1;
+  return { v: VERSION, gen, seq, log: [...(record?.log ?? []), { gen, seq, ...entry }].slice(-maxLog) };
+}
+
+// KV: read, append, write back. Two isolates appending at once can lose one entry (see above).
+function kvStore(kv, key) {
+  return {
+    read: () => kv.get(key, { type: "json" }),
+    async append(entry, maxLog, now) {
+      const next = appended(readable(await kv.get(key, { type: "json" })), entry, maxLog, now());
+      await kv.put(key, JSON.stringify(next));
+      return next;
+    },
+  };
+}
+
+// A Durable Object: the object appends, one request at a time.
+function coordinatorStore(namespace, name) {
+  const call = async (init) => {
+    // A stub per call: a stub made while serving one request is not for another's I/O.
+    const stub = namespace.get(namespace.idFromName(name));
+    const res = await stub.fetch("https://generation-coordinator/record", init);
+    if (!res.ok) throw codedError("COORDINATOR_FAILED", `the GenerationCoordinator answered HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`);
+    return res.json();
+  };
+  return {
+    read: () => call({ method: "GET" }),
+    append: (entry, maxLog) => call({ method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ ...entry, maxLog }) }),
+  };
+}
+
+const RECORD_BYTES = 100 * 1024; // under a Durable Object value's 128 KiB
+
+/**
+ * The Durable Object behind GenerationSync's `coordinator` mode: holds the generation record and
+ * appends published sets one at a time, so no entry is lost and every read sees the latest
+ * generation. Export it from the Worker's main module and bind a namespace to it
+ * (`[[durable_objects.bindings]] name = "CASCADE_COORDINATOR", class_name = "GenerationCoordinator"`).
+ */
+export class GenerationCoordinator {
+  #storage;
+  #record = undefined;
+
+  constructor(state) {
+    this.#storage = state.storage;
+  }
+
+  async fetch(request) {
+    this.#record ??= readable((await this.#storage.get("record")) ?? null);
+    if (request.method === "GET") return Response.json(this.#record);
+    if (request.method !== "POST") return new Response("GET reads the record, POST appends { keys, patterns, maxLog }", { status: 405 });
+    let body;
+    try {
+      body = await request.json();
+    } catch {
+      return new Response("the body must be JSON: { keys, patterns, maxLog }", { status: 400 });
+    }
+    const list = (v) => (Array.isArray(v) ? v.filter((x) => typeof x === "string") : []);
+    const maxLog = Number.isInteger(body?.maxLog) && body.maxLog >= 1 ? Math.min(body.maxLog, 1000) : 50;
+    // No await between reading the record and replacing it: appends never interleave.
+    const next = appended(this.#record, { keys: list(body?.keys), patterns: list(body?.patterns) }, maxLog, Date.now());
+    while (next.log.length > 1 && JSON.stringify(next).length > RECORD_BYTES) next.log.shift();
+    this.#record = next;
+    await this.#storage.put("record", next);
+    return Response.json(next);
   }
 }

@@ -109,6 +109,8 @@ export interface WatcherOptions {
   batchWindowMs?: number;
   /** Re-read the outbox this often without notifications. Default 10000. */
   pollIntervalMs?: number;
+  /** Several watchers: re-read this soon after finding every row claimed by another watcher. Default 1000. */
+  takeoverMs?: number;
   /** Reconnect and purge-retry backoff bounds. Defaults 200 and 10000. */
   minBackoffMs?: number;
   maxBackoffMs?: number;

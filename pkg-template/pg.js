@@ -7,6 +7,11 @@
 // failed purge therefore replays instead of losing changes (delivery is at least once: a crash
 // between a successful purge and the DELETE purges that batch again, which purges tolerate).
 //
+// Several watchers may share one outbox: each claims its batch in a transaction with
+// `SELECT … FOR UPDATE SKIP LOCKED` and deletes it in that transaction after the purge, so no two
+// watchers purge the same rows, and a killed watcher's claim ends with its connection: another
+// watcher takes its rows (it re-reads within `takeoverMs` when it saw rows claimed by someone else).
+//
 // `pg` (node-postgres) is an optional peer dependency, loaded only when the watcher connects by URL.
 
 import { codedError } from "./errors.js";
@@ -277,6 +282,8 @@ function purgeFailure(result) {
  *  - `channel`, `outbox`: as given to installSql; `batchSize` (default 500) rows per batch;
  *    `batchWindowMs` (default 50): after a notification, wait this long so a burst becomes one batch;
  *  - `pollIntervalMs` (default 10000): re-read the outbox this often even without notifications;
+ *  - `takeoverMs` (default 1000): with several watchers, re-read this soon after finding every row
+ *    claimed by another one, so a killed watcher's rows are taken over quickly;
  *  - `minBackoffMs` / `maxBackoffMs` (default 200 / 10000): reconnect and purge-retry backoff;
  *  - `logger(line)` (default console.error); `dryRun`: print each batch's plan (`plan(set)` or the
  *    set itself), never purge nor delete outbox rows.
@@ -296,6 +303,7 @@ export function createWatcher(options = {}) {
     batchSize = 500,
     batchWindowMs = 50,
     pollIntervalMs = 10000,
+    takeoverMs = 1000,
     minBackoffMs = 200,
     maxBackoffMs = 10000,
     logger = (line) => console.error(line),
@@ -388,16 +396,21 @@ export function createWatcher(options = {}) {
     log(`watching ${resolved.map((m) => `${m.table} → ${m.keyspace}`).join(", ")} (outbox ${outbox}, channel ${channel})`);
   }
 
+  // Claims the next batch: rows no other watcher holds, locked until processBatch ends the
+  // transaction (a dry run locks nothing and reads past what it has shown).
   async function readBatch(c) {
+    if (!dryRun) await c.query("BEGIN");
     // ORDER BY the column: the text alias `id` would sort 10 before 9.
     const res = await c.query(
       `SELECT id::text AS id, table_name, op, old_row, new_row,
               (extract(epoch FROM clock_timestamp() - created_at) * 1000)::float8 AS age_ms
-         FROM ${box} WHERE id > $1 ORDER BY ${box}.id LIMIT $2`,
+         FROM ${box} WHERE id > $1 ORDER BY ${box}.id LIMIT $2${dryRun ? "" : " FOR UPDATE SKIP LOCKED"}`,
       [dryRun ? dryCursor : "0", batchSize],
     );
     return res.rows;
   }
+
+  const endClaim = (c, how) => (dryRun ? undefined : c.query(how));
 
   async function processBatch(c, rows) {
     const started = Date.now();
@@ -412,6 +425,7 @@ export function createWatcher(options = {}) {
       // A table without a mapping or a row without its key: loud, and the rows stay.
       counters.purgeFailures++;
       log(`batch ${span}: cannot compute the cascade set, keeping the rows: ${error?.code ? `[${error.code}] ` : ""}${error?.message ?? error}`);
+      await endClaim(c, "ROLLBACK");
       return false;
     }
     const what = countBy(rows, (r) => `${r.table_name} ${r.op.toLowerCase()}`);
@@ -431,10 +445,12 @@ export function createWatcher(options = {}) {
     if (failure) {
       counters.purgeFailures++;
       log(`batch ${span}: purge failed, keeping ${rows.length} outbox row(s) for a retry: ${failure}`);
+      await endClaim(c, "ROLLBACK");
       return false;
     }
     // Only now: a crash before this line replays the batch, never skips it.
     await c.query(`DELETE FROM ${box} WHERE id = ANY($1::bigint[])`, [ids]);
+    await endClaim(c, "COMMIT");
     counters.batches++;
     counters.changes += rows.length;
     counters.lastBatchAt = Date.now();
@@ -451,6 +467,16 @@ export function createWatcher(options = {}) {
       const read = ++reads;
       const rows = await readBatch(c);
       if (rows.length === 0) {
+        await endClaim(c, "COMMIT");
+        if (!dryRun) {
+          // Rows left are another watcher's claim: look again soon, in case that watcher dies.
+          const held = (await c.query(`SELECT count(*)::int AS n FROM ${box}`)).rows[0].n;
+          if (held > 0) {
+            counters.pending = held;
+            setTimeout(poke, takeoverMs).unref?.();
+            return;
+          }
+        }
         counters.pending = 0;
         if (drainedInRun > batchSize) log(`backlog drained: ${drainedInRun} changes`);
         for (const w of idleWaiters.splice(0)) {

@@ -4,6 +4,7 @@
 #   SETUP_CHROMIUM=1  also install Debian's chromium (browser tests)
 #   SETUP_POSTGRES=1  also install Debian's postgresql
 #   SETUP_VARNISH=1   also install Debian's varnish and varnish-modules (vmod xkey)
+#   SETUP_REDIS=1     also install Debian's redis-server (the redis:// bus tests start their own)
 #   SKIP_NPM=1        skip npm ci
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -92,6 +93,9 @@ if [ "${SETUP_VARNISH:-}" = 1 ] && ! varnish_ready; then
   # varnishd compiles VCL with the C compiler the package depends on. The tests start their own
   # varnishd; the service the package may start is not used.
   apt_install varnish varnish-modules
+fi
+if [ "${SETUP_REDIS:-}" = 1 ] && ! command -v redis-server >/dev/null 2>&1; then
+  apt_install redis-server
 fi
 
 log "ready"

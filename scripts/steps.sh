@@ -35,7 +35,7 @@ trap 'status=$?; [ "$status" = 0 ] || { summary; printf "\nFAILED in step %s (ex
 case "${1:-}" in
   test)
     step "setup: install what is missing (first run: cargo installs, Debian packages)" \
-      env SETUP_CHROMIUM=1 SETUP_POSTGRES=1 SETUP_VARNISH=1 bash scripts/setup.sh
+      env SETUP_CHROMIUM=1 SETUP_POSTGRES=1 SETUP_VARNISH=1 SETUP_REDIS=1 bash scripts/setup.sh
     step "rustfmt" cargo fmt --check
     step "clippy, native (first run compiles every dependency)" cargo clippy --all-targets -- -D warnings
     step "clippy, wasm32" cargo clippy --target wasm32-unknown-unknown --lib --test wasm -- -D warnings
@@ -44,7 +44,7 @@ case "${1:-}" in
     step "cargo test" cargo test
     step "wasm tests in Node" wasm-pack test --node --mode no-install -- --test wasm
     step "build the npm package (two wasm builds, wasm-opt)" node scripts/build-pkg.mjs
-    step "JS tests of the packed package (Node, workerd, Chromium, PostgreSQL, Varnish)" node --test tests/js/
+    step "JS tests of the packed package (Node, workerd, Chromium, PostgreSQL, Redis, Varnish)" node --test tests/js/
     step "Rust benchmarks, once each" cargo test --benches
     step "JS benchmarks, smoke mode" node bench/run.mjs --smoke
     ;;

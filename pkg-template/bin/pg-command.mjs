@@ -7,13 +7,15 @@ export const PG_HELP = `cascade-edge pg — purge the edge after every write to 
 
 Usage:
   cascade-edge pg install --schema <schema.graphql> --tables tv_user,tv_post [--url <postgres://…>] [--print]
-  cascade-edge pg watch --schema <schema> [--url <postgres://…>] [--purge print|cloudflare|fastly|varnish|http]
-                        [--endpoint <url>] [--tables …] [--dry-run]
+  cascade-edge pg watch --schema <schema> [--url <postgres://…>] [--purge print|cloudflare|fastly|varnish|http|bus]
+                        [--endpoint <url>] [--bus-url <redis://…|postgres://…>] [--tables …] [--dry-run]
 
 install   checks that every table maps to an entity of the schema, then runs the change-capture SQL
           (outbox table, trigger function, triggers) against --url, or prints it (--print, or no --url)
 watch     LISTENs for changes, drains the outbox in order, purges each batch's cascade set and deletes
           outbox rows only after their purge succeeded; reconnects with backoff. Stop with Ctrl-C.
+          Several watchers may share an outbox: each claims its own batches (FOR UPDATE SKIP LOCKED),
+          and takes over the rows of one that dies.
 
 Options:
   --schema <file>        GraphQL SDL, or rules .json written by \`cascade-edge compile\`
@@ -29,8 +31,12 @@ Options:
                          fastly: $FASTLY_SERVICE_ID, $FASTLY_API_TOKEN [, $FASTLY_SOFT_PURGE=1]
                          varnish: PURGE the set's tags (and coarse tags) to --endpoint, Varnish with
                            vmod xkey [, $VARNISH_SOFT_PURGE=1]
+                         bus: publish each set on cascade-edge/bus, so every connected process's
+                         LruCache drops it (see --bus-url, --bus-channel)
   --endpoint <url>       http: the URL to POST to; varnish: Varnish's address, e.g. http://127.0.0.1:6081/
                          (default: $CASCADE_EDGE_PURGE_URL)
+  --bus-url <url>        bus: redis://… or postgres://… (default: $CASCADE_EDGE_BUS_URL, else --url)
+  --bus-channel <name>   bus: the channel the caches joined (default cascade_edge)
   --batch-size <n>       outbox rows per batch (default 500)
   --batch-window <ms>    wait after a notification so a burst becomes one batch (default 50)
   --dry-run              print each batch's purge plan; purge nothing, delete no outbox row
@@ -47,6 +53,8 @@ const OPTIONS = {
   outbox: { type: "string" },
   purge: { type: "string" },
   endpoint: { type: "string" },
+  "bus-url": { type: "string" },
+  "bus-channel": { type: "string" },
   "batch-size": { type: "string" },
   "batch-window": { type: "string" },
   "dry-run": { type: "boolean" },
@@ -55,9 +63,9 @@ const OPTIONS = {
 };
 const ALLOWED = {
   install: ["schema", "tables", "map", "url", "print", "channel", "outbox", "verbose"],
-  watch: ["schema", "tables", "map", "url", "channel", "outbox", "purge", "endpoint", "batch-size", "batch-window", "dry-run", "verbose"],
+  watch: ["schema", "tables", "map", "url", "channel", "outbox", "purge", "endpoint", "bus-url", "bus-channel", "batch-size", "batch-window", "dry-run", "verbose"],
 };
-const BACKENDS = ["print", "cloudflare", "fastly", "varnish", "http"];
+const BACKENDS = ["print", "cloudflare", "fastly", "varnish", "http", "bus"];
 
 function parse(argv) {
   const { values, positionals } = parseStrict(argv, OPTIONS);
@@ -185,7 +193,19 @@ async function watch(api, pg, opts, io) {
   const url = opts.values.url ?? process.env.DATABASE_URL;
   if (!url) throw new UsageError("'pg watch' needs --url <postgres://…> (or $DATABASE_URL)");
   const dryRun = Boolean(opts.values["dry-run"]);
-  const { purge, plan } = backend(api, pg, opts.values.purge ?? "print", { endpoint: opts.values.endpoint, dryRun, delimiter: engine.schema.delimiter }, io);
+  let bus = null;
+  let { purge, plan } =
+    opts.values.purge === "bus" ? {} : backend(api, pg, opts.values.purge ?? "print", { endpoint: opts.values.endpoint, dryRun, delimiter: engine.schema.delimiter }, io);
+  if (opts.values.purge === "bus" && !dryRun) {
+    // Publish-only (no cache of its own): the members' caches drop what each batch invalidates.
+    const { connectBus, busPurge } = await import("../bus.js");
+    bus = await connectBus({
+      url: opts.values["bus-url"] ?? process.env.CASCADE_EDGE_BUS_URL ?? url,
+      channel: opts.values["bus-channel"],
+      logger: (line) => io.stderr.write(`${line}\n`),
+    });
+    purge = busPurge(bus);
+  }
   const watcher = pg.createWatcher({
     url,
     engine,
@@ -204,7 +224,11 @@ async function watch(api, pg, opts, io) {
   const done = new Promise((resolve) => {
     stopped = resolve;
   });
-  const stop = () => watcher.stop().then(stopped, stopped);
+  const stop = () =>
+    watcher
+      .stop()
+      .then(() => bus?.close())
+      .then(stopped, stopped);
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
   await watcher.start();

@@ -132,6 +132,12 @@ describe("subpaths and conditions", () => {
     assert.equal(WebAssembly.validate(readFileSync(cjsPath)), true);
   });
 
+  test("cascade-edge/bus imports; without its optional peer (ioredis) connectBus says what to install", () => {
+    const script = `import("cascade-edge/bus").then(({ connectBus }) => connectBus({ url: "redis://127.0.0.1:1", cache: null, logger: null })).then(() => console.log("connected"), (e) => console.log(e.code + " " + e.message))`;
+    const out = node(["-e", script]);
+    assert.match(out, /^MISSING_DEPENDENCY .*npm install ioredis/);
+  });
+
   test("internal files are not importable", () => {
     const { status, stderr } = inConsumer(process.execPath, ["-e", "require('cascade-edge/api.js')"]);
     assert.notEqual(status, 0);

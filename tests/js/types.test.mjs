@@ -131,6 +131,29 @@ test("a consumer using every public name compiles under --strict", () => {
   assert.equal(status, 0, output);
 });
 
+const FLEET = `
+import { GenerationCoordinator, GenerationSync, LruCache } from "cascade-edge";
+import { busPurge, connectBus, type BusStats } from "cascade-edge/bus";
+
+const cache = new LruCache({ maxEntries: 10 });
+const bus = await connectBus({ url: "redis://127.0.0.1:6379", cache, channel: "c", maxQueue: 10, onReceive: (r) => void r.lagMs });
+const stats: BusStats = bus.stats();
+const published: Promise<{ removed: string[]; id: string }> = bus.publish({ keys: ["user:1"], patterns: ["post:*"] });
+const purge = busPurge(bus);
+await bus.close();
+declare const namespace: { idFromName(name: string): unknown; get(id: unknown): { fetch(url: string, init?: RequestInit): Promise<Response> } };
+const sync = new GenerationSync({ coordinator: namespace, cache, checkIntervalMs: 500 });
+const checked: Promise<{ changed: boolean }> = sync.check();
+declare const state: { storage: { get(key: string): Promise<unknown>; put(key: string, value: unknown): Promise<void> } };
+const coordinator = new GenerationCoordinator(state);
+void [stats, published, purge, checked, coordinator];
+`;
+
+test("the bus and the Durable Object coordinator compile under --strict", () => {
+  const { status, output } = check("fleet.ts", FLEET);
+  assert.equal(status, 0, output);
+});
+
 const BAD = [
   ['CascadeEngine.fromSchema("x", { maxDepth: "3" });', "TS2322"],
   ['CascadeEngine.fromSchema("x", { bogus: 1 });', "TS2353"],
