@@ -59,6 +59,14 @@ export interface ResponseCacheStoreOptions {
     | Promise<EntityChangeData | undefined>;
   /** The engine's delimiter (`:`). */
   delimiter?: string;
+  /**
+   * Hears every error the store absorbs (default: a console warning). None reaches the plugin:
+   * a failed `set` caches nothing, a failed `get` is a miss, a failed purge purges wider or is
+   * retried. `where` names the step (`"set"`, `"kv purge"`, `"kv.get"`…).
+   */
+  onError?: (error: Error & { code?: string }, where: string) => void;
+  /** The clock of TTLs in ms (`Date.now`), for the default LRU and the expiry stored in KV. */
+  now?: () => number;
 }
 
 export interface ResponseCacheStoreStats {
@@ -68,6 +76,18 @@ export interface ResponseCacheStoreStats {
   invalidations: number;
   /** Cached responses removed by invalidations. */
   purged: number;
+  /** Errors the store absorbed (each also went to `onError`). */
+  errors: number;
+  /** Responses not cached because storing them failed. */
+  skipped: number;
+  /** Invalidations that purged every response because a narrower purge failed. */
+  widened: number;
+  /** Failed KV calls. */
+  kvErrors: number;
+  /** Keys, patterns and responses a failed KV purge still owes (retried; reads they cover are misses). */
+  kvOwed: number;
+  /** Responses kept out of KV because a key would exceed KV's 512-byte limit. */
+  kvSkipped: number;
 }
 
 /** @envelop/response-cache's `Cache` interface, plus introspection. */
@@ -80,6 +100,8 @@ export interface ResponseCacheStore {
   stats(): ResponseCacheStoreStats;
   /** The tags `set` records for these entities: entity keys and parent-scoped list keys. */
   tagsOf(entities: Iterable<CacheEntityRecord>): string[];
+  /** Settles when every KV write and purge begun so far has run (pass it to `ctx.waitUntil`). */
+  settled(): Promise<void>;
 }
 
 /** A `cache` for `useResponseCache({ cache })` that purges by the schema's cascades. */

@@ -15,26 +15,20 @@ import { LruCache } from "./lru.js";
 import { encodeSegment } from "./encoding.js";
 import { codedError } from "./errors.js";
 import { MAX_TAGS_PER_ENTRY as MAX_TAGS } from "./protocol.js";
-import { purgeKv } from "./purge.js";
 import { schemaOf } from "./schema.js";
+import { RESPONSE, boundKey, createKvTier, idSegment, wellFormed } from "./yoga-kv.js";
 
 export { encodeSegment };
 
-/** The keyspace cached responses live under in the LRU, and the marker segment of KV index keys. */
-const RESPONSE = "@response";
-/** Longest response key kept as is; longer ids are hashed (and checked on read). */
-const MAX_ID_LENGTH = 512;
-
-function fnv1a(text) {
-  let h = 0xcbf29ce484222325n;
-  for (const byte of new TextEncoder().encode(text)) {
-    h ^= BigInt(byte);
-    h = (h * 0x100000001b3n) & 0xffffffffffffffffn;
-  }
-  return h.toString(16);
-}
+/** What nothing can be: an empty set. */
+const NOTHING = Object.freeze({ keys: [], patterns: [], tags: [] });
 
 const isPromise = (v) => v !== null && typeof v === "object" && typeof v.then === "function";
+
+/** The default report of store errors: a warning (a store error never fails a request, but is never silent). */
+function warn(error, where) {
+  console.warn(`[cascade-edge/yoga] ${where}: ${error?.code ? `${error.code}: ` : ""}${error?.message ?? error}`);
+}
 
 /**
  * A `Cache` for `useResponseCache({ cache })` from `@envelop/response-cache`.
@@ -49,12 +43,14 @@ const isPromise = (v) => v !== null && typeof v === "object" && typeof v.then ==
  *   the change data of a mutated entity, `{ op?, data?, before? }`, so foreign keys are exact
  *   (`author_id` → `user:1:posts`) instead of widened to every parent (`user:*:posts`). For a
  *   change that moves an entity to another parent, give `before` too, or the old parent's lists stay.
- *   Keep it synchronous if you can: the plugin does not await `invalidate`, so with a promise the
- *   purge lands after the mutation's response, and a query racing it may still be served the old one.
+ *   May return a promise: reads wait for invalidations still in flight.
+ * @param {(error: Error, where: string) => void} [options.onError] hears every store error (default
+ *   a console warning); none of them reaches the plugin or fails a request.
+ * @param {() => number} [options.now=Date.now] the clock of TTLs (ms), for the default LRU and KV.
  * @param {string} [options.delimiter=":"] the engine's delimiter.
  */
 export function createResponseCacheStore(options = {}) {
-  const { engine, lru, kv, maxEntries = 1000, kvPrefix = RESPONSE, changeFor, delimiter = ":" } = options ?? {};
+  const { engine, lru, kv, maxEntries = 1000, kvPrefix = RESPONSE, changeFor, delimiter = ":", onError, now = Date.now } = options ?? {};
   const schema = typeof engine?.cascadeBatch === "function" ? schemaOf(engine) : undefined;
   if (schema === undefined) {
     throw codedError("INVALID_OPTIONS", "`engine` must be a CascadeEngine (CascadeEngine.fromSchema(sdl))");
@@ -66,21 +62,28 @@ export function createResponseCacheStore(options = {}) {
   if (changeFor !== undefined && typeof changeFor !== "function") {
     throw codedError("INVALID_OPTIONS", "`changeFor` must be a function ({ typename, id }) => ({ data, before, op })");
   }
+  if (onError !== undefined && typeof onError !== "function") throw codedError("INVALID_OPTIONS", "`onError` must be a function (error, where) => void");
+  if (typeof now !== "function") throw codedError("INVALID_OPTIONS", "`now` must be a function returning ms");
   const d = delimiter;
-  const cache = lru ?? new LruCache({ maxEntries, delimiter: d });
+  const cache = lru ?? new LruCache({ maxEntries, delimiter: d, now });
   // Responses with more tags than an entry can carry: key → keyspaces they touch; any purge in
   // one of those keyspaces removes them (coarser, never stale).
   const wide = new Map();
-  const stats = { hits: 0, misses: 0, sets: 0, invalidations: 0, purged: 0 };
-  let pendingKv = Promise.resolve();
+  const stats = { hits: 0, misses: 0, sets: 0, invalidations: 0, purged: 0, errors: 0, skipped: 0, widened: 0, kvErrors: 0, kvOwed: 0, kvSkipped: 0 };
+  let generation = 0;
 
-  const responseKey = (id) => {
-    const text = String(id);
-    return text.length <= MAX_ID_LENGTH
-      ? `${RESPONSE}${d}${encodeSegment(text, d)}`
-      : `${RESPONSE}${d}h${d}${fnv1a(text)}${d}${text.length}`;
-  };
-  const kvKey = (key) => `${kvPrefix}${key.slice(RESPONSE.length)}`;
+  function report(error, where) {
+    stats.errors++;
+    try {
+      (onError ?? warn)(error, where);
+    } catch {
+      // A throwing reporter must not turn a reported error into a failed request.
+    }
+  }
+
+  const tier = kv ? createKvTier({ kv, prefix: kvPrefix, delimiter: d, now, report, stats, generation: () => generation }) : undefined;
+
+  const responseKey = (id) => `${RESPONSE}${d}${idSegment(id, d)}`;
 
   /** The tags of a response: entity keys, the list keys of each entity, keyspaces for id-less records. */
   function tagsOf(entities) {
@@ -92,7 +95,7 @@ export function createResponseCacheStore(options = {}) {
         tags.add(entity.keyspace); // an empty list or null field of this type: only a type-wide purge reaches it
         continue;
       }
-      const key = `${entity.keyspace}${d}${encodeSegment(id, d)}`;
+      const key = `${entity.keyspace}${d}${idSegment(id, d)}`;
       tags.add(key);
       // The to-many fields: `User` → ["posts"] gives the list key `user:{id}:posts`.
       for (const field of entity.toMany) tags.add(`${key}${d}${field}`);
@@ -112,9 +115,15 @@ export function createResponseCacheStore(options = {}) {
         continue;
       }
       const change = { entity: record.typename, id: String(record.id) };
-      const extra = changeFor?.({ typename: record.typename, id: record.id });
-      if (isPromise(extra)) pending.push(extra.then((e) => Object.assign(change, e ?? {}, { entity: change.entity, id: change.id })));
-      else if (extra) Object.assign(change, extra, { entity: change.entity, id: change.id });
+      let extra;
+      try {
+        extra = changeFor?.({ typename: record.typename, id: record.id });
+      } catch (error) {
+        report(error, "changeFor"); // without its data the cascade widens: never stale
+      }
+      const merge = (e) => Object.assign(change, e ?? {}, { entity: change.entity, id: change.id });
+      if (isPromise(extra)) pending.push(Promise.resolve(extra).then(merge, (error) => report(error, "changeFor")));
+      else if (extra) merge(extra);
       changes.push(change);
     }
     return { changes, keyspaces, pending };
@@ -126,110 +135,136 @@ export function createResponseCacheStore(options = {}) {
     for (const [key, keyspaces] of wide) {
       if (!cache.has(key)) {
         wide.delete(key);
-      } else if (hitKeyspaces.has("*") || [...keyspaces].some((ks) => hitKeyspaces.has(ks))) {
+      } else if (hitKeyspaces.has("*") || hitKeyspaces.has(RESPONSE) || [...keyspaces].some((ks) => hitKeyspaces.has(ks))) {
         cache.delete(key);
         wide.delete(key);
         removed.push(key);
       }
     }
-    const responses = removed.filter((key) => key.startsWith(`${RESPONSE}${d}`)).length;
-    stats.purged += responses;
-    return set;
+    stats.purged += removed.filter((key) => key.startsWith(`${RESPONSE}${d}`)).length;
   }
 
-  async function purgeKvTier(set) {
-    // Index keys live below their tag (`user:1:posts:@response:{id}`), so purging the cascade set
-    // from KV deletes them; each deleted index key names a response to delete.
-    const result = await purgeKv(kv, set, { delimiter: d });
-    const responses = new Set();
-    for (const name of result.purged) {
-      const segments = String(name).split(d);
-      const at = segments.lastIndexOf(RESPONSE);
-      if (at >= 0 && at < segments.length - 1) responses.add(`${RESPONSE}${d}${segments.slice(at + 1).join(d)}`);
-    }
-    // Each response takes all its index keys with it, not only the ones the cascade reached.
-    await Promise.all(
-      [...responses].map(async (key) => {
-        const stored = await kv.get(kvKey(key), "json");
-        await Promise.all((stored?.tags ?? []).map((tag) => kv.delete(`${tag}${d}${key}`)));
-        await kv.delete(kvKey(key));
-      }),
-    );
-    if (result.failed.length > 0) {
-      throw codedError("PURGE_FAILED", `KV purge failed for ${result.failed.length} item(s): ${JSON.stringify(result.failed.slice(0, 3))}`);
+  /** Stores a response in the LRU, tagged (or, past MAX_TAGS, tracked by keyspace in `wide`). */
+  function putLru(key, value, tags, ttlMs) {
+    if (tags.length <= MAX_TAGS) {
+      cache.set(key, value, { ttlMs, tags });
+      wide.delete(key);
+    } else {
+      cache.set(key, value, { ttlMs });
+      wide.set(key, new Set(tags.map((t) => t.split(d)[0])));
     }
   }
 
+  /** The widest purge, when a narrower one fails: every response, in every tier. */
+  function purgeEverything(error) {
+    report(error, "invalidate");
+    stats.widened++;
+    const all = { keys: [RESPONSE], patterns: [], tags: [] };
+    try {
+      purgeLru(all);
+    } catch (failure) {
+      report(failure, "invalidate");
+      cache.clear();
+      wide.clear();
+    }
+    return tier?.purge(all);
+  }
+
+  /** Purges the cascade set of `changes` (and whole keyspaces) from every tier; never throws. */
   function finish(changes, keyspaces) {
-    const set = changes.length > 0 ? engine.cascadeBatch(changes) : { keys: [], patterns: [], tags: [] };
-    if (keyspaces.length > 0) set.keys = [...new Set([...set.keys, ...keyspaces])];
-    purgeLru(set);
-    if (kv) {
-      pendingKv = pendingKv.then(() => purgeKvTier(set));
-      return pendingKv.then(() => undefined);
+    let set;
+    try {
+      const cascade = changes.length > 0 ? engine.cascadeBatch(changes) : NOTHING;
+      set = {
+        keys: [...new Set([...cascade.keys, ...keyspaces])].map((k) => boundKey(k, d)),
+        patterns: cascade.patterns.map((p) => boundKey(p, d)),
+        tags: [],
+      };
+      purgeLru(set);
+    } catch (error) {
+      return purgeEverything(error);
     }
-    return undefined;
+    return tier?.purge(set);
   }
 
   return {
     /** The LruCache holding the responses. */
     lru: cache,
-    /** hits, misses, sets, invalidations, and responses purged. */
+    /** hits, misses, sets, invalidations, responses purged, and the errors the store absorbed. */
     stats: () => ({ ...stats }),
     /** The tags `set` records for these entities (entity keys and parent-scoped list keys). */
     tagsOf: (entities) => tagsOf([...entities]),
+    /** Settles when every KV write and purge begun so far has run (for `ctx.waitUntil`). */
+    settled: () => (tier ? tier.settled() : Promise.resolve()),
 
     get(id) {
-      const key = responseKey(id);
-      const hit = cache.get(key);
-      if (hit !== undefined && (hit.id === undefined || hit.id === String(id))) {
-        stats.hits++;
-        return hit.result;
-      }
-      if (!kv) {
+      tier?.retryIfDue();
+      let key;
+      try {
+        key = responseKey(id);
+        const hit = cache.get(key);
+        if (hit !== undefined && hit.id === String(id)) {
+          stats.hits++;
+          return hit.result;
+        }
+      } catch (error) {
+        report(error, "get");
         stats.misses++;
         return null;
       }
-      // Wait for purges in flight, so KV never serves what a finished mutation made stale.
-      return pendingKv.then(async () => {
-        const stored = await kv.get(kvKey(key), "json");
-        if (!stored || stored.id !== String(id)) {
+      if (!tier) {
+        stats.misses++;
+        return null;
+      }
+      return tier.read(key, String(id)).then((found) => {
+        if (found === null) {
           stats.misses++;
           return null;
         }
         stats.hits++;
-        cache.set(key, { id: stored.id, result: stored.result }, stored.tags.length <= MAX_TAGS ? { tags: stored.tags } : undefined);
-        return stored.result;
+        try {
+          putLru(key, found.value, found.tags, found.ttlMs);
+        } catch (error) {
+          report(error, "get");
+        }
+        return found.value.result;
       });
     },
 
     set(id, data, entities, ttl) {
-      const key = responseKey(id);
-      const tags = tagsOf(entities);
-      const ttlMs = Number.isFinite(ttl) && ttl > 0 ? ttl : undefined;
-      const value = { id: String(id), result: data };
-      if (tags.length <= MAX_TAGS) {
-        cache.set(key, value, { ttlMs, tags });
-        wide.delete(key);
-      } else {
-        cache.set(key, value, { ttlMs });
-        wide.set(key, new Set(tags.map((t) => t.split(d)[0])));
+      tier?.retryIfDue();
+      let key;
+      try {
+        key = responseKey(id);
+        const tags = tagsOf([...entities]);
+        const ttlMs = Number.isFinite(ttl) && ttl > 0 ? ttl : undefined;
+        const value = { id: String(id), result: data };
+        putLru(key, value, tags, ttlMs);
+        stats.sets++;
+        return tier?.write(key, value, tags, ttlMs);
+      } catch (error) {
+        // Not cached: a miss later, never a failed request.
+        stats.skipped++;
+        report(error, "set");
+        try {
+          if (key !== undefined) cache.delete(key);
+        } catch {
+          // The key itself was the problem: nothing was stored under it.
+        }
+        return undefined;
       }
-      stats.sets++;
-      if (!kv) return undefined;
-      // KV expirations are whole seconds, at least 60.
-      const put = ttlMs === undefined ? {} : { expirationTtl: Math.max(60, Math.ceil(ttlMs / 1000)) };
-      return Promise.all([
-        kv.put(kvKey(key), JSON.stringify({ ...value, tags }), put),
-        ...tags.map((tag) => kv.put(`${tag}${d}${key}`, "", put)),
-      ]).then(() => undefined);
     },
 
     invalidate(entities) {
       stats.invalidations++;
-      const { changes, keyspaces, pending } = changesOf([...entities]);
-      if (pending.length > 0) return Promise.all(pending).then(() => finish(changes, keyspaces));
-      return finish(changes, keyspaces);
+      generation++;
+      try {
+        const { changes, keyspaces, pending } = changesOf([...entities]);
+        if (pending.length > 0) return Promise.all(pending).then(() => finish(changes, keyspaces));
+        return finish(changes, keyspaces);
+      } catch (error) {
+        return purgeEverything(error);
+      }
     },
   };
 }
