@@ -16,7 +16,7 @@ import { encodeSegment } from "./encoding.js";
 import { codedError } from "./errors.js";
 import { MAX_TAGS_PER_ENTRY as MAX_TAGS } from "./protocol.js";
 import { schemaOf } from "./schema.js";
-import { RESPONSE, boundKey, createKvTier, idSegment, wellFormed } from "./yoga-kv.js";
+import { MAX_SEGMENT, RESPONSE, boundKey, boundSegment, createKvTier, idSegment, wellFormed } from "./yoga-kv.js";
 
 export { encodeSegment };
 
@@ -24,6 +24,26 @@ export { encodeSegment };
 const NOTHING = Object.freeze({ keys: [], patterns: [], tags: [] });
 
 const isPromise = (v) => v !== null && typeof v === "object" && typeof v.then === "function";
+
+/**
+ * An id as the engine must see it so that its keys match the tags (`idSegment`): well-formed, and
+ * over-long ids as their hashed segment (which encodes to itself).
+ */
+function keyId(id, delimiter) {
+  const text = wellFormed(String(id));
+  const encoded = encodeSegment(text, delimiter);
+  return encoded.length > MAX_SEGMENT ? boundSegment(encoded) : text;
+}
+
+/** Change data with every string as `keyId` spells it (what a key built from it would hold). */
+function keyData(value, delimiter, depth = 0) {
+  if (typeof value === "string") return keyId(value, delimiter);
+  if (value === null || typeof value !== "object" || depth > 8) return value;
+  if (Array.isArray(value)) return value.map((v) => keyData(v, delimiter, depth + 1));
+  const out = {};
+  for (const [k, v] of Object.entries(value)) out[k] = k === "entity" || k === "op" ? v : keyData(v, delimiter, depth + 1);
+  return out;
+}
 
 /** The default report of store errors: a warning (a store error never fails a request, but is never silent). */
 function warn(error, where) {
@@ -114,7 +134,7 @@ export function createResponseCacheStore(options = {}) {
         keyspaces.push(entity.keyspace); // type-wide, as the plugin asks
         continue;
       }
-      const change = { entity: record.typename, id: String(record.id) };
+      const change = { entity: record.typename, id: keyId(record.id, d) };
       let extra;
       try {
         extra = changeFor?.({ typename: record.typename, id: record.id });
@@ -164,17 +184,31 @@ export function createResponseCacheStore(options = {}) {
       purgeLru(all);
     } catch (failure) {
       report(failure, "invalidate");
-      cache.clear();
       wide.clear();
+      try {
+        cache.clear();
+      } catch {
+        // A cache that cannot even be cleared serves nothing either (every get then fails: a miss).
+      }
     }
     return tier?.purge(all);
+  }
+
+  /** The cascade set of `changes`; when the engine refuses their data, of the data as keys spell it. */
+  function cascadeOf(changes) {
+    if (changes.length === 0) return NOTHING;
+    try {
+      return engine.cascadeBatch(changes);
+    } catch {
+      return engine.cascadeBatch(changes.map((c) => keyData(c, d)));
+    }
   }
 
   /** Purges the cascade set of `changes` (and whole keyspaces) from every tier; never throws. */
   function finish(changes, keyspaces) {
     let set;
     try {
-      const cascade = changes.length > 0 ? engine.cascadeBatch(changes) : NOTHING;
+      const cascade = cascadeOf(changes);
       set = {
         keys: [...new Set([...cascade.keys, ...keyspaces])].map((k) => boundKey(k, d)),
         patterns: cascade.patterns.map((p) => boundKey(p, d)),
