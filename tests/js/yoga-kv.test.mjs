@@ -118,3 +118,48 @@ test("yoga + KV: a failed KV write caches nothing half-indexed and fails no requ
     assert.deepEqual(cold.errors, ["kv.get: injected KV get failure"]);
   });
 });
+
+test("yoga + KV: a response is served no longer than its TTL from KV, nor from an LRU refilled from KV", async () => {
+  const kv = await workerd.namespace("TTL");
+  const now = manualClock();
+  const { server, store } = await kvBlog(kv, { now, responseCache: { ttl: 100 } });
+  await server.run(ADA_POSTS);
+  await store.settled();
+  now.advance(50);
+  // A cold isolate reads it from KV with the 50 ms it has left, and refills its LRU with that.
+  const cold = await kvBlog(kv, { now, db: server.db });
+  await cold.server.run(ADA_POSTS);
+  await cold.server.run(ADA_POSTS);
+  assert.equal(cold.server.calls.user, 0);
+  assert.equal(cold.store.stats().hits, 2);
+  now.advance(60);
+  // 110 ms on: expired in both tiers of both isolates, although KV keeps the value for a minute.
+  await cold.server.run(ADA_POSTS);
+  await server.run(ADA_POSTS);
+  assert.equal(cold.server.calls.user, 1);
+  assert.equal(server.calls.user, 2);
+  assert.equal((await kvBlog(kv, { now, db: server.db })).store.stats().hits, 0);
+});
+
+test("yoga + KV: per-type and per-coordinate TTLs hold in KV; a TTL of 0 caches nothing", async () => {
+  const kv = await workerd.namespace("TTL_TYPES");
+  const now = manualClock();
+  const responseCache = { ttlPerSchemaCoordinate: { User: 1000, "Query.post": 0 } };
+  const { server, store } = await kvBlog(kv, { now, responseCache });
+  const POST_11 = `{ post(id: "11") { id title } }`;
+  await server.run(ADA_POSTS); // holds a User: 1 s
+  await server.run(POST_11); // Query.post: never cached
+  await store.settled();
+  assert.equal((await kvNames(kv)).filter((n) => n.startsWith("@response:")).length, 1);
+  now.advance(999);
+  const cold = () => kvBlog(kv, { now, responseCache, db: server.db });
+  const warm = await cold();
+  await warm.server.run(ADA_POSTS);
+  assert.equal(warm.server.calls.user, 0, "within its type's TTL");
+  now.advance(2);
+  const late = await cold();
+  await late.server.run(ADA_POSTS);
+  assert.equal(late.server.calls.user, 1, "past its type's TTL");
+  await warm.server.run(ADA_POSTS);
+  assert.equal(warm.server.calls.user, 1, "the LRU refilled from KV expired with it");
+});
