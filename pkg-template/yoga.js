@@ -105,12 +105,27 @@ export function createResponseCacheStore(options = {}) {
 
   const responseKey = (id) => `${RESPONSE}${d}${idSegment(id, d)}`;
 
-  /** The tags of a response: entity keys, the list keys of each entity, keyspaces for id-less records. */
+  /** The engine's entity a record of `typename` is tracked as, or undefined (then: type tags). */
+  const entityOf = (typename) => schema.byType.get(typename);
+
+  /** The type tag of a record no entity tracks: `Typename`, or `Typename:id` below it. */
+  function typeTag(typename, id) {
+    const type = idSegment(typename, d);
+    return id === undefined || id === null ? type : `${type}${d}${idSegment(id, d)}`;
+  }
+
+  /**
+   * The tags of a response: entity keys, the list keys of each entity, keyspaces for id-less
+   * records; type tags for the records of types the engine does not track.
+   */
   function tagsOf(entities) {
     const tags = new Set();
     for (const { typename, id } of entities) {
-      const entity = schema.byType.get(typename);
-      if (entity === undefined) continue; // not an entity (payloads, value types): nothing to purge by
+      const entity = entityOf(typename);
+      if (entity === undefined) {
+        tags.add(typeTag(typename, id));
+        continue;
+      }
       if (id === undefined || id === null) {
         tags.add(entity.keyspace); // an empty list or null field of this type: only a type-wide purge reaches it
         continue;
@@ -128,8 +143,11 @@ export function createResponseCacheStore(options = {}) {
     const keyspaces = [];
     const pending = [];
     for (const record of entities) {
-      const entity = schema.byType.get(record.typename);
-      if (entity === undefined) continue;
+      const entity = entityOf(record.typename);
+      if (entity === undefined) {
+        keyspaces.push(typeTag(record.typename, record.id)); // as the plugin's own store: by type tag
+        continue;
+      }
       if (record.id === undefined || record.id === null) {
         keyspaces.push(entity.keyspace); // type-wide, as the plugin asks
         continue;
