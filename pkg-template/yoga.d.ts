@@ -65,6 +65,14 @@ export interface ResponseCacheStoreOptions {
    * retried. `where` names the step (`"set"`, `"kv purge"`, `"kv.get"`…).
    */
   onError?: (error: Error & { code?: string }, where: string) => void;
+  /**
+   * The `idFields` given to `useResponseCache` (`["id"]`). Entities keyed by one of them are
+   * tracked by their keys and cascades; other types by type tags (`Typename`, `Typename:id`), as
+   * the plugin's own store does, with a warning. `keyFieldsFor` builds the engine to match.
+   */
+  idFields?: string[];
+  /** Hears each warning once (default: a console warning). */
+  onWarning?: (message: string) => void;
   /** The clock of TTLs in ms (`Date.now`), for the default LRU and the expiry stored in KV. */
   now?: () => number;
 }
@@ -106,6 +114,12 @@ export interface ResponseCacheStore {
 
 /** A `cache` for `useResponseCache({ cache })` that purges by the schema's cascades. */
 export function createResponseCacheStore(options: ResponseCacheStoreOptions): ResponseCacheStore;
+
+/**
+ * `CascadeEngine.fromSchema`'s `keyFields` keying each object type as `useResponseCache({ idFields })`
+ * identifies it: by its first field named in `idFields`. `schema` is a GraphQLSchema (`createSchema`).
+ */
+export function keyFieldsFor(schema: { getTypeMap(): Record<string, unknown> }, idFields?: string[]): Record<string, string[]>;
 
 /** Percent-encodes an id into one key segment, as the core does. */
 export function encodeSegment(value: string | number, delimiter?: string): string;

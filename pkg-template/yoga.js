@@ -45,6 +45,25 @@ function keyData(value, delimiter, depth = 0) {
   return out;
 }
 
+/**
+ * The `keyFields` option of `CascadeEngine.fromSchema` that keys each object type the way
+ * `useResponseCache({ idFields })` identifies it: by the first of its fields named in `idFields`.
+ * `schema` is the GraphQLSchema Yoga serves (`createSchema(...)`).
+ */
+export function keyFieldsFor(schema, idFields = ["id"]) {
+  if (typeof schema?.getTypeMap !== "function") {
+    throw codedError("INVALID_ARGUMENT", "keyFieldsFor takes a GraphQLSchema (graphql-yoga's createSchema, or graphql's buildSchema)");
+  }
+  const roots = new Set([schema.getQueryType?.(), schema.getMutationType?.(), schema.getSubscriptionType?.()].map((t) => t?.name));
+  const keyFields = {};
+  for (const [name, type] of Object.entries(schema.getTypeMap())) {
+    if (name.startsWith("__") || roots.has(name) || Object.prototype.toString.call(type) !== "[object GraphQLObjectType]") continue;
+    const field = Object.keys(type.getFields()).find((f) => idFields.includes(f));
+    if (field !== undefined) keyFields[name] = [field];
+  }
+  return keyFields;
+}
+
 /** The default report of store errors: a warning (a store error never fails a request, but is never silent). */
 function warn(error, where) {
   console.warn(`[cascade-edge/yoga] ${where}: ${error?.code ? `${error.code}: ` : ""}${error?.message ?? error}`);
@@ -71,6 +90,7 @@ function warn(error, where) {
  */
 export function createResponseCacheStore(options = {}) {
   const { engine, lru, kv, maxEntries = 1000, kvPrefix = RESPONSE, changeFor, delimiter = ":", onError, now = Date.now } = options ?? {};
+  const { idFields = ["id"], onWarning = (message) => console.warn(`[cascade-edge/yoga] ${message}`) } = options ?? {};
   const schema = typeof engine?.cascadeBatch === "function" ? schemaOf(engine) : undefined;
   if (schema === undefined) {
     throw codedError("INVALID_OPTIONS", "`engine` must be a CascadeEngine (CascadeEngine.fromSchema(sdl))");
@@ -84,6 +104,10 @@ export function createResponseCacheStore(options = {}) {
   }
   if (onError !== undefined && typeof onError !== "function") throw codedError("INVALID_OPTIONS", "`onError` must be a function (error, where) => void");
   if (typeof now !== "function") throw codedError("INVALID_OPTIONS", "`now` must be a function returning ms");
+  if (!Array.isArray(idFields) || idFields.length === 0 || !idFields.every((f) => typeof f === "string")) {
+    throw codedError("INVALID_OPTIONS", "`idFields` must be the field names given to useResponseCache({ idFields }), e.g. [\"id\"]");
+  }
+  if (typeof onWarning !== "function") throw codedError("INVALID_OPTIONS", "`onWarning` must be a function (message) => void");
   const d = delimiter;
   const cache = lru ?? new LruCache({ maxEntries, delimiter: d, now });
   // Responses with more tags than an entry can carry: key → keyspaces they touch; any purge in
@@ -91,6 +115,7 @@ export function createResponseCacheStore(options = {}) {
   const wide = new Map();
   const stats = { hits: 0, misses: 0, sets: 0, invalidations: 0, purged: 0, errors: 0, skipped: 0, widened: 0, kvErrors: 0, kvOwed: 0, kvSkipped: 0 };
   let generation = 0;
+  const warned = new Set();
 
   function report(error, where) {
     stats.errors++;
@@ -105,8 +130,32 @@ export function createResponseCacheStore(options = {}) {
 
   const responseKey = (id) => `${RESPONSE}${d}${idSegment(id, d)}`;
 
+  // The entities the plugin reports by their key: keyed by one field, one of `idFields`. The
+  // others' records carry another field's value as their id: they are tracked by type tags.
+  const tracked = new Map();
+  for (const entity of schema.entities) {
+    if (entity.keyFields.length === 1 && idFields.includes(entity.keyFields[0])) tracked.set(entity.type, entity);
+    else warnOnce(entity.type, `entity ${entity.type} is keyed by ${entity.keyFields.join(", ")}, not by one of idFields (${idFields.join(", ")}): its responses are tracked by type tags (${entity.type}:id) only, without cascades; give useResponseCache and this store idFields that name its key`);
+  }
+
+  function warnOnce(type, message) {
+    if (warned.has(type)) return;
+    warned.add(type);
+    try {
+      onWarning(message);
+    } catch {
+      // A warning must not fail anything.
+    }
+  }
+
   /** The engine's entity a record of `typename` is tracked as, or undefined (then: type tags). */
-  const entityOf = (typename) => schema.byType.get(typename);
+  function entityOf(typename, id) {
+    const entity = tracked.get(typename);
+    if (entity === undefined && id !== undefined && id !== null && !schema.byType.has(typename)) {
+      warnOnce(typename, `${typename} has an id field (idFields: ${idFields.join(", ")}) but is no entity of the engine: tracked by type tags (${typename}:id) only, without cascades; build the engine with keyFields: keyFieldsFor(schema, idFields)`);
+    }
+    return entity;
+  }
 
   /** The type tag of a record no entity tracks: `Typename`, or `Typename:id` below it. */
   function typeTag(typename, id) {
@@ -121,7 +170,7 @@ export function createResponseCacheStore(options = {}) {
   function tagsOf(entities) {
     const tags = new Set();
     for (const { typename, id } of entities) {
-      const entity = entityOf(typename);
+      const entity = entityOf(typename, id);
       if (entity === undefined) {
         tags.add(typeTag(typename, id));
         continue;
@@ -143,7 +192,7 @@ export function createResponseCacheStore(options = {}) {
     const keyspaces = [];
     const pending = [];
     for (const record of entities) {
-      const entity = entityOf(record.typename);
+      const entity = entityOf(record.typename, record.id);
       if (entity === undefined) {
         keyspaces.push(typeTag(record.typename, record.id)); // as the plugin's own store: by type tag
         continue;
