@@ -51,7 +51,8 @@ export interface ResponseCacheStoreOptions {
   kvPrefix?: string;
   /**
    * Change data for a mutated entity, so foreign keys are exact (`user:1:posts`) instead of
-   * widened to every parent (`user:*:posts`).
+   * widened to every parent (`user:*:posts`). May return a promise: the changed entities' own keys
+   * are purged at once, and reads wait for the rest of the purge.
    */
   changeFor?: (entity: { typename: string; id: number | string }) =>
     | EntityChangeData

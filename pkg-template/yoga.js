@@ -116,6 +116,8 @@ export function createResponseCacheStore(options = {}) {
   const stats = { hits: 0, misses: 0, sets: 0, invalidations: 0, purged: 0, errors: 0, skipped: 0, widened: 0, kvErrors: 0, kvOwed: 0, kvSkipped: 0 };
   let generation = 0;
   const warned = new Set();
+  // Invalidations waiting for an async `changeFor`: reads wait for them.
+  const inflight = new Set();
 
   function report(error, where) {
     stats.errors++;
@@ -288,7 +290,7 @@ export function createResponseCacheStore(options = {}) {
     return tier?.purge(set);
   }
 
-  return {
+  const store = {
     /** The LruCache holding the responses. */
     lru: cache,
     /** hits, misses, sets, invalidations, responses purged, and the errors the store absorbed. */
@@ -299,6 +301,7 @@ export function createResponseCacheStore(options = {}) {
     settled: () => (tier ? tier.settled() : Promise.resolve()),
 
     get(id) {
+      if (inflight.size > 0) return Promise.all(inflight).then(() => store.get(id));
       tier?.retryIfDue();
       let key;
       try {
@@ -361,11 +364,19 @@ export function createResponseCacheStore(options = {}) {
       generation++;
       try {
         const { changes, keyspaces, pending } = changesOf([...entities]);
-        if (pending.length > 0) return Promise.all(pending).then(() => finish(changes, keyspaces));
-        return finish(changes, keyspaces);
+        if (pending.length === 0) return finish(changes, keyspaces);
+        // The changed entities' own keys go at once; their cascade once `changeFor` settles, and
+        // reads wait for it meanwhile (the plugin does not await invalidate).
+        const own = changes.map((c) => `${tracked.get(c.entity).keyspace}${d}${idSegment(c.id, d)}`);
+        purgeLru({ keys: [...own, ...keyspaces], patterns: [] });
+        const done = Promise.all(pending).then(() => finish(changes, keyspaces));
+        inflight.add(done);
+        done.finally(() => inflight.delete(done));
+        return done;
       } catch (error) {
         return purgeEverything(error);
       }
     },
   };
+  return store;
 }
