@@ -109,6 +109,12 @@ export interface ResponseCacheStore {
   stats(): ResponseCacheStoreStats;
   /** The tags `set` records for these entities: entity keys and parent-scoped list keys. */
   tagsOf(entities: Iterable<CacheEntityRecord>): string[];
+  /**
+   * An envelop plugin to list beside `useResponseCache({ cache: store })`: it reads each
+   * mutation's result, so foreign keys shown there (`createPost { author { id } }`) make the purge
+   * exact (`user:1:posts`) instead of widened (`user:*:posts`). `changeFor`, when it answers, wins.
+   */
+  plugin(): { onExecute(payload: any): void };
   /** Settles when every KV write and purge begun so far has run (pass it to `ctx.waitUntil`). */
   settled(): Promise<void>;
 }

@@ -64,6 +64,16 @@ export function keyFieldsFor(schema, idFields = ["id"]) {
   return keyFields;
 }
 
+/** Mutation results noted by `plugin()` and not yet invalidated, at most. */
+const MAX_NOTED = 1000;
+
+/** The operation type (`"query"`, `"mutation"`…) a document runs under `operationName`. */
+function operationOf(document, operationName) {
+  const operations = (document?.definitions ?? []).filter((d) => d.kind === "OperationDefinition");
+  const operation = operationName ? operations.find((o) => o.name?.value === operationName) : operations.length === 1 ? operations[0] : undefined;
+  return operation?.operation;
+}
+
 /** The default report of store errors: a warning (a store error never fails a request, but is never silent). */
 function warn(error, where) {
   console.warn(`[cascade-edge/yoga] ${where}: ${error?.code ? `${error.code}: ` : ""}${error?.message ?? error}`);
@@ -116,6 +126,8 @@ export function createResponseCacheStore(options = {}) {
   const stats = { hits: 0, misses: 0, sets: 0, invalidations: 0, purged: 0, errors: 0, skipped: 0, widened: 0, kvErrors: 0, kvOwed: 0, kvSkipped: 0 };
   let generation = 0;
   const warned = new Set();
+  // What mutations' own results said of each entity (`plugin()`), until its invalidation: "Type:id" → change data.
+  const noted = new Map();
   // Invalidations waiting for an async `changeFor`: reads wait for them.
   const inflight = new Set();
 
@@ -210,6 +222,9 @@ export function createResponseCacheStore(options = {}) {
       } catch (error) {
         report(error, "changeFor"); // without its data the cascade widens: never stale
       }
+      const key = `${record.typename}${d}${change.id}`;
+      extra ??= noted.get(key);
+      noted.delete(key);
       const merge = (e) => Object.assign(change, e ?? {}, { entity: change.entity, id: change.id });
       if (isPromise(extra)) pending.push(Promise.resolve(extra).then(merge, (error) => report(error, "changeFor")));
       else if (extra) merge(extra);
@@ -290,7 +305,63 @@ export function createResponseCacheStore(options = {}) {
     return tier?.purge(set);
   }
 
+  /**
+   * Notes the entities of a mutation's result (as the plugin's aliased selections carry them:
+   * `__responseCacheTypeName`, `__responseCacheId`) with their data, for its invalidation.
+   */
+  function noteMutation(result) {
+    try {
+      const changes = engine.changesFromMutation({ data: normalized(result?.data, 0) });
+      for (const change of changes) {
+        const entity = schema.entity(change.entity);
+        if (entity === undefined || !tracked.has(entity.type)) continue;
+        noted.delete(`${entity.type}${d}${change.id}`); // re-inserted last: the newest is kept longest
+        noted.set(`${entity.type}${d}${change.id}`, { op: change.op, data: change.data });
+      }
+      // Results whose invalidation never came (another cache, an error) are not kept forever.
+      for (const key of noted.keys()) {
+        if (noted.size <= MAX_NOTED) break;
+        noted.delete(key);
+      }
+    } catch (error) {
+      report(error, "plugin"); // the invalidation then widens where the result would have been exact
+    }
+  }
+
+  /** A result's data with `__typename` and key fields where the plugin's aliases stand. */
+  function normalized(value, depth) {
+    if (value === null || typeof value !== "object" || depth > 64) return value;
+    if (Array.isArray(value)) return value.map((v) => normalized(v, depth + 1));
+    const out = {};
+    for (const [k, v] of Object.entries(value)) out[k] = normalized(v, depth + 1);
+    const typename = out.__responseCacheTypeName ?? out.__typename;
+    if (typeof typename !== "string") return out;
+    out.__typename = typename;
+    const keyField = tracked.get(typename)?.keyFields[0];
+    if (keyField !== undefined && out[keyField] === undefined && out.__responseCacheId !== undefined) out[keyField] = out.__responseCacheId;
+    return out;
+  }
+
   const store = {
+    /**
+     * An envelop plugin to list beside `useResponseCache({ cache: store })`: it reads each
+     * mutation's result, so foreign keys it shows (`createPost { author { id } }`) make the purge
+     * exact (`user:1:posts`) where they would widen (`user:*:posts`). `changeFor`, when it answers, wins.
+     */
+    plugin() {
+      return {
+        onExecute({ args, executeFn, setExecuteFn }) {
+          if (operationOf(args.document, args.operationName) !== "mutation") return;
+          setExecuteFn((execArgs) => {
+            const result = executeFn(execArgs);
+            if (isPromise(result)) return Promise.resolve(result).then((r) => (noteMutation(r), r));
+            noteMutation(result);
+            return result;
+          });
+        },
+      };
+    },
+
     /** The LruCache holding the responses. */
     lru: cache,
     /** hits, misses, sets, invalidations, responses purged, and the errors the store absorbed. */
