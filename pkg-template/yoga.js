@@ -275,7 +275,7 @@ export function createResponseCacheStore(options = {}) {
         // A cache that cannot even be cleared serves nothing either (every get then fails: a miss).
       }
     }
-    return tier?.purge(all);
+    return tier?.purge({ keys: [kvPrefix], patterns: [], tags: [] }); // every response in KV
   }
 
   /** The cascade set of `changes`; when the engine refuses their data, of the data as keys spell it. */
