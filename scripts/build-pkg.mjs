@@ -24,8 +24,8 @@ const BUILDS = [
   { bindgen: join(scratch, "bindgen-edge"), to: edgeOut, cargoArgs: ["--", "--no-default-features"] },
 ];
 // What pkg/edge/ holds beside its own glue and wasm: every module of the template (the API over
-// that glue, and what imports it) but those no edge entry imports.
-const NOT_EDGE = new Set(["pg.js"]);
+// that glue, and what imports it) but those no edge entry imports (the Node-only watcher and bus).
+const NOT_EDGE = new Set(["pg.js", "bus.js"]);
 // The constants JS shares with the Rust sources, generated into pkg/protocol.js (and the edge
 // copy) from their one definition in src/ (see `protocolConstants`).
 const PROTOCOL = [

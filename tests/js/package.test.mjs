@@ -26,8 +26,8 @@ const GENERATED = [
   // The edge build (no SDL parser): its own glue, wasm and constants.
   ...["cascade_edge.js", "cascade_edge_bg.wasm", "node.cjs", "protocol.js"].map((file) => `edge/${file}`),
 ];
-/** Template modules that pkg/edge/ does not copy: no edge entry imports them. */
-const NOT_EDGE = ["pg.js"];
+/** Template modules that pkg/edge/ does not copy: no edge entry imports them (Node-only). */
+const NOT_EDGE = ["pg.js", "bus.js"];
 
 let pkg;
 let work;
