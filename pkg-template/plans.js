@@ -9,7 +9,7 @@
 // first request, does not pay for a plan: about a cascade's time), and plans are dropped whenever
 // the rules change. The cascades plans answered reach wasm's stats in bulk (`record`).
 import { wellFormed } from "./errors.js";
-import { MAX_KEY_LEN, NO_EDGE } from "./protocol.js";
+import { MAX_KEY_LEN, NO_EDGE, SET_HEADER } from "./protocol.js";
 import { COARSE, ENTRY, PATTERN, compactText } from "./sets.js";
 import { MAX_DATA_PLANS, OPS, dataShape, dataless, markedData } from "./shapes.js";
 import { call, u32Memory } from "./wasm.js";
@@ -281,7 +281,7 @@ export class Planner {
     const keys = new Array(n);
     const rules = new Uint32Array(n);
     let at8 = 0;
-    for (let i = 0, m = p + 3; i < n; i++, m += ENTRY) {
+    for (let i = 0, m = p + SET_HEADER; i < n; i++, m += ENTRY) {
       keys[i] = text.slice(at8, (at8 += meta[m]));
       rules[i] = meta[m + 1];
       plan.from[i] = meta[m + 2] - 1;

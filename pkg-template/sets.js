@@ -1,17 +1,16 @@
 // Cascade sets as wasm writes them (the compact form, `CompactSet` in the Rust core): numbers in
 // wasm memory, read into `{ keys, patterns, tags, trace, depth, truncated }` without a JSON text.
 //
-// Layout at u32 index p: truncated (0/1), depth, n; then n entries of ENTRY words (key length,
+// Layout at u32 index p: SET_HEADER words (truncated 0/1, depth, n); then n entries of ENTRY words (key length,
 // rule index + 1 or 0, the index + 1 of the key it came from or 0, depth, flags, tag length or 0
 // when the tag is the key); then the text's address and length. Keys follow one another in the
 // text, then the tags that differ from their key. Plans append more after the text (plans.js).
+import { FLAG_COARSE as COARSE, FLAG_PATTERN as PATTERN, SET_ENTRY as ENTRY, SET_HEADER } from "./protocol.js";
 import { readText, u32Memory } from "./wasm.js";
 
-/** u32 words per key of a compact set. */
-export const ENTRY = 6;
-/** Flags of an entry: a placeholder was made `*`; the key is a pattern. */
-export const COARSE = 1;
-export const PATTERN = 2;
+// u32 words per key of a compact set, and an entry's flags (a placeholder was made `*`; the key is
+// a pattern): generated from the Rust protocol (`src/wasm/protocol.rs`).
+export { COARSE, ENTRY, PATTERN };
 
 /**
  * The number of keys of the compact set at u32 index `p`, the index just past its entries (where
@@ -20,7 +19,7 @@ export const PATTERN = 2;
 export function compactText(p) {
   const meta = u32Memory();
   const n = meta[p + 2];
-  const end = p + 3 + ENTRY * n;
+  const end = p + SET_HEADER + ENTRY * n;
   return { n, end, text: readText(meta[end], meta[end + 1]) };
 }
 
@@ -41,14 +40,14 @@ export function readCompactSet(p, ruleIds, ruleId) {
   // the tags are the keys then the patterns.
   let tagAt = 0;
   let odd = false;
-  for (let m = p + 3; m < end; m += ENTRY) {
+  for (let m = p + SET_HEADER; m < end; m += ENTRY) {
     tagAt += meta[m];
     if (meta[m + 5] !== 0) odd = true;
   }
   const keyTags = odd ? [] : undefined;
   const patternTags = odd ? [] : undefined;
   let at = 0;
-  for (let i = 0, m = p + 3; i < n; i++, m += ENTRY) {
+  for (let i = 0, m = p + SET_HEADER; i < n; i++, m += ENTRY) {
     const key = text.slice(at, (at += meta[m]));
     const rule = meta[m + 1];
     const from = meta[m + 2];

@@ -2,8 +2,10 @@
 // data (`dataless`), or one with plain data of a known shape (`dataShape`), whose values a plan's
 // keys are spelled from. Pure JS: nothing here calls into wasm.
 
-// `op` of a change as the number `cascadeIdCompact` takes.
-export const OPS = { __proto__: null, update: 0, create: 1, delete: 2 };
+import { OP_CREATE, OP_DELETE, OP_UPDATE } from "./protocol.js";
+
+// `op` of a change as the number `cascadeIdCompact` takes (`src/wasm/protocol.rs`).
+export const OPS = { __proto__: null, update: OP_UPDATE, create: OP_CREATE, delete: OP_DELETE };
 // The properties a change may have; a change with only these, no data and a well-formed string id
 // skips JSON (`cascadeInput` / `cascadeIdCompact`).
 const CHANGE_PROPS = { __proto__: null, entity: true, id: true, op: true, data: true, before: true, after: true };

@@ -38,6 +38,13 @@ const PROTOCOL = [
   "PROVIDE_TEXT",
   "QUEUED_SET",
   "PACK",
+  "SET_HEADER",
+  "SET_ENTRY",
+  "FLAG_COARSE",
+  "FLAG_PATTERN",
+  "OP_UPDATE",
+  "OP_CREATE",
+  "OP_DELETE",
 ];
 const outName = "cascade_edge";
 const wasmFile = `${outName}_bg.wasm`;

@@ -6,8 +6,8 @@
 //! public JS classes in `pkg-template/api.js` wrap these exports.
 
 use super::errors::{js_error, parse_json, IntoJsResult};
-use super::protocol::{CascadePlan, CompactSet};
-use crate::{Change, Engine, Error, GraphFormat, Op, Value};
+use super::protocol::{op_of, CascadePlan, CompactSet};
+use crate::{Change, Engine, Error, GraphFormat, Value};
 use js_sys::Function;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -459,15 +459,6 @@ impl WasmEngine {
     #[wasm_bindgen(js_name = recordPurge)]
     pub fn record_purge(&mut self, backend: &str, keys: f64) {
         self.inner.record_purge(backend, keys.max(0.0) as u64);
-    }
-}
-
-/// `op` as `cascadeIdCompact` takes it: 0 update, 1 create, 2 delete.
-fn op_of(op: u32) -> Op {
-    match op {
-        1 => Op::Create,
-        2 => Op::Delete,
-        _ => Op::Update,
     }
 }
 

@@ -26,6 +26,28 @@ pub struct CompactSet {
     pub meta: Vec<u32>,
 }
 
+/// Numbers before a [`CompactSet`]'s first key: truncated (0 or 1), depth, the number of keys.
+pub const SET_HEADER: u32 = 3;
+/// Numbers per key of a [`CompactSet`].
+pub const SET_ENTRY: u32 = 6;
+/// A key's flag in a [`CompactSet`]: a placeholder without a value was made `*`.
+pub const FLAG_COARSE: u32 = 1;
+/// A key's flag in a [`CompactSet`]: the key is a pattern.
+pub const FLAG_PATTERN: u32 = 2;
+/// `op` as the exports take it (`cascadeIdCompact`, `planCompact`…).
+pub const OP_UPDATE: u32 = 0;
+pub const OP_CREATE: u32 = 1;
+pub const OP_DELETE: u32 = 2;
+
+/// `op` as the exports take it (an unknown number reads as an update).
+pub fn op_of(op: u32) -> Op {
+    match op {
+        OP_CREATE => Op::Create,
+        OP_DELETE => Op::Delete,
+        _ => Op::Update,
+    }
+}
+
 /// What [`Engine::plan_compact`] tells beside the planned set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CascadePlan {
@@ -234,7 +256,7 @@ impl Engine {
 /// `out` (the run takes `out`'s old buffer for the next cascade).
 fn encode(run: &mut Run, out: &mut CompactSet) {
     out.meta.clear();
-    out.meta.reserve(3 + 6 * run.entries.len() + 2);
+    out.meta.reserve((SET_HEADER + SET_ENTRY * run.entries.len() as u32 + 2) as usize);
     out.meta.extend([u32::from(run.truncated), run.depth, run.entries.len() as u32]);
     for (i, e) in run.entries.iter().enumerate() {
         let tag_len = if e.plain_tag {
@@ -244,7 +266,7 @@ fn encode(run: &mut Run, out: &mut CompactSet) {
         };
         let len =
             if e.ascii { run.end(i as u32) - run.start(i as u32) } else { utf16_len(run.key(i as u32)) };
-        let flags = u32::from(e.coarse) | (u32::from(e.pattern) << 1);
+        let flags = if e.coarse { FLAG_COARSE } else { 0 } | if e.pattern { FLAG_PATTERN } else { 0 };
         out.meta.extend([len, e.rule.wrapping_add(1), e.from.wrapping_add(1), e.depth, flags, tag_len]);
     }
     let odd_tags = run.entries.iter().any(|e| !e.plain_tag);
