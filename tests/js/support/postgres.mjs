@@ -6,6 +6,7 @@ import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { skipUnlessRequired } from "./servers.mjs";
 
 /** The directory holding initdb, pg_ctl and postgres, or null when PostgreSQL is not installed. */
 export function postgresBinDir() {
@@ -20,7 +21,7 @@ export function postgresBinDir() {
 }
 
 const SKIP_REASON = "PostgreSQL is not installed: run `SETUP_POSTGRES=1 bash scripts/setup.sh` (Debian's postgresql package)";
-export const postgresMissing = () => (postgresBinDir() ? false : SKIP_REASON);
+export const postgresMissing = () => skipUnlessRequired(!postgresBinDir(), SKIP_REASON);
 
 function freePort() {
   return new Promise((resolve, reject) => {

@@ -6,12 +6,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { skipUnlessRequired } from "./servers.mjs";
 
 const SKIP_REASON = "redis-server is not installed: run `SETUP_REDIS=1 bash scripts/setup.sh` (Debian's redis-server package)";
 
 /** False when redis-server can run, else the reason to skip. */
 export function redisMissing() {
-  return spawnSync("sh", ["-c", "command -v redis-server"]).status === 0 ? false : SKIP_REASON;
+  return skipUnlessRequired(spawnSync("sh", ["-c", "command -v redis-server"]).status !== 0, SKIP_REASON);
 }
 
 function freePort() {

@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { skipUnlessRequired } from "./servers.mjs";
 
 const SKIP_REASON = "varnishd with vmod xkey is not installed: run `SETUP_VARNISH=1 bash scripts/setup.sh` (Debian's varnish and varnish-modules)";
 
@@ -25,7 +26,7 @@ function xkeyInstalled() {
   return roots.some((dir) => existsSync(join(dir, "libvmod_xkey.so")));
 }
 
-export const varnishMissing = () => (varnishdPath() && xkeyInstalled() ? false : SKIP_REASON);
+export const varnishMissing = () => skipUnlessRequired(!(varnishdPath() && xkeyInstalled()), SKIP_REASON);
 
 export function freePort() {
   return new Promise((resolve, reject) => {
