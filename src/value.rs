@@ -244,20 +244,31 @@ fn parse_number(text: &str) -> Option<f64> {
 
 /// Writes `s` as a JSON string literal.
 pub fn write_string(s: &str, out: &mut String) {
+    out.reserve(s.len() + 2);
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
+    // Runs of bytes that need no escape are copied whole; only `"`, `\` and control characters
+    // (all ASCII, so never inside a multi-byte character) are written one by one.
+    let bytes = s.as_bytes();
+    let mut run = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(span(s, run..i));
+        if escape.is_empty() {
+            let _ = write!(out, "\\u{:04x}", b);
+        } else {
+            out.push_str(escape);
         }
+        run = i + 1;
     }
+    out.push_str(span(s, run..));
     out.push('"');
 }
 
@@ -599,6 +610,26 @@ impl<'a> Parser<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Strings are written as JSON escapes them (the same text as `JSON.stringify`), and read back.
+    #[test]
+    fn strings_are_escaped_and_read_back() {
+        let cases = [
+            ("", r#""""#),
+            ("plain", r#""plain""#),
+            ("a\"b\\c", r#""a\"b\\c""#),
+            ("\n\r\t\u{1}\u{1f}", r#""\n\r\t\u0001\u001f""#),
+            ("é日本\u{7f}\"x", "\"é日本\u{7f}\\\"x\""),
+            ("\"\"", r#""\"\"""#),
+            ("tail\\", r#""tail\\""#),
+        ];
+        for (text, json) in cases {
+            let mut out = String::new();
+            write_string(text, &mut out);
+            assert_eq!(out, json, "{text:?}");
+            assert_eq!(Value::parse(&out).unwrap(), Value::String(text.to_owned()), "{text:?}");
+        }
+    }
 
     #[test]
     fn numbers_read_as_rust_reads_them() {
