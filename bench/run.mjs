@@ -111,10 +111,15 @@ const caches = {
 };
 const peers = Object.keys(caches).filter((n) => n !== "cascade-edge");
 
-function makeKeys(count, long, salt = "") {
-  const pad = long ? "x".repeat(100 - 24) : "";
+/** `count` distinct keys: `short` (`k:123`), `25 B` (20–30 bytes) or `100 B`; `salt` makes another set. */
+function makeKeys(count, kind, salt = "") {
+  const pad = "x".repeat(100 - 24);
   const keys = new Array(count);
-  for (let i = 0; i < count; i++) keys[i] = long ? `page:${pad}${salt}:${String(i).padStart(12, "0")}` : `k${salt}:${i}`;
+  for (let i = 0; i < count; i++) {
+    keys[i] = kind === "short" ? `k${salt}:${i}`
+      : kind === "25 B" ? `user:${salt}${String(i).padStart(6, "0")}:profile:${"ab".repeat(1 + (i % 4))}`
+      : `page:${pad}${salt}:${String(i).padStart(12, "0")}`;
+  }
   return keys;
 }
 
@@ -131,56 +136,78 @@ function shuffled(count, length) {
   return out;
 }
 
+/**
+ * The loops of `lruBench` for one cache, compiled apart for each (`new Function`): V8 keeps
+ * call-site feedback per compiled function, so loops shared by every cache would inline the first
+ * one measured and call the others through a megamorphic site, favouring whichever runs first.
+ */
+const LRU_LOOPS = `
+  let flip = 0;
+  return {
+    "get hit": (n) => {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += full.get(keys[order[i % ops]]);
+      return s;
+    },
+    "get miss": (n) => {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += full.get(missing[order[i % ops]]) === undefined ? 1 : 0;
+      return s;
+    },
+    // Inserting into a cache with room: a fresh cache per round, filled with \`size\` keys.
+    set: (n) => {
+      const c = make(size);
+      for (let i = 0; i < n; i++) c.set(keys[i], i);
+      return 0;
+    },
+    // Overwriting keys that are cached (a refresh).
+    "set existing": (n) => {
+      for (let i = 0; i < n; i++) full.set(keys[order[i % ops]], i);
+      return 0;
+    },
+    // Every set evicts the least recent entry: alternate between two key sets.
+    "set with eviction": (n) => {
+      const from = flip++ % 2 === 0 ? missing : keys;
+      for (let i = 0; i < n; i++) full.set(from[i % size], i);
+      return 0;
+    },
+  };`;
+const lruLoops = (env) => new Function(...Object.keys(env), LRU_LOOPS)(...Object.values(env));
+
 function lruBench() {
-  const sizes = smoke ? [1000] : [10_000, 1_000_000];
+  const runs = smoke ? [[1000, "short"]] : [
+    [10_000, "short"], [10_000, "25 B"], [10_000, "100 B"], [1_000_000, "short"], [1_000_000, "100 B"],
+  ];
   const rows = [];
-  for (const size of sizes) {
-    for (const long of [false, true]) {
-      const keys = makeKeys(size, long);
-      const missing = makeKeys(size, long, "m");
-      const order = shuffled(size, Math.min(size, 200_000));
-      const ops = order.length;
-      const results = {};
-      for (const [name, make] of Object.entries(caches)) {
-        const full = make(size);
-        for (let i = 0; i < size; i++) full.set(keys[i], i);
-        const r = {};
-        r["get hit"] = measure((n) => {
-          let s = 0;
-          for (let i = 0; i < n; i++) s += full.get(keys[order[i % ops]]);
-          sink += s;
-        }, { ops });
-        r["get miss"] = measure((n) => {
-          let s = 0;
-          for (let i = 0; i < n; i++) s += full.get(missing[order[i % ops]]) === undefined ? 1 : 0;
-          sink += s;
-        }, { ops });
-        // Inserting into a cache with room: a fresh cache per round, filled with `size` keys.
-        r["set"] = measure((n) => {
-          const c = make(size);
-          for (let i = 0; i < n; i++) c.set(keys[i], i);
-        }, { ops: size, rounds: size > 100_000 ? 2 : 5, budgetMs: smoke ? 5 : 200 });
-        // Overwriting keys that are cached (a refresh).
-        r["set existing"] = measure((n) => {
-          for (let i = 0; i < n; i++) full.set(keys[order[i % ops]], i);
-        }, { ops });
-        // Every set evicts the least recent entry: alternate between two key sets.
-        let flip = 0;
-        r["set with eviction"] = measure((n) => {
-          const from = flip++ % 2 === 0 ? missing : keys;
-          for (let i = 0; i < n; i++) full.set(from[i % size], i);
-        }, { ops: Math.min(size, 200_000) });
-        results[name] = r;
-      }
-      for (const op of ["get hit", "get miss", "set", "set existing", "set with eviction"]) {
-        const ours = results["cascade-edge"][op];
-        rows.push([
-          `${size >= 1e6 ? `${size / 1e6}M` : `${size / 1e3}k`} ${long ? "100 B" : "short"} keys`,
-          op,
-          fmtOps(ours),
-          ...peers.map((p) => `${(results[p][op] / ours).toFixed(2)}× (${fmtOps(results[p][op])})`),
-        ]);
-      }
+  for (const [size, kind] of runs) {
+    const keys = makeKeys(size, kind);
+    const missing = makeKeys(size, kind, "m");
+    const order = shuffled(size, Math.min(size, 200_000));
+    const ops = order.length;
+    const results = {};
+    for (const [name, make] of Object.entries(caches)) {
+      const full = make(size);
+      for (let i = 0; i < size; i++) full.set(keys[i], i);
+      const loops = lruLoops({ full, make, size, keys, missing, order, ops });
+      const run = (op) => (n) => {
+        sink += loops[op](n);
+      };
+      results[name] = {
+        "get hit": measure(run("get hit"), { ops }),
+        "get miss": measure(run("get miss"), { ops }),
+        set: measure(run("set"), { ops: size, rounds: size > 100_000 ? 2 : 5, budgetMs: smoke ? 5 : 200 }),
+        "set existing": measure(run("set existing"), { ops }),
+        "set with eviction": measure(run("set with eviction"), { ops: Math.min(size, 200_000) }),
+      };
+    }
+    for (const op of ["get hit", "get miss", "set", "set existing", "set with eviction"]) {
+      const ours = results["cascade-edge"][op];
+      rows.push([
+        `${size >= 1e6 ? `${size / 1e6}M` : `${size / 1e3}k`} ${kind} keys`,
+        op,
+        fmtOps(ours),
+        ...peers.map((p) => `${(results[p][op] / ours).toFixed(2)}× (${fmtOps(results[p][op])})`),
+      ]);
     }
   }
   table("LRU from JS (ops/s; ratio = cascade-edge ops/s ÷ peer ops/s, > 1 means cascade-edge is faster)",
@@ -229,8 +256,8 @@ async function lruSetCostBench() {
     "cascade-edge, JS half only (wasm stubbed)": (max) => new stub.LruCache({ maxEntries: max }),
   };
   for (const long of [false, true]) {
-    const keys = makeKeys(size, long);
-    const other = makeKeys(size, long, "m");
+    const keys = makeKeys(size, long ? "100 B" : "short");
+    const other = makeKeys(size, long ? "100 B" : "short", "m");
     const results = {};
     for (let round = 0; round < (smoke ? 1 : 3); round++) {
       for (const [name, make] of Object.entries(impls)) {
@@ -564,7 +591,7 @@ function sizeBench() {
 async function memoryChild(spec) {
   const [, impl, countText] = spec.split(":");
   const count = Number(countText);
-  const keys = makeKeys(count, false);
+  const keys = makeKeys(count, "short");
   const value = { v: 1 };
   let wasmMemory = () => 0;
   if (impl === "cascade-edge") {

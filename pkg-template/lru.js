@@ -29,8 +29,12 @@ const INDEX_BACKLOG = 4096;
 // A char no plain key has: non-ASCII, or `*`.
 const NOT_PLAIN_CHAR = /[^\x00-\x29\x2b-\x7f]/;
 
-// Hits are recorded here and handed to wasm in batches of this many slots.
+// Hits are recorded here and handed to wasm in batches: the first of this many slots, each later
+// one twice as long as the one before while the batch fills, up to the larger of TOUCH_BATCH and
+// TOUCHES_PER_ENTRY × maxEntries, capped at TOUCH_BATCH_MAX (see LruCache#collapse).
 const TOUCH_BATCH = 1024;
+const TOUCHES_PER_ENTRY = 4;
+const TOUCH_BATCH_MAX = 65536;
 
 /**
  * A bounded LRU cache that understands cascade keys: hierarchy, wildcards, tags.
@@ -40,8 +44,9 @@ const TOUCH_BATCH = 1024;
  * so `get` never sends a string into wasm and removals come back as slot numbers. A key set
  * without options reaches wasm only when something needs the trie (an invalidation, a set with
  * options): until then wasm knows its length, and a key evicted first never crosses at all.
- * Without TTLs nothing can expire, and hits are queued and replayed in order (`touchBatch`)
- * before anything that reads recency or counters; with TTLs each hit asks wasm. Without TTLs or
+ * Without TTLs nothing can expire, and hits are queued and replayed (`touchBatch`) before
+ * anything that reads recency or counters, each slot moved once per batch (`#collapse`); with
+ * TTLs each hit asks wasm. Without TTLs or
  * a byte budget a set of a cached key cannot evict or fail, and is queued with the hits.
  */
 export class LruCache {
@@ -53,6 +58,13 @@ export class LruCache {
   #keys = [];
   #pending = new Uint32Array(TOUCH_BATCH);
   #pendingCount = 0;
+  // The length of `#pending` (a field: the hot paths compare with it), and the most it grows to.
+  #pendingLimit = TOUCH_BATCH;
+  #pendingMax = TOUCH_BATCH;
+  // Whether `#pending` holds a queued set (which `#collapse` must not reorder or drop).
+  #pendingSets = false;
+  // Slot → index of its last hit in `#pending` (`#collapse`'s scratch), grown to the slots seen.
+  #lastHit = new Int32Array(0);
   #misses = 0;
   #mayExpire;
   // No byte budget: a set of a cached key can be queued while nothing can expire either.
@@ -85,6 +97,7 @@ export class LruCache {
     engine?._attach(this);
     lruCaches.add(this);
     this.#mayExpire = ttl > 0;
+    this.#pendingMax = Math.max(TOUCH_BATCH, Math.min(TOUCH_BATCH_MAX, TOUCHES_PER_ENTRY * maxEntries));
     this.#unweighed = maxBytes === undefined;
     this.#delimiter = delimiter.length === 1 && delimiter.charCodeAt(0) < 0x80 ? delimiter.charCodeAt(0) : -1;
     // Weighing a value costs a serialisation, so it is only done when a byte budget needs it.
@@ -162,13 +175,49 @@ export class LruCache {
   #flush() {
     if (this.#pendingCount > 0) {
       const n = this.#pendingCount;
+      const pending = this.#pending;
       this.#pendingCount = 0;
-      this.#inner.touchBatch(this.#pending.subarray(0, n));
+      if (!this.#pendingSets) this.#collapse(pending, n);
+      this.#pendingSets = false;
+      this.#inner.touchBatch(pending.subarray(0, n));
+      // A full batch: the next one may be longer, so more of its hits repeat a slot.
+      if (n === this.#pendingLimit && n < this.#pendingMax) {
+        this.#pendingLimit = Math.min(2 * n, this.#pendingMax);
+        this.#pending = new Uint32Array(this.#pendingLimit);
+      }
     }
     if (this.#misses > 0) {
       this.#inner.recordMisses(this.#misses);
       this.#misses = 0;
     }
+  }
+
+  /**
+   * Rewrites `n` queued hits (no sets) into the same number that wasm replays much faster, with
+   * the same outcome: each slot once, at its last hit, in that order (the recency wasm ends with
+   * is the same, since an earlier hit of a slot is overtaken by its last one), then the last slot
+   * again for each hit dropped (it is then the most recent, so wasm only counts those hits: a
+   * move in wasm costs about ten times as much as a hit of the most recent entry).
+   */
+  #collapse(pending, n) {
+    let last = this.#lastHit;
+    for (let i = 0; i < n; i++) {
+      const slot = pending[i];
+      if (slot >= last.length) last = this.#growLastHit(slot);
+      last[slot] = i;
+    }
+    let kept = 0;
+    for (let i = 0; i < n; i++) {
+      const slot = pending[i];
+      if (last[slot] === i) pending[kept++] = slot;
+    }
+    if (kept < n) pending.fill(pending[kept - 1], kept, n);
+  }
+
+  #growLastHit(slot) {
+    const grown = new Int32Array(Math.max(slot + 1, 2 * this.#lastHit.length, TOUCH_BATCH));
+    this.#lastHit = grown;
+    return grown;
   }
 
   /** Drops this side's handles of an entry wasm removed. */
@@ -203,7 +252,7 @@ export class LruCache {
       }
     } else {
       this.#pending[this.#pendingCount++] = slot;
-      if (this.#pendingCount === TOUCH_BATCH) this.#flush();
+      if (this.#pendingCount === this.#pendingLimit) this.#flush();
     }
     return this.#values[slot];
   }
@@ -234,7 +283,8 @@ export class LruCache {
       if (slot !== undefined && this.#unweighed && !this.#mayExpire && slot < QUEUED_SET) {
         this.#values[slot] = value;
         this.#pending[this.#pendingCount++] = slot + QUEUED_SET;
-        if (this.#pendingCount === TOUCH_BATCH) this.#flush();
+        this.#pendingSets = true;
+        if (this.#pendingCount === this.#pendingLimit) this.#flush();
         return [];
       }
       const len = slot === undefined ? this.#plainLength(key) : 0;
@@ -518,6 +568,7 @@ export class LruCache {
     this.#values = [];
     this.#keys = [];
     this.#pendingCount = 0;
+    this.#pendingSets = false;
     this.#misses = 0;
     this.#keylessCount = 0;
     this.#provideSlots = 0;

@@ -172,3 +172,59 @@ test("set refuses every key the core refuses, short or long, on the fast path to
   const removed = cache.invalidatePattern("*");
   assert.deepEqual(removed.sort(), [...good].sort());
 });
+
+test("long runs of hits between reads replay to the model's recency, evictions and counts", () => {
+  // Hits are queued and handed to wasm in batches that grow with use (and are rewritten before
+  // they cross: each slot once, at its last hit); runs of up to tens of thousands of gets, skewed
+  // so slots repeat within a batch, with queued sets of cached keys among them, must leave the
+  // same order, evict the same keys and count the same hits, misses and sets as the model.
+  for (const [seed, max] of [[1, 3], [2, 40], [3, 700], [4, 3000]]) {
+    const next = rng(seed);
+    const cache = new LruCache({ maxEntries: max });
+    const keyOf = (i) => `h:${i}`;
+    // Least recent first (a Map keeps insertion order): key → value.
+    const model = new Map();
+    const counts = { hits: 0, misses: 0, sets: 0 };
+    const set = (key, value) => {
+      let evicted = [];
+      if (model.has(key)) model.delete(key);
+      else if (model.size === max) {
+        evicted = [model.keys().next().value];
+        model.delete(evicted[0]);
+      }
+      model.set(key, value);
+      counts.sets++;
+      assert.deepEqual(cache.set(key, value), evicted, `seed ${seed}: set ${key}`);
+    };
+    for (let i = 0; i < max; i++) set(keyOf(i), i);
+    for (let round = 0; round < 12; round++) {
+      const where = `seed ${seed}, round ${round}`;
+      const gets = next(4) === 0 ? next(50) : next(25 * max + 5000);
+      const withSets = next(2) === 0;
+      // A skewed pick: a few hot keys, then the rest, then some never cached.
+      const hot = 1 + next(Math.max(1, max >> 3));
+      for (let g = 0; g < gets; g++) {
+        const r = next(10);
+        const i = r < 6 ? next(hot) : r < 9 ? next(max + (max >> 2)) : next(max * 4);
+        const key = keyOf(i);
+        if (withSets && next(16) === 0 && model.has(key)) {
+          set(key, -g);
+          continue;
+        }
+        const expected = model.get(key);
+        if (expected === undefined) counts.misses++;
+        else {
+          counts.hits++;
+          model.delete(key);
+          model.set(key, expected);
+        }
+        if (cache.get(key) !== expected) assert.equal(cache.get(key), expected, `${where}: get ${key}`);
+      }
+      // A new key evicts the least recent entry: wasm's order must be the model's at this point.
+      if (next(2) === 0) set(keyOf(max * 8 + round), round);
+      assert.deepEqual([...cache.keys()], [...model.keys()].reverse(), `${where}: recency order`);
+      const stats = cache.stats();
+      assert.deepEqual({ hits: stats.hits, misses: stats.misses, sets: stats.sets }, counts, `${where}: counts`);
+    }
+  }
+});
