@@ -9,3 +9,12 @@ export { planPurge, purgeKv, purgeCache, purgeCloudflare, purgeFastly, keyCovers
 export { purgeVarnish } from "./purge-varnish.js";
 export { tagsForResponse, withCoarseTags, encodeSegment, tagForKey } from "./tags.js";
 export { GenerationCoordinator, GenerationSync } from "./isolate.js";
+export {
+  signPurgeRequest,
+  verifyPurgeRequest,
+  createReplayGuard,
+  verifyBearer,
+  timingSafeEqualText,
+  PURGE_TIMESTAMP_HEADER,
+  PURGE_SIGNATURE_HEADER,
+} from "./purge-auth.js";

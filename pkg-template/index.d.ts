@@ -9,6 +9,16 @@ export {
   keyCovers,
 } from "./purge.js";
 export { purgeVarnish } from "./purge-varnish.js";
+export {
+  signPurgeRequest,
+  verifyPurgeRequest,
+  createReplayGuard,
+  verifyBearer,
+  timingSafeEqualText,
+  PURGE_TIMESTAMP_HEADER,
+  PURGE_SIGNATURE_HEADER,
+} from "./purge-auth.js";
+export type { RequestLike, PurgeSecret, PurgeSignatureHeaders, ReplayGuard, VerifyPurgeOptions, VerifiedPurgeRequest } from "./purge-auth.js";
 export type { VarnishPurgeOptions } from "./purge-varnish.js";
 export type {
   PurgeableSet,
@@ -83,7 +93,21 @@ export type ErrorCode =
   /** A call before the wasm is loaded: the browser entry before `await init()`, or a subpath imported without its entry. */
   | "NOT_INITIALIZED"
   /** A bug in cascade-edge (a trap in the wasm); the message says what happened. */
-  | "INTERNAL";
+  | "INTERNAL"
+  /** verifyPurgeRequest: no timestamp or signature header (status 401). */
+  | "UNSIGNED_REQUEST"
+  /** verifyPurgeRequest: the signature does not match the body and timestamp (status 401). */
+  | "BAD_SIGNATURE"
+  /** verifyPurgeRequest: the timestamp is outside the tolerance (status 401). */
+  | "STALE_REQUEST"
+  /** verifyPurgeRequest: this signature was already accepted within the window (status 401). */
+  | "REPLAYED_REQUEST"
+  /** verifyPurgeRequest: the body is over `maxBytes` (status 413). */
+  | "REQUEST_TOO_LARGE"
+  /** verifyPurgeRequest: the replay guard is full; refused rather than risk a replay (status 503). */
+  | "REPLAY_CACHE_FULL"
+  /** A purge endpoint or API answered with a failure (cascade-edge/pg's httpPurge). */
+  | "PURGE_FAILED";
 
 /** What every cascade-edge function throws: an `Error` with a stable `code`. */
 export type CascadeError = Error & { code: ErrorCode };

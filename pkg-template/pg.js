@@ -15,6 +15,8 @@
 // `pg` (node-postgres) is an optional peer dependency, loaded only when the watcher connects by URL.
 
 import { codedError } from "./errors.js";
+import { signPurgeRequest } from "./purge-auth.js";
+import { redactor, safeUrl, urlPassword } from "./redact.js";
 import { schemaOf } from "./schema.js";
 
 const DEFAULT_CHANNEL = "cascade_edge";
@@ -197,20 +199,36 @@ export function rowToChanges(row, mapping) {
 // Purge functions
 // ---------------------------------------------------------------------------------------------
 
-/** A purge that POSTs `{ keys, patterns, tags, changes, outboxIds }` as JSON to `url`; any non-2xx fails. */
-export function httpPurge(url, { fetch: fetchFn = globalThis.fetch, headers = {}, timeoutMs = 10000 } = {}) {
+/**
+ * A purge that POSTs `{ keys, patterns, tags, changes, outboxIds }` as JSON to `url`; any non-2xx
+ * fails. `headers` go with every request (e.g. `authorization`); with `secret`, each body is signed
+ * (signPurgeRequest: `x-cascade-edge-timestamp` and `x-cascade-edge-signature`), which a receiver
+ * checks with verifyPurgeRequest. Errors name the URL without its query, never a header or secret.
+ */
+export function httpPurge(url, { fetch: fetchFn = globalThis.fetch, headers = {}, secret, timeoutMs = 10000 } = {}) {
   if (typeof url !== "string" || !/^https?:\/\//.test(url)) throw codedError("INVALID_OPTIONS", "httpPurge needs an http(s) URL");
+  if (/^https?:\/\/[^/?#]*@/.test(url)) {
+    throw codedError("INVALID_OPTIONS", "httpPurge: put credentials in `headers` or `secret`, not in the URL (it would show in logs)");
+  }
+  if (secret !== undefined && (typeof secret !== "string" || secret.length === 0)) {
+    throw codedError("INVALID_OPTIONS", "httpPurge: `secret` must be a non-empty string");
+  }
+  const where = safeUrl(url);
+  let lastStamp = 0;
   return async (set, info = {}) => {
     const body = JSON.stringify({ keys: set.keys, patterns: set.patterns, tags: set.tags, changes: info.changes ?? [], outboxIds: info.ids ?? [] });
+    // Strictly increasing, so a retry of the same batch within a millisecond is never a replay.
+    lastStamp = Math.max(Date.now(), lastStamp + 1);
+    const signature = secret === undefined ? {} : await signPurgeRequest(body, secret, { timestamp: lastStamp });
     const res = await fetchFn(url, {
       method: "POST",
-      headers: { "content-type": "application/json", ...headers },
+      headers: { "content-type": "application/json", ...headers, ...signature },
       body,
       signal: AbortSignal.timeout(timeoutMs),
     });
     const text = await res.text().catch(() => "");
     if (res.status < 200 || res.status >= 300) {
-      throw codedError("PURGE_FAILED", `POST ${url} answered HTTP ${res.status}${text ? `: ${text.slice(0, 200)}` : ""}`);
+      throw codedError("PURGE_FAILED", `POST ${where} answered HTTP ${res.status}${text ? `: ${text.slice(0, 200)}` : ""}`);
     }
     return { purged: [...set.keys, ...set.patterns], failed: [] };
   };
@@ -316,10 +334,11 @@ export function createWatcher(options = {}) {
   const box = ident(outbox, "the outbox table");
   ident(channel, "the channel");
   const triggerName = `${outbox}_capture`;
-  const log = (line) => logger(`[cascade-edge pg] ${line}`);
-
   let makeClient = options.client;
   const url = options.url ?? options.connectionString;
+  // A driver's error can quote its connection string; the password never reaches the logger.
+  const redact = redactor([urlPassword(url), globalThis.process?.env?.PGPASSWORD]);
+  const log = (line) => logger(redact(`[cascade-edge pg] ${line}`));
   if (makeClient !== undefined && typeof makeClient !== "function") {
     throw codedError("INVALID_OPTIONS", "`client` must be a function returning a new pg Client");
   }

@@ -44,14 +44,15 @@ export function sizes(out) {
   return `index.js ${of(out.script)}; cascade_edge_bg.wasm ${of(out.wasm)}`;
 }
 
-export async function buildWorker({ outdir = join(here, "dist") } = {}) {
+/** Bundles `entry` (default this Worker's src/index.js; examples/purge-receiver passes its own). */
+export async function buildWorker({ outdir = join(here, "dist"), entry = join(here, "src", "index.js") } = {}) {
   if (!existsSync(join(pkg, "workerd.js"))) {
     throw new Error("pkg/ is missing: run `node scripts/build-pkg.mjs` first");
   }
   mkdirSync(outdir, { recursive: true });
   const resolved = new Set();
   await build({
-    entryPoints: [join(here, "src", "index.js")],
+    entryPoints: [entry],
     outfile: join(outdir, "index.js"),
     bundle: true,
     format: "esm",

@@ -1,6 +1,7 @@
 // `cascade-edge pg install|watch`: PostgreSQL change capture and the watcher (see ../pg.js).
 import { readFileSync } from "node:fs";
 import { planVarnish } from "../purge-varnish.js";
+import { redactor, urlPassword } from "../redact.js";
 import { parseStrict, runCommand, UsageError } from "./run.mjs";
 
 export const PG_HELP = `cascade-edge pg — purge the edge after every write to PostgreSQL query-side tables
@@ -37,10 +38,17 @@ Options:
                          (default: $CASCADE_EDGE_PURGE_URL)
   --bus-url <url>        bus: redis://… or postgres://… (default: $CASCADE_EDGE_BUS_URL, else --url)
   --bus-channel <name>   bus: the channel the caches joined (default cascade_edge)
+  --header <name: value> http: a header sent with every purge request (repeatable)
   --batch-size <n>       outbox rows per batch (default 500)
   --batch-window <ms>    wait after a notification so a burst becomes one batch (default 50)
   --dry-run              print each batch's purge plan; purge nothing, delete no outbox row
   -v, --verbose          log what the engine does to stderr
+
+Credentials (never printed: every log and error line masks them):
+  $PGPASSWORD, or the password in --url / $DATABASE_URL; ?sslmode=require|verify-full in the URL
+  $CASCADE_EDGE_PURGE_SECRET   http: sign each body (HMAC-SHA256, headers x-cascade-edge-timestamp and
+                               x-cascade-edge-signature), for verifyPurgeRequest; the recommended mode
+  $CASCADE_EDGE_PURGE_TOKEN    http: send Authorization: Bearer <token>
 `;
 
 const OPTIONS = {
@@ -55,6 +63,7 @@ const OPTIONS = {
   endpoint: { type: "string" },
   "bus-url": { type: "string" },
   "bus-channel": { type: "string" },
+  header: { type: "string", multiple: true },
   "batch-size": { type: "string" },
   "batch-window": { type: "string" },
   "dry-run": { type: "boolean" },
@@ -63,7 +72,7 @@ const OPTIONS = {
 };
 const ALLOWED = {
   install: ["schema", "tables", "map", "url", "print", "channel", "outbox", "verbose"],
-  watch: ["schema", "tables", "map", "url", "channel", "outbox", "purge", "endpoint", "bus-url", "bus-channel", "batch-size", "batch-window", "dry-run", "verbose"],
+  watch: ["schema", "tables", "map", "url", "channel", "outbox", "purge", "endpoint", "header", "bus-url", "bus-channel", "batch-size", "batch-window", "dry-run", "verbose"],
 };
 const BACKENDS = ["print", "cloudflare", "fastly", "varnish", "http", "bus"];
 
@@ -88,6 +97,14 @@ function parse(argv) {
     if (!m) throw new UsageError(`--map takes table=entity, not '${entry}'`);
     overrides[m[1].trim()] = m[2].trim();
   }
+  const headers = {};
+  for (const entry of values.header ?? []) {
+    const m = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(.*)$/.exec(entry);
+    // The value is not echoed: it is usually a credential.
+    if (!m) throw new UsageError("--header takes 'Name: value' (a header name, a colon, then the value)");
+    headers[m[1].toLowerCase()] = m[2];
+  }
+  if (values.header && (values.purge ?? "print") !== "http") throw new UsageError("--header goes with --purge http");
   const number = (name, min) => {
     if (values[name] === undefined) return undefined;
     const n = Number(values[name]);
@@ -98,6 +115,7 @@ function parse(argv) {
     sub,
     values,
     overrides,
+    headers,
     tables: values.tables?.split(",").map((t) => t.trim()).filter(Boolean),
     batchSize: number("batch-size", 1),
     batchWindowMs: number("batch-window", 0),
@@ -123,7 +141,7 @@ function env(names, backend) {
 }
 
 /** The purge function and the dry-run plan for a backend. */
-function backend(api, pg, name, { endpoint, dryRun, delimiter }, io) {
+function backend(api, pg, name, { endpoint, dryRun, delimiter, headers }, io) {
   switch (name) {
     case "print":
       return {
@@ -135,7 +153,12 @@ function backend(api, pg, name, { endpoint, dryRun, delimiter }, io) {
     case "http": {
       const url = endpoint ?? process.env.CASCADE_EDGE_PURGE_URL;
       if (!url) throw new UsageError("--purge http needs --endpoint <url> (or $CASCADE_EDGE_PURGE_URL)");
-      return { purge: pg.httpPurge(url) };
+      const token = process.env.CASCADE_EDGE_PURGE_TOKEN;
+      const secret = process.env.CASCADE_EDGE_PURGE_SECRET || undefined;
+      const all = token ? { ...headers, authorization: `Bearer ${token}` } : headers;
+      const how = [secret && "signed (CASCADE_EDGE_PURGE_SECRET)", token && "bearer token (CASCADE_EDGE_PURGE_TOKEN)", Object.keys(headers).length && `headers ${Object.keys(headers).join(", ")}`];
+      io.stderr.write(`purge requests: ${how.filter(Boolean).join(", ") || "unauthenticated (set CASCADE_EDGE_PURGE_SECRET to sign them)"}\n`);
+      return { purge: pg.httpPurge(url, { headers: all, secret }) };
     }
     case "cloudflare": {
       const plan = (set) => api.planPurge(set, "cloudflare");
@@ -154,7 +177,7 @@ function backend(api, pg, name, { endpoint, dryRun, delimiter }, io) {
     case "varnish": {
       const url = endpoint ?? process.env.CASCADE_EDGE_PURGE_URL;
       if (!url) throw new UsageError("--purge varnish needs --endpoint <url of Varnish> (or $CASCADE_EDGE_PURGE_URL)");
-      if (!/^https?:\/\/[^/]/.test(url)) throw new UsageError(`--endpoint must be an http(s) URL, not '${url}'`);
+      if (!/^https?:\/\/[^/]/.test(url)) throw new UsageError("--endpoint must be an http(s) URL");
       const config = { url, soft: process.env.VARNISH_SOFT_PURGE === "1" };
       // Responses whose tags were coarsened carry `ks:*` or `*`: purge those too.
       const tagged = (set) => api.withCoarseTags(set, { delimiter });
@@ -195,7 +218,7 @@ async function watch(api, pg, opts, io) {
   const dryRun = Boolean(opts.values["dry-run"]);
   let bus = null;
   let { purge, plan } =
-    opts.values.purge === "bus" ? {} : backend(api, pg, opts.values.purge ?? "print", { endpoint: opts.values.endpoint, dryRun, delimiter: engine.schema.delimiter }, io);
+    opts.values.purge === "bus" ? {} : backend(api, pg, opts.values.purge ?? "print", { endpoint: opts.values.endpoint, dryRun, delimiter: engine.schema.delimiter, headers: opts.headers }, io);
   if (opts.values.purge === "bus" && !dryRun) {
     // Publish-only (no cache of its own): the members' caches drop what each batch invalidates.
     const { connectBus, busPurge } = await import("../bus.js");
@@ -236,8 +259,24 @@ async function watch(api, pg, opts, io) {
   return 0;
 }
 
+/** Every credential this run may hold, from the command line and the environment. */
+function credentials(argv) {
+  const env = process.env;
+  const found = [env.PGPASSWORD, urlPassword(env.DATABASE_URL), env.CASCADE_EDGE_PURGE_TOKEN, env.CASCADE_EDGE_PURGE_SECRET];
+  found.push(env.CLOUDFLARE_API_TOKEN, env.FASTLY_API_TOKEN, urlPassword(env.CASCADE_EDGE_PURGE_URL), urlPassword(env.CASCADE_EDGE_BUS_URL));
+  argv.forEach((arg, i) => {
+    const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, argv[i + 1]];
+    if (flag === "--url" || flag === "--endpoint" || flag === "--bus-url") found.push(urlPassword(inline));
+    if (flag === "--header") found.push(/^[^:]*:[ \t]*(.*)$/.exec(inline ?? "")?.[1]);
+  });
+  return found;
+}
+
 /** Runs `cascade-edge pg …`; resolves the exit code. */
 export function runPg(argv, io) {
+  const redact = redactor(credentials(argv));
+  const masked = (stream) => ({ write: (text) => stream.write(redact(text)) });
+  io = { ...io, stdout: masked(io.stdout), stderr: masked(io.stderr) };
   return runCommand({
     name: "cascade-edge pg",
     argv,

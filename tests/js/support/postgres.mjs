@@ -2,7 +2,7 @@
 // data directory, a random port on 127.0.0.1, stopped and removed by `stop()`. initdb and postgres
 // refuse to run as root, so as root they run as the `postgres` system user (runuser).
 import { execFileSync, spawnSync } from "node:child_process";
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -34,8 +34,12 @@ function freePort() {
   });
 }
 
-/** Starts a server; resolves `{ url, port, restart(), stop(), psql(sql) }`. */
-export async function startPostgres() {
+/**
+ * Starts a server; resolves `{ url, port, restart(), stop(), psql(sql) }`. `hba` lines go first in
+ * pg_hba.conf (e.g. `host all watcher 127.0.0.1/32 scram-sha-256`: that role needs its password;
+ * every other connection is trusted).
+ */
+export async function startPostgres({ hba = [] } = {}) {
   const bin = postgresBinDir();
   if (!bin) throw new Error(SKIP_REASON);
   const asRoot = process.getuid?.() === 0;
@@ -57,6 +61,10 @@ export async function startPostgres() {
     return r.stdout;
   };
   run("initdb", ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync", "--no-instructions"]);
+  if (hba.length) {
+    const conf = join(data, "pg_hba.conf");
+    writeFileSync(conf, `${hba.join("\n")}\n${readFileSync(conf, "utf8")}`);
+  }
   const port = await freePort();
   const serverOptions = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
   const start = () => run("pg_ctl", ["-D", data, "-o", serverOptions, "-l", logFile, "-w", "-t", "30", "start"]);
