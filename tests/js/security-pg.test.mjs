@@ -31,7 +31,7 @@ CREATE TABLE tv_user (id int PRIMARY KEY, name text);
 CREATE TABLE tv_post (id int PRIMARY KEY, author_id int, title text);
 `;
 const OUTBOX_GRANTS = `
-GRANT SELECT, DELETE ON cascade_edge_outbox TO watcher;
+GRANT SELECT, UPDATE, DELETE ON cascade_edge_outbox TO watcher;
 GRANT INSERT, SELECT (id) ON cascade_edge_outbox TO writer;
 GRANT USAGE ON SEQUENCE cascade_edge_outbox_id_seq TO writer;
 GRANT SELECT, INSERT, UPDATE, DELETE ON tv_user, tv_post TO writer;
@@ -130,7 +130,7 @@ after(() => {
 });
 
 describe("PostgreSQL roles with only the README's grants", { skip }, () => {
-  test("install as the tables' owner (twice: idempotent), then watch as a role with SELECT and DELETE on the outbox; purges go out signed", async () => {
+  test("install as the tables' owner (twice: idempotent), then watch as a role with SELECT, UPDATE and DELETE on the outbox; purges go out signed", async () => {
     const roles = (await query(dbUrl, "SELECT rolname, rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname IN ('installer', 'watcher', 'writer') ORDER BY 1")).rows;
     assert.deepEqual(roles.map((r) => [r.rolname, r.rolsuper || r.rolcreaterole || r.rolcreatedb]), [["installer", false], ["watcher", false], ["writer", false]]);
     const schema = join(work, "schema.graphql");
