@@ -7,8 +7,9 @@
 
 #[cfg(feature = "test-api")]
 pub mod keyless;
+// Used by the binding through the inherent methods; the trait itself is for the crate's tests.
 #[cfg(not(feature = "test-api"))]
-#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+#[allow(dead_code)]
 pub(crate) mod keyless;
 #[cfg(feature = "test-api")]
 pub mod protocol;

@@ -34,7 +34,9 @@ pub const SET_ENTRY: u32 = 6;
 pub const FLAG_COARSE: u32 = 1;
 /// A key's flag in a [`CompactSet`]: the key is a pattern.
 pub const FLAG_PATTERN: u32 = 2;
-/// `op` as the exports take it (`cascadeIdCompact`, `planCompact`…).
+/// `op` as the exports take it (`cascadeIdCompact`, `planCompact`…); `op_of` reads any other
+/// number as an update, so this one is read by the JS side alone (generated into its constants).
+#[allow(dead_code)]
 pub const OP_UPDATE: u32 = 0;
 pub const OP_CREATE: u32 = 1;
 pub const OP_DELETE: u32 = 2;
