@@ -185,7 +185,9 @@ test("pg watch --purge varnish without --endpoint is a usage error", async () =>
     assert.match(r.stderr, /--purge varnish needs --endpoint <url of Varnish>/);
     const bad = spawnSync(process.execPath, [CLI, "pg", "watch", "--url", "postgres://127.0.0.1:1/x", "--schema", join(dir, "schema.graphql"), "--purge", "varnish", "--endpoint", "varnish:6081"], { encoding: "utf8", env });
     assert.equal(bad.status, 2, bad.stderr);
-    assert.match(bad.stderr, /--endpoint must be an http\(s\) URL, not 'varnish:6081'/);
+    // The value is not echoed: an endpoint may carry a password.
+    assert.match(bad.stderr, /--endpoint must be an http\(s\) URL/);
+    assert.doesNotMatch(bad.stderr, /varnish:6081/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -80,6 +80,8 @@ test("a second isolate reading the shared KV tier serves each session its own re
   const first = isolate({ kv });
   await first.ask("alice");
   await first.ask("bob");
+  // The store queues its KV writes behind pending purges: wait until it has none in flight.
+  await first.store.settled();
   await Promise.all(writes);
   const second = isolate({ kv }); // a fresh LRU: every answer below comes from KV
   assert.deepEqual(await second.ask("bob"), { me: USERS.bob, hit: true });
