@@ -1,0 +1,255 @@
+//! Entities and relationships: which types are entities, and every field that reaches one.
+
+use super::*;
+
+pub(super) struct Graph<'a> {
+    pub(super) table: TypeTable<'a>,
+    /// Key fields of each entity type; `None` for every other type.
+    pub(super) keys: Vec<Option<Vec<String>>>,
+    pub(super) root: Vec<bool>,
+    /// Position of each type in schema order: the order of relationship targets.
+    pub(super) rank: Vec<usize>,
+    /// For an interface, its implementing object types; for a union, its member types.
+    pub(super) fan_out: Vec<Vec<usize>>,
+}
+
+/// Connection plumbing: never an entity unless key fields are configured explicitly.
+pub(super) fn is_plumbing(name: &str) -> bool {
+    name.ends_with("Connection") || name.ends_with("Edge") || name == "PageInfo"
+}
+
+impl<'a> Graph<'a> {
+    pub(super) fn new(table: TypeTable<'a>, roots: Vec<usize>, options: &SchemaOptions) -> Result<Graph<'a>> {
+        let n = table.types.len();
+        let mut root = vec![false; n];
+        for r in roots {
+            if let Some(cell) = root.get_mut(r) {
+                *cell = true;
+            }
+        }
+        let mut rank = vec![0; n];
+        for (pos, &t) in table.order.iter().enumerate() {
+            if let Some(cell) = rank.get_mut(t) {
+                *cell = pos;
+            }
+        }
+        let mut fan_out = vec![Vec::new(); n];
+        for &t in &table.order {
+            let Some(ty) = table.types.get(t) else { continue };
+            match ty.kind {
+                Kind::Object => {
+                    for i in &ty.interfaces {
+                        if let Some(list) = table.get(i).and_then(|i| fan_out.get_mut(i)) {
+                            if !list.contains(&t) {
+                                list.push(t);
+                            }
+                        }
+                    }
+                }
+                Kind::Union => {
+                    let mut members: Vec<usize> = Vec::new();
+                    for m in ty.members.iter().filter_map(|m| table.get(m)) {
+                        if !members.contains(&m) {
+                            members.push(m);
+                        }
+                    }
+                    if let Some(cell) = fan_out.get_mut(t) {
+                        *cell = members;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut graph = Graph { table, keys: vec![None; n], root, rank, fan_out };
+        graph.keys = graph.key_fields(options)?;
+        Ok(graph)
+    }
+
+    pub(super) fn key_fields(&self, options: &SchemaOptions) -> Result<Vec<Option<Vec<String>>>> {
+        let table = &self.table;
+        // Sorted so that, with several bad entries, the same one is always reported.
+        // (`sort_unstable` on `&str`: names are unique, and it shares one sort with the LRU.)
+        let mut configured: Vec<&str> = options.key_fields.keys().map(String::as_str).collect();
+        configured.sort_unstable();
+        for name in configured {
+            let fields = options.key_fields.get(name).map_or(&[][..], Vec::as_slice);
+            let ty = self.configured_type(name, "key_fields")?;
+            if ty.kind != Kind::Object {
+                return Err(Error::options(format!(
+                    "key_fields names `{name}`, a {}; only object types are entities",
+                    ty.kind.keyword()
+                )));
+            }
+            if table.get(name).is_some_and(|i| self.root.get(i) == Some(&true)) && !fields.is_empty() {
+                return Err(Error::options(format!(
+                    "key_fields names `{name}`, a root operation type, which is never an entity"
+                )));
+            }
+            for f in fields {
+                if !ty.fields.iter().any(|d| d.name == f) {
+                    return Err(Error::options(format!(
+                        "key_fields names `{name}.{f}`, but `{name}` has no field `{f}`"
+                    )));
+                }
+            }
+        }
+        let mut keys = vec![None; table.types.len()];
+        for (idx, ty) in table.types.iter().enumerate() {
+            let key = if let Some(fields) = options.key_fields.get(ty.name) {
+                (!fields.is_empty()).then(|| fields.clone())
+            } else if ty.kind != Kind::Object || self.root.get(idx) == Some(&true) || is_plumbing(ty.name) {
+                None
+            } else if let Some(fields) = &ty.key {
+                if let Some(missing) = fields.iter().find(|f| !ty.fields.iter().any(|d| d.name == *f)) {
+                    return Err(invalid(format!(
+                        "`@key(fields: …)` on `{}` names `{missing}`, which is not a field of `{}`",
+                        ty.name, ty.name
+                    )));
+                }
+                Some(fields.clone())
+            } else {
+                let scalar_id = ty.fields.iter().any(|f| {
+                    f.name == "id"
+                        && !f.list
+                        && f.ty
+                            .and_then(|t| table.types.get(t))
+                            .is_none_or(|t| matches!(t.kind, Kind::Scalar | Kind::Enum))
+                });
+                scalar_id.then(|| vec!["id".to_owned()])
+            };
+            if let Some(cell) = keys.get_mut(idx) {
+                *cell = key;
+            }
+        }
+        Ok(keys)
+    }
+
+    pub(super) fn configured_type(&self, name: &str, option: &str) -> Result<&TypeDef<'a>> {
+        self.table.get(name).and_then(|i| self.table.types.get(i)).ok_or_else(|| {
+            let hint = suggest(name, self.table.types.iter().map(|t| t.name))
+                .map(|s| format!(" — did you mean `{s}`?"))
+                .unwrap_or_default();
+            Error::options(format!("{option} names type `{name}`, which the schema does not define{hint}"))
+        })
+    }
+
+    pub(super) fn is_entity(&self, t: usize) -> bool {
+        self.keys.get(t).is_some_and(Option::is_some)
+    }
+
+    pub(super) fn entity_order(&self) -> impl Iterator<Item = usize> + '_ {
+        self.table.order.iter().copied().filter(|&t| self.is_entity(t))
+    }
+
+    pub(super) fn entities(&self, options: &SchemaOptions) -> Result<Vec<Entity>> {
+        let mut overrides: Vec<&str> = options.keyspaces.keys().map(String::as_str).collect();
+        overrides.sort_unstable();
+        for name in overrides {
+            let keyspace = options.keyspaces.get(name).map_or("", String::as_str);
+            self.configured_type(name, "keyspaces")?;
+            if keyspace.is_empty() || keyspace.chars().any(|c| c.is_whitespace() || "*{}".contains(c)) {
+                return Err(Error::options(format!(
+                    "keyspace `{keyspace}` for `{name}` must be non-empty, without whitespace, `*`, `{{` or `}}`"
+                )));
+            }
+        }
+        let mut taken: HashMap<String, usize> = HashMap::new();
+        let mut out = Vec::new();
+        for t in self.entity_order() {
+            let (Some(ty), Some(Some(key_fields))) = (self.table.types.get(t), self.keys.get(t)) else {
+                continue;
+            };
+            let keyspace =
+                options.keyspaces.get(ty.name).cloned().unwrap_or_else(|| keyspace_for_type(ty.name));
+            if let Some(&first) = taken.get(&keyspace) {
+                return Err(Error::KeyspaceCollision {
+                    keyspace,
+                    first: self.table.types.get(first).map_or("", |t| t.name).to_owned(),
+                    second: ty.name.to_owned(),
+                });
+            }
+            taken.insert(keyspace.clone(), t);
+            out.push(Entity {
+                type_name: ty.name.to_owned(),
+                keyspace,
+                key_fields: key_fields.clone(),
+                fields: ty.fields.iter().map(|f| f.name.to_owned()).collect(),
+            });
+        }
+        Ok(out)
+    }
+
+    pub(super) fn relationships(&self) -> Vec<Relationship> {
+        let mut walk = Walk {
+            graph: self,
+            stamp: 0,
+            seen: vec![0; 2 * self.table.types.len()],
+            via: Vec::new(),
+            hits: Vec::new(),
+        };
+        let mut found: Vec<Found<'a>> = Vec::new();
+        for holder in self.entity_order() {
+            let Some(ty) = self.table.types.get(holder) else { continue };
+            for f in &ty.fields {
+                let Some(start) = f.ty else { continue };
+                // Cannot wrap: MAX_SDL_BYTES allows far fewer than u32::MAX fields.
+                walk.stamp += 1;
+                walk.via.clear();
+                walk.hits.clear();
+                walk.reach(start, f.list, true, 0);
+                // Stable (the index breaks ties): among paths to one target, the first keeps its `via`.
+                let mut order: Vec<(usize, usize)> = (walk.hits.iter().enumerate())
+                    .map(|(i, h)| (self.rank.get(h.target).copied().unwrap_or(usize::MAX), i))
+                    .collect();
+                // The pairs are unique: see `crate::sort`.
+                heap_sort_by(&mut order, |a, b| a < b);
+                let mut hits: Vec<Option<Hit<'a>>> = walk.hits.drain(..).map(Some).collect();
+                walk.hits.extend(order.into_iter().filter_map(|(_, i)| hits[i].take()));
+                for hit in walk.hits.drain(..) {
+                    match found.last_mut() {
+                        Some(last)
+                            if last.holder == holder && last.field == f.name && last.target == hit.target =>
+                        {
+                            last.many |= hit.many;
+                            last.direct |= hit.direct;
+                        }
+                        _ => found.push(Found {
+                            holder,
+                            field: f.name,
+                            target: hit.target,
+                            many: hit.many,
+                            via: hit.via,
+                            direct: hit.direct,
+                        }),
+                    }
+                }
+            }
+        }
+        // To-one fields through no value type are the ones whose `{field}_id` names the holder.
+        let mut to_one: HashMap<(usize, usize), Vec<&str>> = HashMap::new();
+        for r in found.iter().filter(|r| !r.many && r.direct) {
+            to_one.entry((r.holder, r.target)).or_default().push(r.field);
+        }
+        let name = |t: usize| self.table.types.get(t).map_or("", |t| t.name).to_owned();
+        found
+            .iter()
+            .map(|r| Relationship {
+                holder: name(r.holder),
+                field: r.field.to_owned(),
+                target: name(r.target),
+                cardinality: if r.many { Cardinality::Many } else { Cardinality::One },
+                via: r.via.iter().map(|v| (*v).to_owned()).collect(),
+                inverse: to_one
+                    .get(&(r.target, r.holder))
+                    .map(|fields| {
+                        fields
+                            .iter()
+                            .filter(|&&f| !(r.holder == r.target && f == r.field))
+                            .map(|f| (*f).to_owned())
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            })
+            .collect()
+    }
+}
