@@ -1,0 +1,76 @@
+//! Schema shapes and the exact cascade set a change of each produces (SPEC §2).
+//!
+//! One row per case: a schema, the engine options (JSON, as JS passes them), a change (JSON, as
+//! `cascade()` takes it), and the exact keys and patterns expected. To add a case, add a row.
+//! Shapes are short SDL snippets on purpose: each row shows the one thing it is about.
+
+use cascade_edge::{Change, Engine, EngineOptions, Value};
+
+struct Case {
+    /// What the row shows; printed when it fails.
+    name: &'static str,
+    sdl: &'static str,
+    options: &'static str,
+    change: &'static str,
+    keys: &'static [&'static str],
+    patterns: &'static [&'static str],
+}
+
+const BLOG: &str = "type User { id: ID!, posts: [Post!]! }
+                    type Post { id: ID!, author: User!, comments: [Comment!]! }
+                    type Comment { id: ID!, post: Post!, author: User! }
+                    type Query { user(id: ID!): User }";
+
+#[rustfmt::skip]
+const CASES: &[Case] = &[
+    Case { name: "a to-one foreign key reaches the holder's list and the index",
+        sdl: BLOG, options: "{}",
+        change: r#"{"entity":"Post","id":"9","data":{"author_id":"1"}}"#,
+        keys: &["post:9", "post:9:comments", "comment:post:9", "user:1:posts", "post:author:1"],
+        patterns: &[] },
+    Case { name: "a missing foreign key widens the list to every holder, never drops it",
+        sdl: BLOG, options: "{}",
+        change: r#"{"entity":"Post","id":"9","data":{}}"#,
+        keys: &["post:9", "post:9:comments", "comment:post:9"],
+        patterns: &["user:*:posts", "post:author:*"] },
+    Case { name: "self-references are relationships",
+        sdl: "type User { id: ID!, manager: User, reports: [User!]! }", options: "{}",
+        change: r#"{"entity":"User","id":"2","data":{"manager_id":"1"}}"#,
+        keys: &["user:2", "user:2:reports", "user:manager:2", "user:1:reports", "user:manager:1"],
+        patterns: &[] },
+];
+
+fn run(case: &Case) -> Result<(Vec<String>, Vec<String>), String> {
+    let value = |text: &str| Value::parse(text).map_err(|e| format!("{}: bad JSON: {e}", case.name));
+    let options = EngineOptions::from_value(&value(case.options)?).map_err(|e| e.to_string())?;
+    let mut engine = Engine::from_schema(case.sdl, options).map_err(|e| e.to_string())?;
+    let change = Change::from_value(&value(case.change)?).map_err(|e| e.to_string())?;
+    let set = engine.cascade(&change).map_err(|e| e.to_string())?;
+    Ok((set.keys, set.patterns))
+}
+
+#[test]
+fn every_shape_gives_its_exact_set() {
+    let mut failures = Vec::new();
+    for case in CASES {
+        let want = (
+            case.keys.iter().map(|k| k.to_string()).collect::<Vec<_>>(),
+            case.patterns.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+        );
+        match run(case) {
+            Ok(got) if got == want => {}
+            Ok(got) => failures.push(format!(
+                "{}\n  want keys {:?} patterns {:?}\n  got  keys {:?} patterns {:?}",
+                case.name, want.0, want.1, got.0, got.1
+            )),
+            Err(e) => failures.push(format!("{}\n  error: {e}", case.name)),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} shapes wrong:\n{}",
+        failures.len(),
+        CASES.len(),
+        failures.join("\n")
+    );
+}
