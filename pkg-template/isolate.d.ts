@@ -30,6 +30,16 @@ export interface CheckResult {
   action: "none" | "replay" | "clear";
   removed: string[];
   generation: string | null | undefined;
+  /** Set when the store could not be read: the LRU was cleared instead (every read a miss). */
+  error?: { code: string; message: string };
+}
+
+export interface PublishResult {
+  generation: string | null | undefined;
+  removed: string[];
+  /** false when the store could not be written: the other isolates were not told (see `error`). */
+  published: boolean;
+  error?: { code: string; message: string };
 }
 
 /** Keeps an isolate-local LruCache consistent with invalidations published by other isolates through KV. */
@@ -37,7 +47,7 @@ export class GenerationSync {
   constructor(options: GenerationSyncOptions);
   readonly generation: string | null | undefined;
   check(options?: { force?: boolean }): Promise<CheckResult>;
-  publish(set: { keys?: string[]; patterns?: string[] }): Promise<{ generation: string; removed: string[] }>;
+  publish(set: { keys?: string[]; patterns?: string[] }): Promise<PublishResult>;
 }
 
 /**

@@ -136,6 +136,8 @@ export class GenerationSync {
   /**
    * Reads the stamp when `checkIntervalMs` has passed since the last read, and brings the LRU up to
    * date. Returns `{ checked, changed, action: "none" | "replay" | "clear", removed, generation }`.
+   * Never rejects because of the store: when it cannot be read, the LRU is cleared (every read
+   * becomes a miss) and the result carries `error: { code, message }`.
    */
   async check({ force = false } = {}) {
     const now = this.#now();
@@ -143,13 +145,24 @@ export class GenerationSync {
       return { checked: false, changed: false, action: "none", removed: [], generation: this.#gen };
     }
     this.#lastCheck = now;
-    const record = await this.#read();
+    let record;
+    try {
+      record = await this.#read();
+    } catch (error) {
+      // The store is unreachable: what other isolates published is unknown, so nothing in this LRU
+      // is known fresh. Degrade to misses (clear) rather than fail the request; the generation
+      // becomes unknown, so the first check that reads the store clears once more.
+      this.#gen = undefined;
+      this.#cache.clear();
+      return { checked: true, changed: true, action: "clear", removed: [], generation: undefined, error: storeError(error) };
+    }
     return { checked: true, ...this.#apply(record), generation: this.#gen };
   }
 
   /**
    * Invalidates `set` (a CascadeSet: `keys`, `patterns`) in this isolate's LRU, and publishes it as
-   * a new generation so the other isolates drop it too. Returns `{ generation, removed }`.
+   * a new generation so the other isolates drop it too. Returns `{ generation, removed, published }`;
+   * when the store cannot be written, `published` is false and `error` says why (it does not reject).
    */
   async publish(set) {
     if (set === null || typeof set !== "object") throw codedError("INVALID_ARGUMENT", "publish takes a CascadeSet");
@@ -157,13 +170,27 @@ export class GenerationSync {
     const patterns = Array.isArray(set.patterns) ? set.patterns : [];
     // Locally first, before any await: a request this isolate serves next must not see stale entries.
     const removed = this.#invalidate(keys, patterns);
-    const record = readable(await this.#store.append({ keys, patterns }, this.#maxLog, this.#now));
+    let record;
+    try {
+      record = readable(await this.#store.append({ keys, patterns }, this.#maxLog, this.#now));
+    } catch (error) {
+      // The mutation has happened and this isolate is clean; the others cannot be told. Resolve
+      // with what happened instead of failing the caller's request: `published: false` says the
+      // other isolates keep serving their LRU until their own check reads a newer generation.
+      return { generation: this.#gen, removed, published: false, error: storeError(error) };
+    }
     // The record ends with this entry: applying it replays what others published before it, so
     // this isolate never skips someone else's entry.
     this.#apply(record);
     this.#lastCheck = this.#now();
-    return { generation: this.#gen, removed };
+    return { generation: this.#gen, removed, published: true };
   }
+}
+
+/** A store failure as `{ code, message }`: COORDINATOR_FAILED as thrown below, else SYNC_STORE_FAILED. */
+function storeError(error) {
+  const code = typeof error?.code === "string" ? error.code : "SYNC_STORE_FAILED";
+  return { code, message: String(error?.message ?? error).slice(0, 300) };
 }
 
 function readable(record) {

@@ -101,3 +101,31 @@ test("Durable Object mode: concurrent publishes from three isolates lose no entr
   }
   console.log(`# Durable Object check round trip in workerd, from Node (ms): ${JSON.stringify(percentiles(timings))}`);
 });
+
+test("Durable Object mode: an unreachable coordinator degrades to misses, never a failed request", async () => {
+  await call("b", "/check", { force: true });
+  await call("b", "/fill", { keys: FILL });
+  await call("b", "/break", { broken: true });
+  try {
+    const check = await call("b", "/check", { force: true });
+    assert.equal(check.action, "clear");
+    assert.equal(check.error.code, "SYNC_STORE_FAILED");
+    assert.deepEqual(check.keys, [], "nothing is known fresh: the LRU is emptied, every read becomes a miss");
+    await call("b", "/fill", { keys: FILL });
+    const published = await call("b", "/publish", { keys: ["user:1"] });
+    assert.equal(published.published, false);
+    assert.equal(published.error.code, "SYNC_STORE_FAILED");
+    assert.deepEqual(published.keys, FILL.filter((k) => k !== "user:1"), "the publishing isolate still drops the set");
+  } finally {
+    await call("b", "/break", { broken: false });
+  }
+  // Back in touch: the generation was unknown, so the first good check clears once more (entries
+  // cached during the outage may be stale against publishes it could not see).
+  await call("b", "/fill", { keys: ["user:2"] });
+  const recovered = await call("b", "/check", { force: true });
+  assert.equal(recovered.error, undefined);
+  assert.equal(recovered.action, "clear");
+  assert.deepEqual(recovered.keys, []);
+  const published = await call("a", "/publish", { keys: ["post:1"] });
+  assert.equal(published.published, true);
+});
