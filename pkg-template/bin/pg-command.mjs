@@ -142,6 +142,9 @@ function env(names, backend) {
 
 /** The purge function and the dry-run plan for a backend. */
 function backend(api, pg, name, { endpoint, dryRun, delimiter, headers }, io) {
+  // CDN backends purge by tag: responses whose tags were coarsened carry `ks:*` or `*`, so every
+  // CDN purge sends those too (withCoarseTags), or a coarsened response would outlive the change.
+  const tagged = (set) => api.withCoarseTags(set, { delimiter });
   switch (name) {
     case "print":
       return {
@@ -161,26 +164,24 @@ function backend(api, pg, name, { endpoint, dryRun, delimiter, headers }, io) {
       return { purge: pg.httpPurge(url, { headers: all, secret }) };
     }
     case "cloudflare": {
-      const plan = (set) => api.planPurge(set, "cloudflare");
+      const plan = (set) => api.planPurge(tagged(set), "cloudflare");
       if (dryRun) return { plan };
       const [zoneId, token] = env(["CLOUDFLARE_ZONE_ID", "CLOUDFLARE_API_TOKEN"], name);
       const config = { zoneId, token, plan: process.env.CLOUDFLARE_PLAN || undefined };
-      return { plan, purge: (set) => api.purgeCloudflare(config, set) };
+      return { plan, purge: (set) => api.purgeCloudflare(config, tagged(set)) };
     }
     case "fastly": {
-      const plan = (set) => api.planPurge(set, "fastly");
+      const plan = (set) => api.planPurge(tagged(set), "fastly");
       if (dryRun) return { plan };
       const [serviceId, token] = env(["FASTLY_SERVICE_ID", "FASTLY_API_TOKEN"], name);
       const config = { serviceId, token, soft: process.env.FASTLY_SOFT_PURGE === "1" };
-      return { plan, purge: (set) => api.purgeFastly(config, set) };
+      return { plan, purge: (set) => api.purgeFastly(config, tagged(set)) };
     }
     case "varnish": {
       const url = endpoint ?? process.env.CASCADE_EDGE_PURGE_URL;
       if (!url) throw new UsageError("--purge varnish needs --endpoint <url of Varnish> (or $CASCADE_EDGE_PURGE_URL)");
       if (!/^https?:\/\/[^/]/.test(url)) throw new UsageError("--endpoint must be an http(s) URL");
       const config = { url, soft: process.env.VARNISH_SOFT_PURGE === "1" };
-      // Responses whose tags were coarsened carry `ks:*` or `*`: purge those too.
-      const tagged = (set) => api.withCoarseTags(set, { delimiter });
       return { plan: (set) => planVarnish(tagged(set), config), purge: (set) => api.purgeVarnish(config, tagged(set)) };
     }
     default:

@@ -192,3 +192,28 @@ test("pg watch --purge varnish without --endpoint is a usage error", async () =>
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+for (const [backend, kind] of [["cloudflare", "tags"], ["fastly", "surrogate_keys"]]) {
+  test(`pg watch --purge ${backend} --dry-run purges the coarse tags too, as Varnish does`, { skip }, async () => {
+    await db.query("UPDATE tv_post SET title = 'dry' WHERE id = 11");
+    const child = spawn(process.execPath, [
+      CLI, "pg", "watch", "--url", server.url, "--schema", join(work, "schema.graphql"), "--purge", backend, "--dry-run",
+    ], { stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stdout.resume();
+    child.stderr.on("data", (c) => (stderr += c));
+    const exited = new Promise((resolve) => child.on("exit", (code) => resolve(code)));
+    try {
+      const line = await waitFor(() => stderr.split("\n").find((l) => l.includes("dry run: ")), `the dry-run line in:\n${stderr}`);
+      const plan = JSON.parse(line.slice(line.indexOf("would purge ") + "would purge ".length));
+      assert.equal(plan.backend, backend);
+      const items = plan.batches.flatMap((b) => b.items);
+      assert.deepEqual(items, ["post:11", "user:2:posts", "post:author:2", "post:*", "user:*", "*"], JSON.stringify(plan));
+      assert.ok(plan.batches.every((b) => b.kind === kind), JSON.stringify(plan));
+    } finally {
+      child.kill("SIGTERM");
+      await exited;
+    }
+    await db.query("DELETE FROM cascade_edge_outbox");
+  });
+}
