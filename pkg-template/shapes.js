@@ -66,10 +66,10 @@ export function dataShape(change, seen) {
   let byOp = seen.get(entity);
   const last = byOp?.[opIndex];
   let entry = last;
-  if (last === undefined || walkSteps(data, last.steps, 0, values) === -1) {
+  if (last === undefined || walkSteps(data, undefined, last.steps, 0, values) === -1) {
     values.length = 1;
     const steps = [];
-    const key = shapeOf(data, values, 0, steps);
+    const key = shapeOf(data, undefined, values, 0, steps);
     if (key === undefined) return undefined;
     entry = { key: `${entity}\u0000${op ?? "update"}\u0000${key}`, steps, before: undefined };
     if (byOp === undefined && seen.size < MAX_DATA_PLANS) seen.set(entity, (byOp = [undefined, undefined, undefined]));
@@ -79,27 +79,38 @@ export function dataShape(change, seen) {
   // The last `before` shape with this data shape, as its steps: the same key string is reused.
   const count = values.length;
   const lastBefore = entry.before;
-  if (lastBefore !== undefined && walkBeforeSteps(before, data, lastBefore.steps, 0, values) !== -1) {
+  if (lastBefore !== undefined && walkSteps(before, data, lastBefore.steps, 0, values) !== -1) {
     return { key: lastBefore.key, values };
   }
   values.length = count;
   const steps = [];
-  const beforeKey = beforeShapeOf(before, data, values, 0, steps);
+  const beforeKey = shapeOf(before, data, values, 0, steps);
   if (beforeKey === undefined) return undefined;
   entry.before = { key: `${entry.key}\u0000${beforeKey}`, steps };
   return { key: entry.before.key, values };
 }
 
+// In a shape's `steps`, what follows a member's name: a value it takes (a string or safe
+// integer), a nested object (its steps follow, then END), or else the literal value itself.
+const VALUE = Symbol("value");
+const OBJECT = Symbol("object");
+const END = Symbol("end");
+// In a `before` shape's steps: a value equal to the one at the same path of `data`.
+const EQUAL = Symbol("equal");
+
 /**
- * `before`'s part of a shape (see `dataShape`): like `shapeOf`, with `E` for a value that is
- * `===` to the one at the same path of `data` (`data` may be undefined or not an object there).
+ * An object's part of a shape (see `dataShape`), its values pushed onto `values` and its walk onto
+ * `steps` (pairs of a member's name and what it holds, END after an object's members); undefined
+ * if unplannable. `data`'s shape is taken against nothing (`against` undefined); `before`'s
+ * against `data`, where a value `===` to the one at the same path becomes `E` (EQUAL) and is not
+ * collected again.
  */
-function beforeShapeOf(before, data, values, depth, steps) {
+function shapeOf(obj, against, values, depth, steps) {
   if (depth > MAX_SHAPE_DEPTH) return undefined;
-  const there = isPlainObject(data) ? data : undefined;
+  const there = isPlainObject(against) ? against : undefined;
   let shape = "{";
-  for (const k of Object.keys(before)) {
-    const v = before[k];
+  for (const k of Object.keys(obj)) {
+    const v = obj[k];
     let part;
     if (typeof v === "string" || Number.isSafeInteger(v)) {
       if (sameAt(there, k, v)) {
@@ -117,75 +128,7 @@ function beforeShapeOf(before, data, values, depth, steps) {
       continue; // JSON leaves such a member out
     } else if (isPlainObject(v)) {
       steps.push(k, OBJECT);
-      part = beforeShapeOf(v, there === undefined ? undefined : there[k], values, depth + 1, steps);
-      if (part === undefined) return undefined;
-    } else {
-      return undefined;
-    }
-    shape += `${k.length}:${k}=${part},`;
-  }
-  steps.push(END);
-  return `${shape}}`;
-}
-
-/** Whether the object `there` (or undefined) has the value `v` (`===`) as its own member `k`. */
-const sameAt = (there, k, v) => there !== undefined && there[k] === v && Object.prototype.propertyIsEnumerable.call(there, k);
-
-/** As `walkSteps`, for `before` against `data` (see `beforeShapeOf`). */
-function walkBeforeSteps(before, data, steps, at, values) {
-  const there = isPlainObject(data) ? data : undefined;
-  for (const k of Object.keys(before)) {
-    const v = before[k];
-    if (v === undefined || typeof v === "function" || typeof v === "symbol") continue;
-    if (steps[at] !== k) return -1;
-    const want = steps[at + 1];
-    at += 2;
-    if (want === VALUE || want === EQUAL) {
-      if (typeof v !== "string" && !Number.isSafeInteger(v)) return -1;
-      if (sameAt(there, k, v) !== (want === EQUAL)) return -1;
-      if (want === VALUE) values.push(typeof v === "string" ? v : String(v));
-    } else if (want === OBJECT) {
-      if (!isPlainObject(v)) return -1;
-      at = walkBeforeSteps(v, there === undefined ? undefined : there[k], steps, at, values);
-      if (at < 0) return -1;
-    } else if (v !== want) {
-      return -1;
-    }
-  }
-  return steps[at] === END ? at + 1 : -1;
-}
-
-// In a shape's `steps`, what follows a member's name: a value it takes (a string or safe
-// integer), a nested object (its steps follow, then END), or else the literal value itself.
-const VALUE = Symbol("value");
-const OBJECT = Symbol("object");
-const END = Symbol("end");
-// In a `before` shape's steps: a value equal to the one at the same path of `data`.
-const EQUAL = Symbol("equal");
-
-/**
- * `data`'s part of a shape (see `dataShape`), its values pushed onto `values` and its walk onto
- * `steps` (pairs of a member's name and what it holds, END after an object's members);
- * undefined if unplannable.
- */
-function shapeOf(data, values, depth, steps) {
-  if (depth > MAX_SHAPE_DEPTH) return undefined;
-  let shape = "{";
-  for (const k of Object.keys(data)) {
-    const v = data[k];
-    let part;
-    if (typeof v === "string" || Number.isSafeInteger(v)) {
-      if (values.push(typeof v === "string" ? v : String(v)) > MAX_SHAPE_VALUES) return undefined;
-      part = "S";
-      steps.push(k, VALUE);
-    } else if (v === null || typeof v === "boolean" || typeof v === "number") {
-      part = JSON.stringify(v);
-      steps.push(k, v);
-    } else if (v === undefined || typeof v === "function" || typeof v === "symbol") {
-      continue; // JSON leaves such a member out
-    } else if (isPlainObject(v)) {
-      steps.push(k, OBJECT);
-      part = shapeOf(v, values, depth + 1, steps);
+      part = shapeOf(v, there === undefined ? undefined : there[k], values, depth + 1, steps);
       if (part === undefined) return undefined;
     } else {
       return undefined; // arrays, bigints, objects with a toJSON or a class
@@ -197,25 +140,30 @@ function shapeOf(data, values, depth, steps) {
   return `${shape}}`;
 }
 
+/** Whether the object `there` (or undefined) has the value `v` (`===`) as its own member `k`. */
+const sameAt = (there, k, v) => there !== undefined && there[k] === v && Object.prototype.propertyIsEnumerable.call(there, k);
+
 /**
- * Walks `data` along a shape's `steps` from `at`, pushing its values onto `values` as `shapeOf`
- * does; the index past the steps of `data`, or -1 where it differs. A literal matches only the
- * same value (`===`), which has the same JSON; anything else is left to `shapeOf`.
+ * Walks `obj` (against `against`, as `shapeOf`) along a shape's `steps` from `at`, pushing its
+ * values onto `values` as `shapeOf` does; the index past the steps of `obj`, or -1 where it
+ * differs. A literal matches only the same value (`===`), which has the same JSON; anything else
+ * is left to `shapeOf`.
  */
-function walkSteps(data, steps, at, values) {
-  for (const k of Object.keys(data)) {
-    const v = data[k];
+function walkSteps(obj, against, steps, at, values) {
+  const there = isPlainObject(against) ? against : undefined;
+  for (const k of Object.keys(obj)) {
+    const v = obj[k];
     if (v === undefined || typeof v === "function" || typeof v === "symbol") continue;
     if (steps[at] !== k) return -1;
     const want = steps[at + 1];
     at += 2;
-    if (want === VALUE) {
-      if (typeof v === "string") values.push(v);
-      else if (Number.isSafeInteger(v)) values.push(String(v));
-      else return -1;
+    if (want === VALUE || want === EQUAL) {
+      if (typeof v !== "string" && !Number.isSafeInteger(v)) return -1;
+      if (sameAt(there, k, v) !== (want === EQUAL)) return -1;
+      if (want === VALUE) values.push(typeof v === "string" ? v : String(v));
     } else if (want === OBJECT) {
       if (!isPlainObject(v)) return -1;
-      at = walkSteps(v, steps, at, values);
+      at = walkSteps(v, there === undefined ? undefined : there[k], steps, at, values);
       if (at < 0) return -1;
     } else if (v !== want) {
       return -1;
