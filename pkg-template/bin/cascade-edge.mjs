@@ -119,7 +119,11 @@ function rules(api, invocation, io) {
     io.stdout.write(`${JSON.stringify({ relationships: built.relationships(), rules: built.rules() }, null, 2)}\n`);
     return;
   }
-  // The verbose setup log is the human-readable listing (`CASCADE: Detected relationship: …`).
+  // The verbose setup log is the human-readable listing (`CASCADE: Detected relationship: …`),
+  // which only the analysis of SDL writes.
+  if (schemaPath.endsWith(".json")) {
+    throw new UsageError(`'${schemaPath}' holds precompiled rules: list them with 'cascade-edge rules ${schemaPath} --json'`);
+  }
   buildEngine(api, schemaPath, engine, { verbose: true, logger: (line) => io.stdout.write(`${line}\n`) });
 }
 

@@ -159,8 +159,10 @@ export function engineOptions(values) {
 export function optionsError(error, from) {
   if (error?.code !== "INVALID_OPTIONS") return error;
   const sources = [];
+  // "unknown option `x`; options are keyspaces, keyFields…" is about `x` alone.
+  const about = error.message.replace(/; options are .*$/s, "");
   for (const [property, spellings] of Object.entries(SPELLINGS)) {
-    if (from[property] && spellings.some((s) => error.message.includes(s)) && !sources.includes(from[property])) {
+    if (from[property] && spellings.some((s) => about.includes(s)) && !sources.includes(from[property])) {
       sources.push(from[property]);
     }
   }

@@ -313,7 +313,7 @@ describe("cascade-edge CLI", () => {
     } catch (error) {
       expected = { error };
     }
-    const run = cli("rules", "liked.graphql", "--inverses", "User.posts=Post.author", "--inverses", "User.likedPosts=none", "--json");
+    const run = cli("rules", "liked.graphql", "--inverses", "User.posts=Post.author", "--max-depth", "3", "--inverses", "User.likedPosts=none", "--json");
     if (expected.error) {
       // An engine without the option refuses it, and says so for the flag.
       assert.equal(expected.error.code, "INVALID_OPTIONS");
@@ -366,6 +366,13 @@ describe("cascade-edge CLI", () => {
     assert.equal(status, 2);
     assert.equal(stderr, "error: 'plain.json' holds precompiled rules, whose options were fixed when they were compiled: " +
       `give --max-depth to \`cascade-edge compile\` with the SDL schema instead\n${USAGE}`);
+    // `rules` lists what the analysis of SDL detects; precompiled rules are listed as JSON.
+    const listed = cli("rules", "plain.json");
+    assert.equal(listed.status, 2);
+    assert.equal(listed.stderr, `error: 'plain.json' holds precompiled rules: list them with 'cascade-edge rules plain.json --json'\n${USAGE}`);
+    const json = cli("rules", "plain.json", "--json");
+    assert.equal(json.status, 0, json.stderr);
+    assert.equal(json.stdout, cli("rules", "blog.graphql", "--json").stdout);
   });
 
   test("usage errors exit 2", () => {
