@@ -1,17 +1,18 @@
 #!/usr/bin/env node
 // cascade-edge CLI: derive cache-invalidation rules from a GraphQL schema and explore cascades.
 // Exit codes: 0 success, 1 runtime error (`error[CODE]: message`), 2 usage error.
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
+import { ENGINE_FLAG_NAMES, ENGINE_FLAGS, ENGINE_HELP, engineOptions, loadEngine as buildEngine } from "./engine-options.mjs";
 import { parseStrict, runCommand, UsageError } from "./run.mjs";
 
 const HELP = `cascade-edge — cache-invalidation cascades derived from a GraphQL schema
 
 Usage:
-  cascade-edge rules <schema.graphql> [--json]
+  cascade-edge rules <schema.graphql> [--json] [engine options]
   cascade-edge cascade <schema> --entity <name> --id <id> [--op create|update|delete]
-                       [--data <json>] [--before <json>] [--json]
-  cascade-edge graph <schema> [--format tree|dot|mermaid|json]
-  cascade-edge compile <schema.graphql> [-o rules.json]
+                       [--data <json>] [--before <json>] [--json] [engine options]
+  cascade-edge graph <schema> [--format tree|dot|mermaid|json] [engine options]
+  cascade-edge compile <schema.graphql> [-o rules.json] [engine options]
   cascade-edge pg install|watch …   (PostgreSQL change capture; see cascade-edge pg --help)
   cascade-edge --help | --version
 
@@ -21,7 +22,8 @@ Commands:
   graph     print the rule graph (default format: tree)
   compile   write precompiled rules as JSON (stdout without -o), for CascadeEngine.fromJSON
 
-<schema> is a GraphQL SDL file, or a rules .json file written by \`compile\`.
+<schema> is a GraphQL SDL file, or a rules .json file written by \`compile\` (which keeps the engine
+options it was compiled with).
 
 Options:
   --entity <name>    the changed entity: keyspace (user) or type name (User)
@@ -36,20 +38,21 @@ Options:
   -h, --help         show this help
   --version          show the cascade-edge version
 
+${ENGINE_HELP}
 Exit codes: 0 success, 1 error in the schema, data or engine, 2 invalid command line.
 `;
 
 const COMMANDS = {
-  rules: { options: ["json"], run: rules },
-  cascade: { options: ["entity", "id", "op", "data", "before", "json"], required: ["entity", "id"], run: cascade },
-  graph: { options: ["format"], run: graph },
-  compile: { options: ["output"], run: compile },
+  rules: { options: ["json", ...ENGINE_FLAG_NAMES], run: rules },
+  cascade: { options: ["entity", "id", "op", "data", "before", "json", ...ENGINE_FLAG_NAMES], required: ["entity", "id"], run: cascade },
+  graph: { options: ["format", ...ENGINE_FLAG_NAMES], run: graph },
+  compile: { options: ["output", ...ENGINE_FLAG_NAMES], run: compile },
 };
 const GRAPH_FORMATS = ["tree", "dot", "mermaid", "json"];
 const OPS = ["create", "update", "delete"];
 
-
 const OPTIONS = {
+  ...ENGINE_FLAGS,
   entity: { type: "string" },
   id: { type: "string" },
   op: { type: "string" },
@@ -99,49 +102,34 @@ function parse(argv) {
       throw new UsageError(`--${name} must be a JSON object`);
     }
   }
-  return { command, schemaPath, options: values };
+  return { command, schemaPath, options: values, engine: engineOptions(values) };
 }
 
-/** Reads an input file; a failure keeps the fs code (ENOENT…) with a message naming the file. */
-function readInput(path) {
-  try {
-    return readFileSync(path, "utf8");
-  } catch (error) {
-    const reason = error.message.replace(/^[A-Z]+: /, "").replace(/, \w+ '.*'$/, "");
-    throw Object.assign(new Error(`cannot read '${path}': ${reason}`), { code: error.code });
-  }
-}
-
-/** Builds the engine from SDL, or from precompiled rules when the file is JSON. */
-function loadEngine(api, schemaPath, { verbose }, io) {
-  const text = readInput(schemaPath);
+/** Builds the engine from SDL and the engine options, or from precompiled rules when the file is JSON. */
+function loadEngine(api, { schemaPath, options, engine }, io) {
   // A logger alone turns the engine's logging on, so it is only passed with --verbose.
-  const options = verbose ? { verbose: true, logger: (line) => io.stderr.write(`${line}\n`) } : {};
-  if (schemaPath.endsWith(".json")) {
-    let json;
-    try {
-      json = JSON.parse(text);
-    } catch (error) {
-      throw Object.assign(new Error(`'${schemaPath}' is not valid JSON: ${error.message}`), { code: "INVALID_JSON" });
-    }
-    return api.CascadeEngine.fromJSON(json, options);
-  }
-  return api.CascadeEngine.fromSchema(text, options);
+  const verbose = options.verbose || engine.verbose;
+  return buildEngine(api, schemaPath, engine, verbose ? { verbose: true, logger: (line) => io.stderr.write(`${line}\n`) } : {});
 }
 
-function rules(api, { schemaPath, options }, io) {
+function rules(api, invocation, io) {
+  const { schemaPath, options, engine } = invocation;
   if (options.json) {
-    const engine = loadEngine(api, schemaPath, options, io);
-    io.stdout.write(`${JSON.stringify({ relationships: engine.relationships(), rules: engine.rules() }, null, 2)}\n`);
+    const built = loadEngine(api, invocation, io);
+    io.stdout.write(`${JSON.stringify({ relationships: built.relationships(), rules: built.rules() }, null, 2)}\n`);
     return;
   }
-  // The verbose setup log is the human-readable listing (`CASCADE: Detected relationship: …`).
-  const text = readInput(schemaPath);
-  api.CascadeEngine.fromSchema(text, { verbose: true, logger: (line) => io.stdout.write(`${line}\n`) });
+  // The verbose setup log is the human-readable listing (`CASCADE: Detected relationship: …`),
+  // which only the analysis of SDL writes.
+  if (schemaPath.endsWith(".json")) {
+    throw new UsageError(`'${schemaPath}' holds precompiled rules: list them with 'cascade-edge rules ${schemaPath} --json'`);
+  }
+  buildEngine(api, schemaPath, engine, { verbose: true, logger: (line) => io.stdout.write(`${line}\n`) });
 }
 
-function cascade(api, { schemaPath, options }, io) {
-  const engine = loadEngine(api, schemaPath, options, io);
+function cascade(api, invocation, io) {
+  const { options } = invocation;
+  const engine = loadEngine(api, invocation, io);
   const change = { entity: options.entity, id: options.id, op: options.op ?? "update" };
   if (options.data) change.data = options.data;
   if (options.before) change.before = options.before;
@@ -164,14 +152,16 @@ function cascade(api, { schemaPath, options }, io) {
   io.stdout.write(`${lines.join("\n")}\n`);
 }
 
-function graph(api, { schemaPath, options }, io) {
-  const engine = loadEngine(api, schemaPath, options, io);
+function graph(api, invocation, io) {
+  const { options } = invocation;
+  const engine = loadEngine(api, invocation, io);
   const rendered = engine.graph({ format: options.format ?? "tree" });
   io.stdout.write(typeof rendered === "string" ? rendered.replace(/\n?$/, "\n") : `${JSON.stringify(rendered, null, 2)}\n`);
 }
 
-function compile(api, { schemaPath, options }, io) {
-  const engine = loadEngine(api, schemaPath, options, io);
+function compile(api, invocation, io) {
+  const { options } = invocation;
+  const engine = loadEngine(api, invocation, io);
   const json = `${JSON.stringify(engine.toJSON(), null, 2)}\n`;
   if (options.output === undefined || options.output === "-") {
     io.stdout.write(json);

@@ -1,15 +1,17 @@
 // `cascade-edge pg install|watch`: PostgreSQL change capture and the watcher (see ../pg.js).
-import { readFileSync } from "node:fs";
 import { planVarnish } from "../purge-varnish.js";
 import { redactor, urlPassword } from "../redact.js";
+import { ENGINE_FLAG_NAMES, ENGINE_FLAGS, ENGINE_HELP, engineOptions, loadEngine as buildEngine } from "./engine-options.mjs";
 import { parseStrict, runCommand, UsageError } from "./run.mjs";
 
 export const PG_HELP = `cascade-edge pg — purge the edge after every write to PostgreSQL query-side tables
 
 Usage:
   cascade-edge pg install --schema <schema.graphql> --tables tv_user,tv_post [--url <postgres://…>] [--print]
+                          [engine options]
   cascade-edge pg watch --schema <schema> [--url <postgres://…>] [--purge print|cloudflare|fastly|varnish|http|bus]
                         [--endpoint <url>] [--bus-url <redis://…|postgres://…>] [--tables …] [--dry-run]
+                        [engine options]
 
 install   checks that every table maps to an entity of the schema, then runs the change-capture SQL
           (outbox table, trigger function, triggers) against --url, or prints it (--print, or no --url)
@@ -44,6 +46,7 @@ Options:
   --dry-run              print each batch's purge plan; purge nothing, delete no outbox row
   -v, --verbose          log what the engine does to stderr
 
+${ENGINE_HELP}
 Credentials (never printed: every log and error line masks them):
   $PGPASSWORD, or the password in --url / $DATABASE_URL; ?sslmode=require|verify-full in the URL
   $CASCADE_EDGE_PURGE_SECRET   http: sign each body (HMAC-SHA256, headers x-cascade-edge-timestamp and
@@ -52,6 +55,7 @@ Credentials (never printed: every log and error line masks them):
 `;
 
 const OPTIONS = {
+  ...ENGINE_FLAGS,
   schema: { type: "string" },
   tables: { type: "string" },
   map: { type: "string", multiple: true },
@@ -71,8 +75,8 @@ const OPTIONS = {
   help: { type: "boolean", short: "h" },
 };
 const ALLOWED = {
-  install: ["schema", "tables", "map", "url", "print", "channel", "outbox", "verbose"],
-  watch: ["schema", "tables", "map", "url", "channel", "outbox", "purge", "endpoint", "header", "bus-url", "bus-channel", "batch-size", "batch-window", "dry-run", "verbose"],
+  install: ["schema", "tables", "map", "url", "print", "channel", "outbox", "verbose", ...ENGINE_FLAG_NAMES],
+  watch: ["schema", "tables", "map", "url", "channel", "outbox", "purge", "endpoint", "header", "bus-url", "bus-channel", "batch-size", "batch-window", "dry-run", "verbose", ...ENGINE_FLAG_NAMES],
 };
 const BACKENDS = ["print", "cloudflare", "fastly", "varnish", "http", "bus"];
 
@@ -119,19 +123,13 @@ function parse(argv) {
     tables: values.tables?.split(",").map((t) => t.trim()).filter(Boolean),
     batchSize: number("batch-size", 1),
     batchWindowMs: number("batch-window", 0),
+    engine: engineOptions(values),
   };
 }
 
-function loadEngine(api, path, verbose, io) {
-  let text;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (error) {
-    throw Object.assign(new Error(`cannot read '${path}': ${error.message}`), { code: error.code });
-  }
-  const logger = verbose ? (line) => io.stderr.write(`${line}\n`) : undefined;
-  if (path.endsWith(".json")) return api.CascadeEngine.fromJSON(JSON.parse(text), { logger });
-  return api.CascadeEngine.fromSchema(text, { logger });
+function loadEngine(api, opts, io) {
+  const verbose = opts.values.verbose || opts.engine.verbose;
+  return buildEngine(api, opts.values.schema, opts.engine, verbose ? { logger: (line) => io.stderr.write(`${line}\n`) } : {});
 }
 
 function env(names, backend) {
@@ -190,7 +188,7 @@ function backend(api, pg, name, { endpoint, dryRun, delimiter, headers }, io) {
 }
 
 async function install(api, pg, opts, io) {
-  const engine = loadEngine(api, opts.values.schema, opts.values.verbose, io);
+  const engine = loadEngine(api, opts, io);
   // Every table must map before anything is installed.
   const mapped = opts.tables.map((t) => pg.tableToEntity(t, engine, opts.overrides));
   const sql = pg.installSql({ tables: opts.tables, channel: opts.values.channel, outbox: opts.values.outbox });
@@ -213,7 +211,7 @@ async function install(api, pg, opts, io) {
 }
 
 async function watch(api, pg, opts, io) {
-  const engine = loadEngine(api, opts.values.schema, opts.values.verbose, io);
+  const engine = loadEngine(api, opts, io);
   const url = opts.values.url ?? process.env.DATABASE_URL;
   if (!url) throw new UsageError("'pg watch' needs --url <postgres://…> (or $DATABASE_URL)");
   const dryRun = Boolean(opts.values["dry-run"]);

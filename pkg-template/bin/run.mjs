@@ -3,8 +3,13 @@ import { parseArgs } from "node:util";
 // What every cascade-edge command shares: usage errors exit 2 with a pointer to --help, --help
 // prints the usage, runtime errors exit 1 as `error[CODE]: message`.
 
-/** A mistake in the command line: exit code 2. */
-export class UsageError extends Error {}
+/** A mistake in the command line: exit code 2. A `code` (INVALID_OPTIONS…) is printed with it. */
+export class UsageError extends Error {
+  constructor(message, code) {
+    super(message);
+    if (code !== undefined) this.code = code;
+  }
+}
 
 /** `parseArgs` in strict mode, its complaints turned into usage errors. */
 export function parseStrict(argv, options) {
@@ -21,7 +26,7 @@ export function parseStrict(argv, options) {
  */
 export async function runCommand({ name, argv, io, parse, help, body }) {
   const usage = (error) => {
-    io.stderr.write(`error: ${error.message}\nRun '${name} --help' for usage.\n`);
+    io.stderr.write(`${error.code ? `error[${error.code}]` : "error"}: ${error.message}\nRun '${name} --help' for usage.\n`);
     return 2;
   };
   let parsed;

@@ -2,7 +2,7 @@
 // temporary data directory and a random port on 127.0.0.1, stopped and removed at the end.
 // Needs pkg/ built (`node scripts/build-pkg.mjs`) and `pg` (a dev dependency).
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
@@ -212,7 +212,10 @@ async function purgeEndpoint(respond) {
 function cliWatch(args) {
   const child = spawn(process.execPath, [CLI, "pg", "watch", ...args], { stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
-  child.stdout.resume();
+  let stdout = "";
+  child.stdout.on("data", (chunk) => {
+    stdout += chunk;
+  });
   const ready = new Promise((resolve, reject) => {
     child.stderr.on("data", (chunk) => {
       stderr += chunk;
@@ -221,7 +224,7 @@ function cliWatch(args) {
     child.on("exit", (code) => reject(new Error(`pg watch exited (${code}) before watching:\n${stderr}`)));
   });
   const exited = new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
-  return { child, ready, exited, stderr: () => stderr };
+  return { child, ready, exited, stderr: () => stderr, stdout: () => stdout };
 }
 
 describe("the watcher survives failures", { skip }, () => {
@@ -333,5 +336,47 @@ describe("the watcher survives failures", { skip }, () => {
       return true;
     });
     await bad.watcher.stop();
+  });
+});
+
+describe("pg install and pg watch take the engine options", { skip }, () => {
+  test("--keyspaces maps a table to a renamed keyspace, --max-keys bounds each purged set", async () => {
+    const { url, db } = await freshDatabase();
+    await db.query("CREATE TABLE tv_line (id int PRIMARY KEY, qty int)");
+    const schema = join(work, "schema.graphql");
+    const pgCli = (...args) => spawnSync(process.execPath, [CLI, "pg", ...args], { encoding: "utf8", timeout: 30000 });
+    // Without the option, tv_line maps to no keyspace and nothing is installed.
+    const refused = pgCli("install", "--schema", schema, "--tables", "tv_line", "--url", url);
+    assert.equal(refused.status, 1, refused.stderr);
+    assert.match(refused.stderr, /^error\[UNKNOWN_TABLE\]: .*tv_line/);
+    const flags = ["--keyspaces", "OrderLineItem=line", "--max-keys", "2"];
+    const installed = pgCli("install", "--schema", schema, "--tables", "tv_line", "--url", url, ...flags);
+    assert.equal(installed.status, 0, installed.stderr);
+    assert.equal(installed.stderr, "installed change capture on tv_line (line)\n");
+    // The same options from a file.
+    writeFileSync(join(work, "options.json"), JSON.stringify({ keyspaces: { OrderLineItem: "line" }, maxKeys: 2 }));
+    const watcher = cliWatch(["--url", url, "--schema", schema, "--tables", "tv_line,tv_user", "--options", join(work, "options.json"), "--batch-window", "0"]);
+    try {
+      await watcher.ready;
+      assert.match(watcher.stderr(), /watching tv_line → line, tv_user → user /);
+      await db.query("INSERT INTO tv_line VALUES (1, 3)");
+      await waitFor(() => watcher.stdout().includes("\n"), "the first purge");
+      await db.query("INSERT INTO tv_user VALUES (1, 'a', NULL)");
+      await waitFor(() => watcher.stdout().split("\n").length > 2, "the second purge");
+      watcher.child.kill("SIGTERM");
+      assert.equal((await watcher.exited).code, 0);
+      const sets = watcher.stdout().trim().split("\n").map((line) => JSON.parse(line));
+      assert.deepEqual(sets.map((set) => [set.keys, set.patterns]), [
+        [["line:1"], []],
+        // Two keys, then the budget widens the rest to their keyspaces.
+        [["user:1", "user:1:posts"], ["post:*", "comment:*"]],
+      ]);
+      assert.deepEqual(await outboxIds(db), []);
+    } finally {
+      watcher.child.kill("SIGKILL");
+    }
+    const bad = pgCli("watch", "--url", url, "--schema", schema, "--max-depth", "deep");
+    assert.equal(bad.status, 2);
+    assert.equal(bad.stderr, "error[INVALID_OPTIONS]: --max-depth takes a whole number, not 'deep'\nRun 'cascade-edge pg --help' for usage.\n");
   });
 });
