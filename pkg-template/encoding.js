@@ -24,6 +24,11 @@ export function encodeSegment(value, delimiter = ":") {
   return out;
 }
 
+/** A composite key's id segment from its values (SPEC §2): each encoded, joined by a literal `,` (`1,7`). */
+export function joinKeyParts(parts, delimiter = ":") {
+  return parts.map((part) => encodeSegment(part, delimiter)).join(",");
+}
+
 /**
  * The id segment of an entity with `keyFields` key fields from a change's id, like the core
  * (`push_id_segment`): `encodeSegment(id)` for one key field; for a composite key the id is

@@ -14,7 +14,7 @@
 //
 // `pg` (node-postgres) is an optional peer dependency, loaded only when the watcher connects by URL.
 
-import { encodeSegment } from "./encoding.js";
+import { joinKeyParts } from "./encoding.js";
 import { codedError } from "./errors.js";
 import { signPurgeRequest } from "./purge-auth.js";
 import { redactor, safeUrl, urlPassword } from "./redact.js";
@@ -202,7 +202,7 @@ export function rowToChanges(row, mapping) {
   }
   // A composite key's id is its segment form, as changesFromMutation gives it (SPEC §2): each
   // value encoded, joined by `,`, so both name the same entity key (`item:1,7`).
-  const id = idParts.length === 1 ? String(idParts[0]) : idParts.map((v) => encodeSegment(String(v))).join(",");
+  const id = idParts.length === 1 ? String(idParts[0]) : joinKeyParts(idParts);
   const change = { entity: mapping.keyspace, id, op, data };
   if (before) change.before = before;
   if (after) change.after = after;

@@ -25,7 +25,7 @@
 // response is purged by every mutation touching one of its coarsened keyspaces. Fine-tagged
 // responses never carry `ks:*` or `*`, so those extra purge tags only ever reach coarsened ones.
 
-import { encodeSegment, idSegmentOf, tagForKey } from "./encoding.js";
+import { encodeSegment, idSegmentOf, joinKeyParts, tagForKey } from "./encoding.js";
 import { codedError } from "./errors.js";
 import { MAX_RESPONSE_DEPTH } from "./protocol.js";
 import { schemaOf } from "./schema.js";
@@ -61,9 +61,7 @@ function entityKey(schema, obj) {
     if (s === undefined) return undefined;
     parts.push(s);
   }
-  // A composite key's id segment: each value encoded, joined by a literal `,` (SPEC §2).
-  const id = parts.map((p) => encodeSegment(p, schema.delimiter)).join(",");
-  return { entity, key: `${entity.keyspace}${schema.delimiter}${id}` };
+  return { entity, key: `${entity.keyspace}${schema.delimiter}${joinKeyParts(parts, schema.delimiter)}` };
 }
 
 function isListValue(schema, value) {
