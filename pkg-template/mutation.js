@@ -2,7 +2,7 @@
 // response crossing into wasm as JSON both ways. Both walks are held to one table of cases
 // (tests/fixtures/mutation-cases.json: tests/js/mutation-cases.test.mjs, tests/mutation_cases.rs),
 // and to each other on random responses (tests/js/mutation.test.mjs).
-import { encodeSegment } from "./encoding.js";
+import { joinKeyParts } from "./encoding.js";
 import { MAX_RESPONSE_DEPTH } from "./protocol.js";
 import { isPlainObject } from "./shapes.js";
 
@@ -95,20 +95,16 @@ function walk(v, op, depth, entities, out, seen, delimiter) {
   // As a change's entity: a keyspace first, then a type name (`keyed_entity`).
   const entity = typeof typename === "string" ? entities.get(typename) : undefined;
   if (entity !== undefined && entity.keyFields.length > 0) {
-    // A composite key's id is its segment form (SPEC §2): each value encoded, joined by `,`.
-    const composite = entity.keyFields.length > 1;
-    let id = "";
-    for (let i = 0; i < entity.keyFields.length; i++) {
-      const field = entity.keyFields[i];
+    const parts = [];
+    for (const field of entity.keyFields) {
       const part = scalarText(Object.hasOwn(v, field) ? member(v, field) : null);
       if (part === undefined) return false;
-      if (part === null) {
-        id = null;
-        break;
-      }
-      const text = composite ? encodeSegment(part, delimiter) : part;
-      id = i === 0 ? text : `${id},${text}`;
+      if (part === null) break;
+      parts.push(part);
     }
+    // A composite key's id is its segment form (SPEC §2): each value encoded, joined by `,`.
+    const complete = parts.length === entity.keyFields.length;
+    const id = !complete ? null : parts.length === 1 ? parts[0] : joinKeyParts(parts, delimiter);
     if (id !== null) {
       const key = `${entity.keyspace}\n${id}`;
       const at = seen.get(key);

@@ -193,6 +193,12 @@ test("composite keys: a new comment on item (1, 7) purges that item's responses,
   const change = { entity: "Comment", id: "2", op: "create", data: { item: { orgId: "1", number: 7 } } };
   const set = items.cascade(change);
   assert.deepEqual(set.keys, ["comment:2", "item:1,7:comments", "comment:item:1,7"]);
+  // Loaded from precompiled rules (the edge build's way), the engine gives the same sets.
+  const loaded = CascadeEngine.fromJSON(items.toJSON());
+  assert.deepEqual(loaded.cascade(change), set);
+  assert.deepEqual(loaded.cascade({ entity: "item", id: "a%2Cb,7" }), items.cascade({ entity: "item", id: "a%2Cb,7" }));
+  assert.ok(items.rules().some((r) => r.cascadeTo[0] === "comment:item:{item_orgId},{item_number}"));
+  loaded.free();
   assert.deepEqual(set.tags, ["comment:2", "item:1%2C7:comments", "comment:item:1%2C7"]);
   assert.ok(set.tags.includes("item:1%2C7:comments"));
   const cache = cacheOf(items, { "1-7": itemResponse("1", 7), "1-8": itemResponse("1", 8), "17-": itemResponse("17", 0) });
@@ -248,4 +254,22 @@ test("an explicit null foreign key purges no parent's list; a snake_case column 
   assert.deepEqual([...tags.keys()], ["response:tag-5"]);
   tags.free();
   tagged.free();
+});
+
+test("composite keys: an LruCache with the engine cascades an item's key, escapes and all", () => {
+  const items = CascadeEngine.fromSchema(ITEMS);
+  const cache = new LruCache({ maxEntries: 100, engine: items });
+  for (const key of ["item:a%2Cb,7:comments", "comment:item:a%2Cb,7", "item:a,7:comments", "item:1,7:comments", "comment:item:1,7"]) cache.set(key, 1);
+  // Twice each: the second and third cascades of a key may be answered from a plan.
+  for (let i = 0; i < 3; i++) {
+    cache.invalidate("item:a%2Cb,7");
+    assert.deepEqual([...cache.keys()].sort(), ["comment:item:1,7", "item:1,7:comments", "item:a,7:comments"]);
+  }
+  for (let i = 0; i < 3; i++) {
+    cache.invalidate("item:1,7");
+    assert.deepEqual([...cache.keys()], ["item:a,7:comments"]);
+    cache.set("item:1,7:comments", 1);
+  }
+  cache.free();
+  items.free();
 });
