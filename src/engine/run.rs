@@ -50,13 +50,11 @@ impl Cascade<'_> {
                 }
                 run.id.clear();
                 let keyed = &self.catalog.keyed()[ei];
-                push_id_segment(&mut run.id, c.id, keyed.key_fields.len(), delimiter).map_err(|found| {
+                push_id_segment(&mut run.id, c.id, keyed.key_fields.len(), delimiter).map_err(|_| {
                     Error::change(format!(
-                        "`{}` is keyed by {}: its id is their values, each encoded as a key segment, \
-                         joined by `,` (`1,7`); `{}` has {found} part(s)",
-                        keyed.type_name,
-                        keyed.key_fields.join(", "),
-                        c.id
+                        "`{}` has a composite key: its id is one value per key field, each encoded \
+                         as a key segment, joined by `,` (`1,7`)",
+                        keyed.type_name
                     ))
                 })?;
                 let len = keyed.keyspace.len() + delimiter.len_utf8() + run.id.len();
