@@ -153,6 +153,7 @@ export function createResponseCacheStore(options = {}) {
   const composite = new Map();
   // A result → the keys of its composite-key entities, or the type of one without its key fields.
   const composites = new WeakMap();
+  let pluginListed = false;
   for (const entity of schema.entities) {
     if (entity.keyFields.length === 1 && idFields.includes(entity.keyFields[0])) tracked.set(entity.type, entity);
     else if (entity.keyFields.length > 1) composite.set(entity.type, entity);
@@ -405,6 +406,7 @@ export function createResponseCacheStore(options = {}) {
      * exact (`user:1:posts`) where they would widen (`user:*:posts`). `changeFor`, when it answers, wins.
      */
     plugin() {
+      pluginListed = true;
       return {
         onExecute({ args, executeFn, setExecuteFn }) {
           const note = operationOf(args.document, args.operationName) === "mutation" ? noteMutation : composite.size > 0 ? noteQuery : undefined;
@@ -468,6 +470,11 @@ export function createResponseCacheStore(options = {}) {
       let key;
       try {
         key = responseKey(id);
+        if (!pluginListed && composite.size > 0) {
+          const types = [...composite.keys()].join(", ");
+          const one = composite.size === 1;
+          warnOnce("@plugin", `${types} ${one ? "has a composite key" : "have composite keys"}, which the plugin cannot report: list store.plugin() beside useResponseCache, or ${one ? "its" : "their"} changes never purge the responses holding ${one ? "it" : "them"}`);
+        }
         const found = composites.get(data);
         if (found?.unkeyed !== undefined) {
           // Nothing names that entity: cached, a change of it could not reach the response.

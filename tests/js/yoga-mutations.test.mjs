@@ -71,7 +71,7 @@ const ITEM_TYPES = `
 // The SDL the engine reads: the directive is declared for Yoga's schema builder.
 const ITEM_SDL = `directive @key(fields: String!) on OBJECT\n${ITEM_TYPES}`;
 
-function itemServer(store) {
+function itemServer(store, { plugins = [store.plugin()] } = {}) {
   const items = new Map(["1,7", "1,8", "a,b,7"].map((k) => [k, { title: `item ${k}`, comments: [] }]));
   const calls = { item: 0 };
   const idOf = (orgId, number) => `${orgId},${number}`;
@@ -102,7 +102,7 @@ function itemServer(store) {
       },
     },
     cache: store,
-    plugins: [store.plugin()],
+    plugins,
   });
   return { run, calls };
 }
@@ -132,4 +132,14 @@ test("yoga store: composite keys: responses are tagged item:org,number and a cha
   await run(`{ item(orgId: "1", number: 8) { title } }`);
   assert.equal(calls.item, 7);
   assert.ok(store.stats().skipped >= 2);
+});
+
+test("yoga store: composite keys without store.plugin() are named in a warning", async () => {
+  const warnings = [];
+  const store = createResponseCacheStore({ engine: CascadeEngine.fromSchema(ITEM_SDL), onWarning: (m) => warnings.push(m) });
+  const { run } = itemServer(store, { plugins: [] });
+  await run(ITEM("1", 7));
+  assert.deepEqual(warnings, [
+    "Item has a composite key, which the plugin cannot report: list store.plugin() beside useResponseCache, or its changes never purge the responses holding it",
+  ]);
 });
