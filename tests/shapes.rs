@@ -148,3 +148,22 @@ fn every_shape_gives_its_exact_set() {
         failures.join("\n")
     );
 }
+
+#[test]
+fn a_composite_entity_key_cascades_as_the_change_of_its_id() {
+    let mut engine = Engine::from_schema(ITEMS, EngineOptions::default()).expect("schema");
+    let change = Change::from_value(&Value::parse(r#"{"entity":"Item","id":"a%2Cb,7"}"#).expect("json"))
+        .expect("change");
+    let by_change = engine.cascade(&change).expect("cascade").keys;
+    assert_eq!(by_change, ["item:a%2Cb,7", "item:a%2Cb,7:comments", "comment:item:a%2Cb,7"]);
+    // An LRU invalidating the key cascades it: its id segment is kept as it is, not decoded.
+    assert_eq!(engine.cascade_key("item:a%2Cb,7").expect("an entity key").keys, by_change);
+    // One part too few or too many is refused, naming the form.
+    for id in ["7", "1,7,9"] {
+        let change =
+            Change::from_value(&Value::parse(&format!(r#"{{"entity":"Item","id":"{id}"}}"#)).expect("json"))
+                .expect("change");
+        let error = engine.cascade(&change).expect_err("wrong number of parts").to_string();
+        assert!(error.contains("`1,7`"), "{error}");
+    }
+}
