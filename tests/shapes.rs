@@ -167,3 +167,18 @@ fn a_composite_entity_key_cascades_as_the_change_of_its_id() {
         assert!(error.contains("`1,7`"), "{error}");
     }
 }
+
+#[test]
+fn a_manual_rule_fills_composite_key_fields_from_the_id() {
+    let mut engine = Engine::from_schema(ITEMS, EngineOptions::default()).expect("schema");
+    let rule = r#"{"entity":"Item","cascadeTo":["org:{orgId}:items","number:{number}"]}"#;
+    engine.add_rule_value(&Value::parse(rule).expect("json")).expect("rule");
+    let change = Change::from_value(&Value::parse(r#"{"entity":"Item","id":"a%2Cb,7"}"#).expect("json"))
+        .expect("change");
+    let set = engine.cascade(&change).expect("cascade");
+    assert_eq!(
+        set.keys,
+        ["item:a%2Cb,7", "item:a%2Cb,7:comments", "comment:item:a%2Cb,7", "org:a%2Cb:items", "number:7"]
+    );
+    assert!(set.patterns.is_empty(), "{:?}", set.patterns);
+}

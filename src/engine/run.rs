@@ -326,11 +326,18 @@ impl<'v> Fill<'v> {
     }
 }
 
-/// Fills a placeholder from the work item: `{id}` (and the entity's key field) is the encoded id;
-/// other names are looked up in the data (see [`lookup_field`]).
+/// Fills a placeholder from the work item: `{id}` (and the entity's key field) is the encoded id,
+/// a key field of a composite key its part of the id (`{number}` of `1,7` is `7`); other names
+/// are looked up in the data (see [`lookup_field`]).
 fn resolve<'v>(name: &str, entity: &Entity, id: &'v str, data: Option<&'v Value>) -> Fill<'v> {
-    if name == "id" || (entity.key_fields.len() == 1 && entity.key_fields[0] == name) {
+    if name == "id" {
         return Fill::Value(Cow::Borrowed(id), true);
+    }
+    if let Some(i) = entity.key_fields.iter().position(|k| k == name) {
+        let part = if entity.key_fields.len() == 1 { Some(id) } else { id.split(',').nth(i) };
+        if let Some(part) = part {
+            return Fill::Value(Cow::Borrowed(part), true);
+        }
     }
     let Some(data) = data else { return Fill::Missing };
     match lookup_field(data, name) {
