@@ -24,6 +24,43 @@ export function encodeSegment(value, delimiter = ":") {
   return out;
 }
 
+/** A composite key's id segment from its values (SPEC §2): each encoded, joined by a literal `,` (`1,7`). */
+export function joinKeyParts(parts, delimiter = ":") {
+  return parts.map((part) => encodeSegment(part, delimiter)).join(",");
+}
+
+/**
+ * The id segment of an entity with `keyFields` key fields from a change's id, like the core
+ * (`push_id_segment`): `encodeSegment(id)` for one key field; for a composite key the id is
+ * already the segment form (each value encoded, joined by `,`: `1,7`), and each part is decoded
+ * and encoded again, so its escapes stay and anything else that needs it is encoded. Undefined
+ * when a composite id has another number of parts.
+ */
+export function idSegmentOf(id, keyFields, delimiter = ":") {
+  const text = String(id);
+  if (keyFields <= 1) return encodeSegment(text, delimiter);
+  const parts = text.split(",");
+  if (parts.length !== keyFields) return undefined;
+  return parts.map((part) => encodeSegment(part.includes("%") ? decodeSegment(part) : part, delimiter)).join(",");
+}
+
+/** Reverses `encodeSegment` (`decode_segment`): `%XX` become their bytes, invalid UTF-8 as U+FFFD. */
+function decodeSegment(segment) {
+  if (segment === "%00") return "";
+  const bytes = [];
+  for (let i = 0; i < segment.length; ) {
+    if (segment[i] === "%" && /^[0-9A-Fa-f]{2}$/.test(segment.slice(i + 1, i + 3))) {
+      bytes.push(parseInt(segment.slice(i + 1, i + 3), 16));
+      i += 3;
+    } else {
+      const ch = String.fromCodePoint(segment.codePointAt(i));
+      for (const b of utf8.encode(ch)) bytes.push(b);
+      i += ch.length;
+    }
+  }
+  return new TextDecoder().decode(new Uint8Array(bytes));
+}
+
 /** Renders a key or pattern as a CDN tag, like the core (`tag_for`): printable ASCII except `,`. */
 export function tagForKey(key) {
   let out = "";

@@ -335,7 +335,7 @@ export class CascadeEngine {
    * mutation.js), a copy otherwise (then wasm walks its JSON text).
    */
   changesFromMutation(response) {
-    const changes = this.#walkHere ? changesFromResponse(response, (this.#entities ??= entityLookup(this.schema))) : undefined;
+    const changes = this.#walkHere ? changesFromResponse(response, (this.#entities ??= entityLookup(this.schema)), this.schema.delimiter) : undefined;
     return changes ?? JSON.parse(call(() => this.#inner.changesFromMutation(toJson(response, "the response"))));
   }
 

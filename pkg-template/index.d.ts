@@ -138,6 +138,10 @@ export interface EngineOptions {
 /** An entity change. `entity` is a keyspace (`user`) or a type name (`User`). */
 export interface Change {
   entity: string;
+  /**
+   * The entity's id. For a composite key (`@key(fields: "orgId number")`), its segment form: each
+   * value encoded as a key segment (`encodeSegment`), joined by `,` (`"1,7"`, `"a%2Cb,7"`).
+   */
   id: string | number;
   op?: "create" | "update" | "delete";
   /** The changed entity's data; defaults to `after`. */

@@ -2,6 +2,7 @@
 // response crossing into wasm as JSON both ways. Both walks are held to one table of cases
 // (tests/fixtures/mutation-cases.json: tests/js/mutation-cases.test.mjs, tests/mutation_cases.rs),
 // and to each other on random responses (tests/js/mutation.test.mjs).
+import { joinKeyParts } from "./encoding.js";
 import { MAX_RESPONSE_DEPTH } from "./protocol.js";
 import { isPlainObject } from "./shapes.js";
 
@@ -18,7 +19,7 @@ const member = (v, k) => (Object.prototype.propertyIsEnumerable.call(v, k) ? v[k
  * instances, non-finite numbers, strings that are not well-formed), a depth at the limit, and
  * every error. A change's `data` is the response's own object.
  */
-export function changesFromResponse(response, entities) {
+export function changesFromResponse(response, entities, delimiter = ":") {
   if (!isJsonObject(response)) return undefined;
   let root = response;
   if (Object.hasOwn(response, "data")) {
@@ -29,7 +30,7 @@ export function changesFromResponse(response, entities) {
   const out = [];
   const seen = new Map();
   for (const field of Object.keys(root)) {
-    if (!walk(root[field], opForField(field), 0, entities, out, seen)) return undefined;
+    if (!walk(root[field], opForField(field), 0, entities, out, seen, delimiter)) return undefined;
   }
   return out;
 }
@@ -64,7 +65,7 @@ function scalarText(v) {
  * The core's `walk`; returns false when wasm must decide (see `changesFromResponse`). Only own
  * enumerable members are read, in `Object.keys` order: what JSON.stringify would write.
  */
-function walk(v, op, depth, entities, out, seen) {
+function walk(v, op, depth, entities, out, seen, delimiter) {
   switch (typeof v) {
     case "string":
       return v.isWellFormed();
@@ -82,7 +83,7 @@ function walk(v, op, depth, entities, out, seen) {
   if (Array.isArray(v)) {
     if (Object.getPrototypeOf(v) !== Array.prototype) return false;
     for (let i = 0; i < v.length; i++) {
-      if (!walk(v[i], op, depth + 1, entities, out, seen)) return false;
+      if (!walk(v[i], op, depth + 1, entities, out, seen, delimiter)) return false;
     }
     return true;
   }
@@ -94,17 +95,16 @@ function walk(v, op, depth, entities, out, seen) {
   // As a change's entity: a keyspace first, then a type name (`keyed_entity`).
   const entity = typeof typename === "string" ? entities.get(typename) : undefined;
   if (entity !== undefined && entity.keyFields.length > 0) {
-    let id = "";
-    for (let i = 0; i < entity.keyFields.length; i++) {
-      const field = entity.keyFields[i];
+    const parts = [];
+    for (const field of entity.keyFields) {
       const part = scalarText(Object.hasOwn(v, field) ? member(v, field) : null);
       if (part === undefined) return false;
-      if (part === null) {
-        id = null;
-        break;
-      }
-      id = i === 0 ? part : `${id},${part}`;
+      if (part === null) break;
+      parts.push(part);
     }
+    // A composite key's id is its segment form (SPEC §2): each value encoded, joined by `,`.
+    const complete = parts.length === entity.keyFields.length;
+    const id = !complete ? null : parts.length === 1 ? parts[0] : joinKeyParts(parts, delimiter);
     if (id !== null) {
       const key = `${entity.keyspace}\n${id}`;
       const at = seen.get(key);
@@ -119,7 +119,7 @@ function walk(v, op, depth, entities, out, seen) {
     }
   }
   for (const k of Object.keys(v)) {
-    if (k !== "__typename" && !walk(v[k], childOp, depth + 1, entities, out, seen)) return false;
+    if (k !== "__typename" && !walk(v[k], childOp, depth + 1, entities, out, seen, delimiter)) return false;
   }
   return true;
 }

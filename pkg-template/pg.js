@@ -14,6 +14,7 @@
 //
 // `pg` (node-postgres) is an optional peer dependency, loaded only when the watcher connects by URL.
 
+import { joinKeyParts } from "./encoding.js";
 import { codedError } from "./errors.js";
 import { signPurgeRequest } from "./purge-auth.js";
 import { redactor, safeUrl, urlPassword } from "./redact.js";
@@ -169,6 +170,17 @@ export function tableToEntity(table, engine, overrides = {}) {
 const OPS = { INSERT: "create", UPDATE: "update", DELETE: "delete" };
 
 /**
+ * A key field's value in a row: its own column, or the column that spells it in snake_case
+ * (`orgId` in `org_id`, `homeURL` in `home_url`): the same name without `_`, case aside.
+ */
+function columnOf(data, field) {
+  if (data[field] !== undefined) return data[field];
+  const bare = field.toLowerCase();
+  const column = Object.keys(data).find((c) => c.includes("_") && c.replaceAll("_", "").toLowerCase() === bare);
+  return column === undefined ? undefined : data[column];
+}
+
+/**
  * The engine changes for one outbox row: `old_row` becomes `before`, `new_row` `after` (and
  * `data`), so changed-field rules (`onFields`, `{ changed }`) see both. A delete's data is its old
  * row, so foreign keys (`author_id`) still reach the parents. The engine renders every rule from
@@ -181,15 +193,17 @@ export function rowToChanges(row, mapping) {
   const before = row.old_row ?? undefined;
   const after = row.new_row ?? undefined;
   const data = after ?? before ?? {};
-  const idParts = mapping.keyFields.map((field) => data[field]);
+  const idParts = mapping.keyFields.map((field) => columnOf(data, field));
   if (idParts.some((v) => v === undefined || v === null)) {
     throw codedError(
       "INVALID_CHANGE",
-      `outbox row ${row.id} (${row.table_name}) has no ${mapping.keyFields.join(", ")} column: the query-side table needs the entity's key field(s)`,
+      `outbox row ${row.id} (${row.table_name}) has no ${mapping.keyFields.join(", ")} column (or its snake_case spelling): the query-side table needs the entity's key field(s)`,
     );
   }
-  // Composite keys join with `,` as changesFromMutation does, so both name the same entity key.
-  const change = { entity: mapping.keyspace, id: idParts.map(String).join(","), op, data };
+  // A composite key's id is its segment form, as changesFromMutation gives it (SPEC §2): each
+  // value encoded, joined by `,`, so both name the same entity key (`item:1,7`).
+  const id = idParts.length === 1 ? String(idParts[0]) : joinKeyParts(idParts);
+  const change = { entity: mapping.keyspace, id, op, data };
   if (before) change.before = before;
   if (after) change.after = after;
   return [change];

@@ -25,6 +25,8 @@ export interface ResponseTags {
   header: string;
   /** The tags, in first-seen order. */
   tags: string[];
+  /** The exact keys behind the fine tags (no wildcard forms, never coarsened): `LruCache.set`'s `tags` for the same response. */
+  keys: string[];
   /** Whether fine tags were replaced by keyspace tags to fit the budget. */
   coarsened: boolean;
   /** The coarse tags used (`post:*`, or `*`), sorted. Purge with `withCoarseTags(set)` to reach them. */

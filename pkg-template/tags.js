@@ -25,7 +25,7 @@
 // response is purged by every mutation touching one of its coarsened keyspaces. Fine-tagged
 // responses never carry `ks:*` or `*`, so those extra purge tags only ever reach coarsened ones.
 
-import { encodeSegment, tagForKey } from "./encoding.js";
+import { encodeSegment, idSegmentOf, joinKeyParts, tagForKey } from "./encoding.js";
 import { codedError } from "./errors.js";
 import { MAX_RESPONSE_DEPTH } from "./protocol.js";
 import { schemaOf } from "./schema.js";
@@ -61,7 +61,7 @@ function entityKey(schema, obj) {
     if (s === undefined) return undefined;
     parts.push(s);
   }
-  return { entity, key: `${entity.keyspace}${schema.delimiter}${encodeSegment(parts.join(","), schema.delimiter)}` };
+  return { entity, key: `${entity.keyspace}${schema.delimiter}${joinKeyParts(parts, schema.delimiter)}` };
 }
 
 function isListValue(schema, value) {
@@ -70,20 +70,23 @@ function isListValue(schema, value) {
   return Array.isArray(value) && value.some((v) => v && typeof v === "object" && entityKey(schema, v));
 }
 
+/** The tags of a response, and the exact keys among them (no wildcard generalisation) as keys. */
 function collectTags(schema, response, parents) {
   const tags = [];
+  const keys = [];
   const seen = new Set();
-  const add = (key) => {
+  const add = (key, exact) => {
     const tag = tagForKey(key);
     if (!seen.has(tag)) {
       seen.add(tag);
       tags.push(tag);
+      if (exact) keys.push(key);
     }
   };
   const d = schema.delimiter;
   const addList = (keyspace, idSegment, field) => {
-    add(`${keyspace}${d}${idSegment}${d}${field}`);
-    add(`${keyspace}${d}*${d}${field}`);
+    add(`${keyspace}${d}${idSegment}${d}${field}`, true);
+    add(`${keyspace}${d}*${d}${field}`, false);
   };
   const walk = (value, depth) => {
     if (depth > MAX_RESPONSE_DEPTH) throw codedError("LIMIT_EXCEEDED", `the response is nested deeper than ${MAX_RESPONSE_DEPTH} levels`);
@@ -94,7 +97,7 @@ function collectTags(schema, response, parents) {
     if (value === null || typeof value !== "object") return;
     const found = entityKey(schema, value);
     if (found) {
-      add(found.key);
+      add(found.key, true);
       const idSegment = found.key.slice(found.entity.keyspace.length + d.length);
       for (const [field, child] of Object.entries(value)) {
         if (field === "__typename" || child === null || child === undefined) continue;
@@ -109,7 +112,7 @@ function collectTags(schema, response, parents) {
   };
   let root = response;
   if (response && typeof response === "object" && "data" in response) root = response.data;
-  if (root === null || root === undefined) return tags;
+  if (root === null || root === undefined) return { tags, keys };
   if (typeof root !== "object" || Array.isArray(root)) {
     throw codedError("INVALID_ARGUMENT", "a GraphQL response must be an object with `data` (an object)");
   }
@@ -118,14 +121,18 @@ function collectTags(schema, response, parents) {
     if (parent) {
       const entity = schema.byType.get(parent.entity) ?? schema.byKeyspace.get(parent.entity);
       const id = scalarString(parent.id);
-      if (!entity || id === undefined) {
-        throw codedError("INVALID_OPTIONS", `parents.${field} must be { entity: <type or keyspace>, id, field? } of an entity type`);
+      const idSegment = entity && id !== undefined ? idSegmentOf(id, entity.keyFields.length, d) : undefined;
+      if (idSegment === undefined) {
+        throw codedError(
+          "INVALID_OPTIONS",
+          `parents.${field} must be { entity: <type or keyspace>, id, field? } of an entity type (a composite key's id as \`1,7\`)`,
+        );
       }
-      addList(entity.keyspace, encodeSegment(id, d), parent.field ?? field);
+      addList(entity.keyspace, idSegment, parent.field ?? field);
     }
     walk(value, 1);
   }
-  return tags;
+  return { tags, keys };
 }
 
 const bytes = (s) => utf8.encode(s).length;
@@ -178,8 +185,11 @@ function coarsen(tags, separator, budget, delimiter) {
 }
 
 /**
- * The `Cache-Tag` / `Surrogate-Key` header value for a GraphQL response.
- * @returns {{ header: string, tags: string[], coarsened: boolean, coarseTags: string[] }}
+ * The `Cache-Tag` / `Surrogate-Key` header value for a GraphQL response. `keys` are the exact keys
+ * behind the fine tags (entity and list keys, without their wildcard forms, never coarsened):
+ * the `tags` an `LruCache.set` of the same response takes, which a cascade set's keys and
+ * patterns reach.
+ * @returns {{ header: string, tags: string[], keys: string[], coarsened: boolean, coarseTags: string[] }}
  */
 export function tagsForResponse(engine, response, opts = {}) {
   const { budgetBytes = DEFAULT_BUDGET, format = "cloudflare", parents } = opts ?? {};
@@ -195,8 +205,8 @@ export function tagsForResponse(engine, response, opts = {}) {
   }
   const schema = schemaFor(engine);
   const fine = collectTags(schema, response, parents);
-  const { tags, coarsened, coarseTags } = coarsen(fine, separator, budgetBytes, schema.delimiter);
-  return { header: render(tags, separator), tags, coarsened, coarseTags };
+  const { tags, coarsened, coarseTags } = coarsen(fine.tags, separator, budgetBytes, schema.delimiter);
+  return { header: render(tags, separator), tags, keys: fine.keys, coarsened, coarseTags };
 }
 
 /**

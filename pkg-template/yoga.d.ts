@@ -70,6 +70,7 @@ export interface ResponseCacheStoreOptions {
    * The `idFields` given to `useResponseCache` (`["id"]`). Entities keyed by one of them are
    * tracked by their keys and cascades; other types by type tags (`Typename`, `Typename:id`), as
    * the plugin's own store does, with a warning. `keyFieldsFor` builds the engine to match.
+   * Entities with a composite key are found by `plugin()` in each result by their key fields.
    */
   idFields?: string[];
   /** Hears each warning once (default: a console warning). */

@@ -12,7 +12,7 @@
 // With the edge build, import `cascade-edge/edge` and `cascade-edge/edge/yoga` (this file over the
 // edge build's classes) instead.
 import { LruCache } from "./lru.js";
-import { encodeSegment } from "./encoding.js";
+import { encodeSegment, joinKeyParts } from "./encoding.js";
 import { codedError } from "./errors.js";
 import { MAX_TAGS_PER_ENTRY as MAX_TAGS } from "./protocol.js";
 import { schemaOf } from "./schema.js";
@@ -147,8 +147,16 @@ export function createResponseCacheStore(options = {}) {
   // The entities the plugin reports by their key: keyed by one field, one of `idFields`. The
   // others' records carry another field's value as their id: they are tracked by type tags.
   const tracked = new Map();
+  // Entities keyed by several fields (`@key(fields: "orgId number")`), which the plugin cannot
+  // report (one id field per type): `plugin()` finds them in each result by their key fields and
+  // the store tags the response with their keys (`item:1,7`, `item:1,7:comments`).
+  const composite = new Map();
+  // A result → the keys of its composite-key entities, or the type of one without its key fields.
+  const composites = new WeakMap();
+  let pluginListed = false;
   for (const entity of schema.entities) {
     if (entity.keyFields.length === 1 && idFields.includes(entity.keyFields[0])) tracked.set(entity.type, entity);
+    else if (entity.keyFields.length > 1) composite.set(entity.type, entity);
     else warnOnce(entity.type, `entity ${entity.type} is keyed by ${entity.keyFields.join(", ")}, not by one of idFields (${idFields.join(", ")}): its responses are tracked by type tags (${entity.type}:id) only, without cascades; give useResponseCache and this store idFields that name its key`);
   }
 
@@ -306,12 +314,61 @@ export function createResponseCacheStore(options = {}) {
   }
 
   /**
+   * The keys of the composite-key entities in a result's data (each with its list keys), and
+   * `unkeyed`: the type of one whose key fields the query did not select (nothing names it).
+   */
+  function compositesIn(value, found, depth) {
+    if (value === null || typeof value !== "object" || depth > 64) return found;
+    if (Array.isArray(value)) {
+      for (const v of value) compositesIn(v, found, depth + 1);
+      return found;
+    }
+    const entity = composite.get(value.__responseCacheTypeName ?? value.__typename);
+    if (entity !== undefined) {
+      const parts = entity.keyFields.map((f) => value[f]);
+      if (parts.every((p) => typeof p === "string" || typeof p === "number")) {
+        const key = `${entity.keyspace}${d}${boundSegment(joinKeyParts(parts.map((p) => wellFormed(String(p))), d))}`;
+        found.keys.push(key);
+        for (const field of entity.toMany) found.keys.push(`${key}${d}${field}`);
+      } else {
+        found.unkeyed ??= entity.type;
+      }
+    }
+    for (const k in value) compositesIn(value[k], found, depth + 1);
+    return found;
+  }
+
+  /** Notes the composite-key entities of a query's result, for `set` (see `composite`). */
+  function noteQuery(result) {
+    if (result === null || typeof result !== "object" || result.data == null) return;
+    try {
+      composites.set(result, compositesIn(result.data, { keys: [], unkeyed: undefined }, 0));
+    } catch (error) {
+      report(error, "plugin");
+    }
+  }
+
+  /**
    * Notes the entities of a mutation's result (as the plugin's aliased selections carry them:
    * `__responseCacheTypeName`, `__responseCacheId`) with their data, for its invalidation.
    */
   function noteMutation(result) {
     try {
       const changes = engine.changesFromMutation({ data: normalized(result?.data, 0) });
+      // Composite-key entities the plugin cannot report: purged here, before the response goes.
+      const keyed = changes.filter((c) => composite.has(schema.entity(c.entity)?.type));
+      if (keyed.length > 0) {
+        stats.invalidations++;
+        generation++;
+        const done = finish(
+          keyed.map((c) => ({ entity: c.entity, id: c.id, op: c.op, data: c.data })),
+          [],
+        );
+        if (isPromise(done)) {
+          inflight.add(done);
+          done.finally(() => inflight.delete(done));
+        }
+      }
       for (const change of changes) {
         const entity = schema.entity(change.entity);
         if (entity === undefined || !tracked.has(entity.type)) continue;
@@ -349,13 +406,15 @@ export function createResponseCacheStore(options = {}) {
      * exact (`user:1:posts`) where they would widen (`user:*:posts`). `changeFor`, when it answers, wins.
      */
     plugin() {
+      pluginListed = true;
       return {
         onExecute({ args, executeFn, setExecuteFn }) {
-          if (operationOf(args.document, args.operationName) !== "mutation") return;
+          const note = operationOf(args.document, args.operationName) === "mutation" ? noteMutation : composite.size > 0 ? noteQuery : undefined;
+          if (note === undefined) return;
           setExecuteFn((execArgs) => {
             const result = executeFn(execArgs);
-            if (isPromise(result)) return Promise.resolve(result).then((r) => (noteMutation(r), r));
-            noteMutation(result);
+            if (isPromise(result)) return Promise.resolve(result).then((r) => (note(r), r));
+            note(result);
             return result;
           });
         },
@@ -411,7 +470,19 @@ export function createResponseCacheStore(options = {}) {
       let key;
       try {
         key = responseKey(id);
-        const tags = tagsOf([...entities]);
+        if (!pluginListed && composite.size > 0) {
+          const types = [...composite.keys()].join(", ");
+          const one = composite.size === 1;
+          warnOnce("@plugin", `${types} ${one ? "has a composite key" : "have composite keys"}, which the plugin cannot report: list store.plugin() beside useResponseCache, or ${one ? "its" : "their"} changes never purge the responses holding ${one ? "it" : "them"}`);
+        }
+        const found = composites.get(data);
+        if (found?.unkeyed !== undefined) {
+          // Nothing names that entity: cached, a change of it could not reach the response.
+          stats.skipped++;
+          warnOnce(`${found.unkeyed} unkeyed`, `a response holding ${found.unkeyed} without its key fields (${composite.get(found.unkeyed).keyFields.join(", ")}) is not cached: select them to cache it`);
+          return undefined;
+        }
+        const tags = found === undefined ? tagsOf([...entities]) : [...new Set([...tagsOf([...entities]), ...found.keys])];
         const ttlMs = Number.isFinite(ttl) && ttl > 0 ? ttl : undefined;
         const value = { id: String(id), result: data };
         putLru(key, value, tags, ttlMs);

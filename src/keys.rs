@@ -89,6 +89,38 @@ pub(crate) fn push_encoded_segment(out: &mut String, value: &str, delimiter: cha
     }
 }
 
+/// Appends the id segment of an entity with `key_fields` key fields: `id` encoded for one key
+/// field; for a composite key, `id` is already the segment form (SPEC §2: each value encoded,
+/// joined by a literal `,`), and each part is decoded and encoded again, so its escapes stay
+/// while anything else that would leave the segment (the delimiter, `*`) is encoded. `Err`
+/// holds how many parts a composite id has when that is not `key_fields`.
+pub(crate) fn push_id_segment(
+    out: &mut String,
+    id: &str,
+    key_fields: usize,
+    delimiter: char,
+) -> std::result::Result<(), usize> {
+    if key_fields <= 1 {
+        push_encoded_segment(out, id, delimiter);
+        return Ok(());
+    }
+    let found = id.split(',').count();
+    if found != key_fields {
+        return Err(found);
+    }
+    for (i, part) in id.split(',').enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        if part.contains('%') {
+            push_encoded_segment(out, &decode_segment(part), delimiter);
+        } else {
+            push_encoded_segment(out, part, delimiter);
+        }
+    }
+    Ok(())
+}
+
 /// Reverses [`encode_segment`]: `%XX` sequences become their bytes.
 pub fn decode_segment(segment: &str) -> String {
     if segment == "%00" {

@@ -3,6 +3,7 @@
 use crate::cascade::{Change, Op};
 use crate::engine::catalog::Catalog;
 use crate::error::{Error, Result};
+use crate::keys::push_encoded_segment;
 use crate::value::Value;
 use hashbrown::HashMap;
 
@@ -11,9 +12,14 @@ pub const MAX_RESPONSE_DEPTH: usize = 64;
 
 /// Walks `data` (or the response itself when it has no `data`), and returns one change per entity
 /// object (`__typename` of an entity type plus its key fields), in document order, deduplicated.
+/// A composite key's id is its segment form (`acme,7`), so a change of it names the entity's key.
 /// The op comes from the top-level field name: `create…`/`add…` → create, `delete…`/`remove…` →
 /// delete, otherwise update; entities nested below the first one in a field are updates.
-pub(crate) fn changes_from_response(catalog: &Catalog, response: &Value) -> Result<Vec<Change>> {
+pub(crate) fn changes_from_response(
+    catalog: &Catalog,
+    delimiter: char,
+    response: &Value,
+) -> Result<Vec<Change>> {
     let root = match response.get("data") {
         Some(d @ Value::Object(_)) => d,
         Some(Value::Null) => return Ok(Vec::new()),
@@ -26,7 +32,7 @@ pub(crate) fn changes_from_response(catalog: &Catalog, response: &Value) -> Resu
     let mut index: HashMap<String, usize> = HashMap::new();
     for (field, value) in root.as_object().unwrap_or_default() {
         let op = op_for_field(field);
-        walk(catalog, value, op, 0, &mut out, &mut index)?;
+        walk(catalog, delimiter, value, op, 0, &mut out, &mut index)?;
     }
     Ok(out)
 }
@@ -45,6 +51,7 @@ fn op_for_field(field: &str) -> Op {
 
 fn walk(
     catalog: &Catalog,
+    delimiter: char,
     v: &Value,
     op: Op,
     depth: usize,
@@ -62,7 +69,7 @@ fn walk(
     match v {
         Value::Array(items) => {
             for item in items {
-                walk(catalog, item, op, depth + 1, out, index)?;
+                walk(catalog, delimiter, item, op, depth + 1, out, index)?;
             }
         }
         Value::Object(members) => {
@@ -70,15 +77,22 @@ fn walk(
             if let Some(entity) =
                 v.get("__typename").and_then(Value::as_str).and_then(|t| catalog.keyed_entity(t))
             {
-                let id = if entity.key_fields.is_empty() {
-                    None
-                } else {
-                    entity
-                        .key_fields
-                        .iter()
-                        .map(|k| v.get(k).and_then(Value::to_scalar_string))
-                        .collect::<Option<Vec<_>>>()
-                        .map(|parts| parts.join(","))
+                let id = match entity.key_fields.as_slice() {
+                    [] => None,
+                    [k] => v.get(k).and_then(Value::to_scalar_string),
+                    // A composite key's id is its segment form (SPEC §2): each value encoded,
+                    // joined by a literal `,`, as the entity's keys spell it.
+                    fields => fields.iter().enumerate().try_fold(String::new(), |mut id, (i, k)| {
+                        if i > 0 {
+                            id.push(',');
+                        }
+                        push_encoded_segment(
+                            &mut id,
+                            &v.get(k).and_then(Value::to_scalar_string)?,
+                            delimiter,
+                        );
+                        Some(id)
+                    }),
                 };
                 if let Some(id) = id {
                     let key = [entity.keyspace.as_str(), id.as_str()].join("\n");
@@ -105,7 +119,7 @@ fn walk(
             }
             for (k, child) in members {
                 if k != "__typename" {
-                    walk(catalog, child, child_op, depth + 1, out, index)?;
+                    walk(catalog, delimiter, child, child_op, depth + 1, out, index)?;
                 }
             }
         }

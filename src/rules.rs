@@ -104,7 +104,32 @@ impl Rule {
 /// What an auto rule needs to know about an entity type.
 pub(crate) struct EntityRef<'a> {
     pub keyspace: &'a str,
-    pub key_field: &'a str,
+    /// The key fields; empty means `["id"]`.
+    pub key_fields: &'a [String],
+}
+
+impl<'a> EntityRef<'a> {
+    /// The placeholder name pieces of the foreign key that `field` holds to this entity, for a
+    /// [`SimpleSegment::Field`]: `author` `_` `id` (`{author_id}`). A composite key spells one
+    /// placeholder per key field joined by a literal `,` in the one segment
+    /// (`{item_orgId},{item_number}`, SPEC §2), which the `},{` piece writes; such a segment is
+    /// outside the plain subset, so its template is parsed from that text.
+    fn foreign_key(&self, field: &'a str, out: &mut [&'a str; 3], more: &mut Vec<&'a str>) -> bool {
+        match self.key_fields {
+            [] => *out = [field, "_", "id"],
+            [k] => *out = [field, "_", k.as_str()],
+            parts => {
+                for (i, k) in parts.iter().enumerate() {
+                    if i > 0 {
+                        more.push("},{");
+                    }
+                    more.extend([field, "_", k.as_str()]);
+                }
+                return false;
+            }
+        }
+        true
+    }
 }
 
 /// The order in which an entity's auto rules run, so a cascade set lists an entity's own lists
@@ -129,27 +154,22 @@ pub(crate) fn auto_templates(
     use SimpleSegment::{Field, Literal, Wildcard};
     let h = holder.keyspace;
     let f = rel.field();
+    // The pieces of a foreign key placeholder: three on the stack, or (composite keys) a list.
+    let (mut one, mut many) = ([""; 3], Vec::new());
     match rel.cardinality() {
         Cardinality::One => {
             emit(Category::TargetOne, target.keyspace, &[Literal(h), Literal(f), Field(&["id"])], false)?;
-            emit(
-                Category::HolderOne,
-                h,
-                &[Literal(h), Literal(f), Field(&[f, "_", target.key_field])],
-                false,
-            )?;
+            let fk: &[&str] = if target.foreign_key(f, &mut one, &mut many) { &one } else { &many };
+            emit(Category::HolderOne, h, &[Literal(h), Literal(f), Field(fk)], false)?;
         }
         Cardinality::Many => {
             if rel.inverse().len() == 0 {
                 emit(Category::TargetMany, target.keyspace, &[Literal(h), Wildcard, Literal(f)], true)?;
             }
             for inv in rel.inverse() {
-                emit(
-                    Category::TargetMany,
-                    target.keyspace,
-                    &[Literal(h), Field(&[inv, "_", holder.key_field]), Literal(f)],
-                    false,
-                )?;
+                many.clear();
+                let fk: &[&str] = if holder.foreign_key(inv, &mut one, &mut many) { &one } else { &many };
+                emit(Category::TargetMany, target.keyspace, &[Literal(h), Field(fk), Literal(f)], false)?;
             }
             emit(Category::HolderMany, h, &[Literal(h), Field(&["id"]), Literal(f)], false)?;
         }

@@ -16,6 +16,10 @@ struct Case {
     patterns: &'static [&'static str],
 }
 
+const ITEMS: &str =
+    "type Item @key(fields: \"orgId number\") { orgId: ID!, number: Int!, comments: [Comment!]! }
+                     type Comment { id: ID!, item: Item! }";
+
 const BLOG: &str = "type User { id: ID!, posts: [Post!]! }
                     type Post { id: ID!, author: User!, comments: [Comment!]! }
                     type Comment { id: ID!, post: Post!, author: User! }
@@ -37,6 +41,76 @@ const CASES: &[Case] = &[
         sdl: "type User { id: ID!, manager: User, reports: [User!]! }", options: "{}",
         change: r#"{"entity":"User","id":"2","data":{"manager_id":"1"}}"#,
         keys: &["user:2", "user:2:reports", "user:manager:2", "user:1:reports", "user:manager:1"],
+        patterns: &[] },
+    Case { name: "a composite key: the new comment purges its item's list, all key parts in one segment",
+        sdl: ITEMS, options: "{}",
+        change: r#"{"entity":"Comment","id":"3","data":{"item_orgId":"1","item_number":7}}"#,
+        keys: &["comment:3", "item:1,7:comments", "comment:item:1,7"],
+        patterns: &[] },
+    Case { name: "a composite foreign key is found as itemOrgId, item.number and the snake_case column",
+        sdl: ITEMS, options: "{}",
+        change: r#"{"entity":"Comment","id":"3","data":{"itemOrgId":"1","item":{"number":7}}}"#,
+        keys: &["comment:3", "item:1,7:comments", "comment:item:1,7"],
+        patterns: &[] },
+    Case { name: "a composite foreign key from SQL columns (item_org_id, item_number)",
+        sdl: ITEMS, options: "{}",
+        change: r#"{"entity":"Comment","id":"3","data":{"item_org_id":1,"item_number":7}}"#,
+        keys: &["comment:3", "item:1,7:comments", "comment:item:1,7"],
+        patterns: &[] },
+    Case { name: "a missing part of a composite foreign key makes the whole segment `*`",
+        sdl: ITEMS, options: "{}",
+        change: r#"{"entity":"Comment","id":"3","data":{"item_orgId":"1"}}"#,
+        keys: &["comment:3"],
+        patterns: &["item:*:comments", "comment:item:*"] },
+    Case { name: "a part holding `,` or `:` is encoded, so the joining `,` stays unambiguous",
+        sdl: ITEMS, options: "{}",
+        change: r#"{"entity":"Comment","id":"3","data":{"item_orgId":"a,b:c","item_number":7}}"#,
+        keys: &["comment:3", "item:a%2Cb%3Ac,7:comments", "comment:item:a%2Cb%3Ac,7"],
+        patterns: &[] },
+    Case { name: "a composite-key entity's own change: its id is the joined segment form",
+        sdl: ITEMS, options: "{}",
+        change: r#"{"entity":"Item","id":"1,7"}"#,
+        keys: &["item:1,7", "item:1,7:comments", "comment:item:1,7"],
+        patterns: &[] },
+    Case { name: "a composite id is taken as the segment form: escapes kept, other characters encoded",
+        sdl: ITEMS, options: "{}",
+        change: r#"{"entity":"Item","id":"a%2Cb:c,7"}"#,
+        keys: &["item:a%2Cb%3Ac,7", "item:a%2Cb%3Ac,7:comments", "comment:item:a%2Cb%3Ac,7"],
+        patterns: &[] },
+    Case { name: "the keyFields option gives the same composite key",
+        sdl: "type Item { orgId: ID!, number: Int!, comments: [Comment!]! }
+              type Comment { id: ID!, item: Item! }",
+        options: r#"{"keyFields":{"Item":["orgId","number"]}}"#,
+        change: r#"{"entity":"Comment","id":"3","data":{"item_orgId":"1","item_number":7}}"#,
+        keys: &["comment:3", "item:1,7:comments", "comment:item:1,7"],
+        patterns: &[] },
+    Case { name: "an explicit null foreign key means no parent: its keys are not rendered",
+        sdl: BLOG, options: "{}",
+        change: r#"{"entity":"Post","id":"9","data":{"author_id":null}}"#,
+        keys: &["post:9", "post:9:comments", "comment:post:9"],
+        patterns: &[] },
+    Case { name: "an explicit null nested reference (author: null) means no parent too",
+        sdl: BLOG, options: "{}",
+        change: r#"{"entity":"Post","id":"9","data":{"author":null}}"#,
+        keys: &["post:9", "post:9:comments", "comment:post:9"],
+        patterns: &[] },
+    Case { name: "a null foreign key before the change still purges the old parent",
+        sdl: BLOG, options: "{}",
+        change: r#"{"entity":"Post","id":"9","data":{"author_id":"2"},"before":{"author_id":null}}"#,
+        keys: &["post:9", "post:9:comments", "comment:post:9", "user:2:posts", "post:author:2"],
+        patterns: &[] },
+    Case { name: "a null part of a composite foreign key means no parent",
+        sdl: ITEMS, options: "{}",
+        change: r#"{"entity":"Comment","id":"3","data":{"item_orgId":"1","item_number":null}}"#,
+        keys: &["comment:3"],
+        patterns: &[] },
+    Case { name: "the snake_case column of a camelCase field is its foreign key",
+        sdl: "type Post { id: ID!, maybeTag: Tag, billingAccount: Account! }
+              type Tag { id: ID!, posts: [Post!]! }
+              type Account { id: ID! }",
+        options: "{}",
+        change: r#"{"entity":"Post","id":"9","data":{"maybe_tag_id":"4","billing_account_id":"5"}}"#,
+        keys: &["post:9", "tag:4:posts", "post:maybeTag:4", "post:billingAccount:5"],
         patterns: &[] },
 ];
 
@@ -73,4 +147,38 @@ fn every_shape_gives_its_exact_set() {
         CASES.len(),
         failures.join("\n")
     );
+}
+
+#[test]
+fn a_composite_entity_key_cascades_as_the_change_of_its_id() {
+    let mut engine = Engine::from_schema(ITEMS, EngineOptions::default()).expect("schema");
+    let change = Change::from_value(&Value::parse(r#"{"entity":"Item","id":"a%2Cb,7"}"#).expect("json"))
+        .expect("change");
+    let by_change = engine.cascade(&change).expect("cascade").keys;
+    assert_eq!(by_change, ["item:a%2Cb,7", "item:a%2Cb,7:comments", "comment:item:a%2Cb,7"]);
+    // An LRU invalidating the key cascades it: its id segment is kept as it is, not decoded.
+    assert_eq!(engine.cascade_key("item:a%2Cb,7").expect("an entity key").keys, by_change);
+    // One part too few or too many is refused, naming the form.
+    for id in ["7", "1,7,9"] {
+        let change =
+            Change::from_value(&Value::parse(&format!(r#"{{"entity":"Item","id":"{id}"}}"#)).expect("json"))
+                .expect("change");
+        let error = engine.cascade(&change).expect_err("wrong number of parts").to_string();
+        assert!(error.contains("`1,7`"), "{error}");
+    }
+}
+
+#[test]
+fn a_manual_rule_fills_composite_key_fields_from_the_id() {
+    let mut engine = Engine::from_schema(ITEMS, EngineOptions::default()).expect("schema");
+    let rule = r#"{"entity":"Item","cascadeTo":["org:{orgId}:items","number:{number}"]}"#;
+    engine.add_rule_value(&Value::parse(rule).expect("json")).expect("rule");
+    let change = Change::from_value(&Value::parse(r#"{"entity":"Item","id":"a%2Cb,7"}"#).expect("json"))
+        .expect("change");
+    let set = engine.cascade(&change).expect("cascade");
+    assert_eq!(
+        set.keys,
+        ["item:a%2Cb,7", "item:a%2Cb,7:comments", "comment:item:a%2Cb,7", "org:a%2Cb:items", "number:7"]
+    );
+    assert!(set.patterns.is_empty(), "{:?}", set.patterns);
 }

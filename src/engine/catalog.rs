@@ -133,13 +133,7 @@ impl Catalog {
     ) -> Option<((usize, EntityRef<'_>), (usize, EntityRef<'_>))> {
         let entity_ref = |i: usize| {
             let e = self.entities.get(i)?;
-            Some((
-                i,
-                EntityRef {
-                    keyspace: &e.keyspace,
-                    key_field: e.key_fields.first().map_or("id", String::as_str),
-                },
-            ))
+            Some((i, EntityRef { keyspace: &e.keyspace, key_fields: &e.key_fields }))
         };
         let (h, t) = rel.entities()?;
         Some((entity_ref(h)?, entity_ref(t)?))

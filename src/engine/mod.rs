@@ -295,9 +295,19 @@ impl Engine {
         if has_char(id, self.options.delimiter) || id == "*" {
             return None;
         }
-        self.catalog.by_keyspace(ks)?;
-        let change = Change::new(ks, decode_segment(id));
+        let e = self.catalog.by_keyspace(ks)?;
+        let change = Change::new(ks, self.id_of_segment(e, id));
         self.cascade(&change).ok()
+    }
+
+    /// The id a change of entity `e` takes for the id segment of one of its keys: the decoded
+    /// value, or for a composite key the segment itself (its parts stay encoded, SPEC §2).
+    pub(crate) fn id_of_segment(&self, e: usize, segment: &str) -> String {
+        if self.catalog.keyed()[e].key_fields.len() > 1 {
+            segment.to_owned()
+        } else {
+            decode_segment(segment)
+        }
     }
 
     /// Keeps a finished run for the next cascade to reuse its capacity. A huge one is not kept:
@@ -428,6 +438,6 @@ impl Engine {
 
     /// The entity changes in a GraphQL response (see [`crate::mutation`]).
     pub fn changes_from_mutation(&self, response: &Value) -> Result<Vec<Change>> {
-        crate::mutation::changes_from_response(&self.catalog, response)
+        crate::mutation::changes_from_response(&self.catalog, self.options.delimiter, response)
     }
 }

@@ -380,7 +380,10 @@ pub(crate) fn check_auto_rules_of(catalog: &Catalog, delimiter: char) -> Result<
         .iter()
         .map(|e| {
             let key_field = e.key_fields.first().map_or("id", String::as_str);
-            let plain = plain_literal(&e.keyspace, delimiter) && plain_name_piece(key_field);
+            // A composite key's placeholders are parsed from their text (see `EntityRef`).
+            let plain = plain_literal(&e.keyspace, delimiter)
+                && e.key_fields.len() <= 1
+                && plain_name_piece(key_field);
             (plain, e.keyspace.len(), key_field.len())
         })
         .collect();

@@ -10,7 +10,7 @@ use super::{EngineOptions, Hooks};
 use crate::cascade::{tag_for, CascadeSet, Change, Op, Trace};
 use crate::condition::fields_differ;
 use crate::error::{Error, Result};
-use crate::keys::{push_encoded_segment, MAX_KEY_LEN};
+use crate::keys::{keyspace_for_type, push_id_segment, MAX_KEY_LEN};
 use crate::rules::Rule;
 use crate::schema::Entity;
 use crate::text::span;
@@ -49,8 +49,15 @@ impl Cascade<'_> {
                     run.entity = ei as u32;
                 }
                 run.id.clear();
-                push_encoded_segment(&mut run.id, c.id, delimiter);
-                let len = self.catalog.keyed()[ei].keyspace.len() + delimiter.len_utf8() + run.id.len();
+                let keyed = &self.catalog.keyed()[ei];
+                push_id_segment(&mut run.id, c.id, keyed.key_fields.len(), delimiter).map_err(|_| {
+                    Error::change(format!(
+                        "`{}` has a composite key: its id is one value per key field, each encoded \
+                         as a key segment, joined by `,` (`1,7`)",
+                        keyed.type_name
+                    ))
+                })?;
+                let len = keyed.keyspace.len() + delimiter.len_utf8() + run.id.len();
                 if len > MAX_KEY_LEN {
                     return Err(Error::LimitExceeded { what: "key length", limit: MAX_KEY_LEN, actual: len });
                 }
@@ -65,9 +72,11 @@ impl Cascade<'_> {
         let mut queue = std::mem::take(&mut run.queue);
         for (ci, (c, &entity)) in changes.iter().zip(&seeds).enumerate() {
             let start = run.text.len();
-            run.text.push_str(&self.catalog.keyed()[entity as usize].keyspace);
+            let keyed = &self.catalog.keyed()[entity as usize];
+            run.text.push_str(&keyed.keyspace);
             run.text.push(delimiter);
-            push_encoded_segment(&mut run.text, c.id, delimiter);
+            // Checked above.
+            let _ = push_id_segment(&mut run.text, c.id, keyed.key_fields.len(), delimiter);
             if self.hooks.logging() {
                 let line = format!("[CASCADE] {} changed", span(&run.text, start..));
                 self.hooks.log(&line);
@@ -180,18 +189,31 @@ impl Cascade<'_> {
                 }
                 // Rendered in place at the end of the run's text; `add_tail` keeps or drops it.
                 let start = run.text.len();
-                let after = after_state.then(|| {
-                    let (coarse, _) =
-                        t.render_into(&mut run.text, delimiter, |name| resolve(name, entity, &id, data));
-                    coarse
-                });
+                // A foreign key that is explicitly null names no parent: that state renders no key.
+                let after = after_state
+                    .then(|| {
+                        let mut orphan = false;
+                        let (coarse, _) = t.render_into(&mut run.text, delimiter, |name| {
+                            resolve(name, entity, &id, data).value(&mut orphan)
+                        });
+                        if orphan {
+                            run.text.truncate(start);
+                        }
+                        (!orphan).then_some(coarse)
+                    })
+                    .flatten();
                 let before_coarse = before.and_then(|b| {
                     scratch.clear();
+                    let mut orphan = false;
                     let (coarse, _) = t.render_into(&mut scratch, delimiter, |name| {
                         // A field `before` does not mention is taken as unchanged.
-                        resolve(name, entity, &id, Some(b)).or_else(|| resolve(name, entity, &id, data))
+                        match resolve(name, entity, &id, Some(b)) {
+                            Fill::Missing => resolve(name, entity, &id, data),
+                            fill => fill,
+                        }
+                        .value(&mut orphan)
                     });
-                    (after.is_none() || scratch != span(&run.text, start..)).then_some(coarse)
+                    (!orphan && (after.is_none() || scratch != span(&run.text, start..))).then_some(coarse)
                 });
                 for (from_before, coarse) in [(false, after), (true, before_coarse)] {
                     let Some(coarse) = coarse else { continue };
@@ -280,36 +302,89 @@ impl Cascade<'_> {
     }
 }
 
-/// Fills a placeholder from the work item: `{id}` (and the entity's key field) is the encoded id;
-/// other names are looked up in the data, trying `a_b`, then `aB`, then `a.b`.
-fn resolve<'v>(
-    name: &str,
-    entity: &Entity,
-    id: &'v str,
-    data: Option<&'v Value>,
-) -> Option<(Cow<'v, str>, bool)> {
-    if name == "id" || (entity.key_fields.len() == 1 && entity.key_fields[0] == name) {
-        return Some((Cow::Borrowed(id), true));
-    }
-    match lookup_field(data?, name)? {
-        Value::String(s) => Some((Cow::Borrowed(s.as_str()), false)),
-        v => v.to_scalar_string().map(|s| (Cow::Owned(s), false)),
+/// A placeholder's value in a change's data.
+enum Fill<'v> {
+    /// The raw value, or an already-encoded segment when the bool is true.
+    Value(Cow<'v, str>, bool),
+    /// No value: the segment becomes `*` (coarse).
+    Missing,
+    /// An explicit `null`: the reference names no parent, so the key is not rendered.
+    Null,
+}
+
+impl<'v> Fill<'v> {
+    /// What `KeyTemplate::render_into` takes; sets `orphan` for an explicit `null`.
+    fn value(self, orphan: &mut bool) -> Option<(Cow<'v, str>, bool)> {
+        match self {
+            Fill::Value(v, encoded) => Some((v, encoded)),
+            Fill::Missing => None,
+            Fill::Null => {
+                *orphan = true;
+                None
+            }
+        }
     }
 }
 
-/// Looks up a placeholder's value: the path itself, then the camelCase spelling, then the
-/// foreign key as a nested object (`author_id` → `authorId` → `author.id`).
+/// Fills a placeholder from the work item: `{id}` (and the entity's key field) is the encoded id,
+/// a key field of a composite key its part of the id (`{number}` of `1,7` is `7`); other names
+/// are looked up in the data (see [`lookup_field`]).
+fn resolve<'v>(name: &str, entity: &Entity, id: &'v str, data: Option<&'v Value>) -> Fill<'v> {
+    if name == "id" {
+        return Fill::Value(Cow::Borrowed(id), true);
+    }
+    if let Some(i) = entity.key_fields.iter().position(|k| k == name) {
+        let part = if entity.key_fields.len() == 1 { Some(id) } else { id.split(',').nth(i) };
+        if let Some(part) = part {
+            return Fill::Value(Cow::Borrowed(part), true);
+        }
+    }
+    let Some(data) = data else { return Fill::Missing };
+    match lookup_field(data, name) {
+        None => Fill::Missing,
+        Some(Value::Null) => Fill::Null,
+        Some(Value::String(s)) => Fill::Value(Cow::Borrowed(s.as_str()), false),
+        Some(v) => v.to_scalar_string().map_or(Fill::Missing, |s| Fill::Value(Cow::Owned(s), false)),
+    }
+}
+
+/// Looks up a placeholder's value: the path itself, then for a foreign key `a_b` the camelCase
+/// spelling `aB`, the snake_case column of a camelCase field (`maybeTag_id` → `maybe_tag_id`,
+/// `item_orgId` → `item_org_id`, as SQL rows spell them), and the nested object `a.b`.
+/// `Some(Null)` when the value, or an object on its path, is an explicit `null`.
 pub(crate) fn lookup_field<'v>(data: &'v Value, name: &str) -> Option<&'v Value> {
-    if let Some(v) = data.get_path(name) {
-        return Some(v);
+    static NULL: Value = Value::Null;
+    let mut cur = data;
+    let mut found = true;
+    for part in name.split('.') {
+        match cur.get(part) {
+            Some(Value::Null) => return Some(&NULL),
+            Some(v) => cur = v,
+            None => {
+                found = false;
+                break;
+            }
+        }
+    }
+    if found {
+        return Some(cur);
     }
     let (head, tail) = name.rsplit_once('_')?;
     if head.contains('.') {
         return None;
     }
-    data.get(&camel_case(name))
-        .filter(|v| !v.is_null())
-        .or_else(|| data.get(head)?.get(tail).filter(|v| !v.is_null()))
+    if let Some(v) = data.get(&camel_case(name)) {
+        return Some(v);
+    }
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        if let Some(v) = data.get(&keyspace_for_type(name)) {
+            return Some(v);
+        }
+    }
+    match data.get(head)? {
+        Value::Null => Some(&NULL),
+        v => v.get(tail),
+    }
 }
 
 /// No rule or no source key (a changed entity's own key).

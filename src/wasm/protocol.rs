@@ -8,7 +8,6 @@
 use crate::cascade::{tag_for, Op};
 use crate::engine::{ChangeRef, Engine, Run};
 use crate::error::Result;
-use crate::keys::decode_segment;
 use crate::template::KeyTemplate;
 use crate::text::{has_char, span};
 use crate::value::Value;
@@ -99,10 +98,8 @@ impl Engine {
             Some((ks, id)) if !has_char(id, self.options.delimiter) && id != "*" => (ks, id),
             _ => return false,
         };
-        if self.catalog.by_keyspace(ks).is_none() {
-            return false;
-        }
-        let id = decode_segment(id);
+        let Some(e) = self.catalog.by_keyspace(ks) else { return false };
+        let id = self.id_of_segment(e, id);
         self.cascade_id_compact(ks, &id, Op::Update, out).is_ok()
     }
 

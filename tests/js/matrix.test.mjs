@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { isDeepStrictEqual } from "node:util";
 import { test } from "node:test";
-import { CascadeEngine, LruCache } from "../../pkg/node.js";
+import { CascadeEngine, LruCache, tagsForResponse } from "../../pkg/node.js";
 import { BlogDb, blogSchema, prng, reads, readThrough, scriptStep } from "./support/blog-db.mjs";
 
 const OPS = Number(process.env.MATRIX_OPS ?? 2000);
@@ -128,3 +128,100 @@ test("matrix: it catches staleness (purging only the changed entities' own keys 
     console.error = errors;
   }
 });
+
+// Composite keys (SPEC §2): items keyed by (orgId, number), with org ids that would collide if the
+// joining `,` or the delimiter were not encoded ("1" with 17 and "1,1" with 7; "a:b"), and comments
+// created, edited, moved between items and deleted. A read is an item's page (the item and its
+// comments), cached in an LruCache under the keys tagsForResponse finds in it; the changes are
+// what a data layer knows (foreign keys as item_orgId / itemOrgId / item { orgId }, before on a
+// move) and changesFromMutation's own. Every cached read must deep-equal the uncached one.
+const ITEM_SDL = `
+  type Item @key(fields: "orgId number") { orgId: ID! number: Int! title: String! comments: [Comment!]! }
+  type Comment { id: ID! body: String! item: Item! }
+  type Query { item(orgId: ID!, number: Int!): Item }
+`;
+
+export function runItemMatrix(seed, ops) {
+  const engine = CascadeEngine.fromSchema(ITEM_SDL);
+  const cache = new LruCache({ maxEntries: 30 });
+  const rng = prng(seed);
+  const ORGS = ["1", "1,1", "11", "a:b", "50%", "x y"];
+  const NUMBERS = [1, 7, 17];
+  const pairs = ORGS.flatMap((orgId) => NUMBERS.map((number) => ({ orgId, number, title: "t" })));
+  const comments = new Map(); // id → { body, item }
+  let nextId = 0;
+  const page = (item) => ({
+    data: {
+      item: {
+        __typename: "Item",
+        orgId: item.orgId,
+        number: item.number,
+        title: item.title,
+        comments: [...comments].filter(([, c]) => c.item === item).map(([id, c]) => ({ __typename: "Comment", id, body: c.body })),
+      },
+    },
+  });
+  // The foreign key of a comment on `item`, in one of the spellings a change may carry.
+  const fk = (item) =>
+    rng.pick([
+      { item_orgId: item.orgId, item_number: item.number },
+      { itemOrgId: item.orgId, itemNumber: item.number },
+      { item: { orgId: item.orgId, number: item.number } },
+    ]);
+  const counts = { reads: 0, hits: 0, writes: 0, purged: 0 };
+  for (let i = 0; i < ops; i++) {
+    const n = rng.int(pairs.length);
+    const item = pairs[n];
+    const r = rng.next();
+    if (r < 0.55) {
+      counts.reads++;
+      const key = `response:${n}`;
+      const fresh = page(item);
+      const cached = cache.get(key);
+      if (cached === undefined) cache.set(key, fresh, { tags: tagsForResponse(engine, fresh).keys });
+      else {
+        counts.hits++;
+        if (!isDeepStrictEqual(cached, fresh)) {
+          assert.fail(`stale read: seed=${seed} op=${i} item=(${item.orgId}, ${item.number})\n  cached: ${JSON.stringify(cached)}\n  fresh:  ${JSON.stringify(fresh)}`);
+        }
+      }
+      continue;
+    }
+    const ids = [...comments.keys()];
+    const id = ids.length > 0 ? rng.pick(ids) : undefined;
+    const comment = id === undefined ? undefined : comments.get(id);
+    let changes;
+    if (r < 0.7 || comment === undefined) {
+      const created = String(++nextId);
+      comments.set(created, { body: `b${i}`, item });
+      changes = [{ entity: "Comment", id: created, op: "create", data: { body: `b${i}`, ...fk(item) } }];
+    } else if (r < 0.78) {
+      comment.body = `b${i}`;
+      changes = [{ entity: "Comment", id, data: { body: comment.body, ...fk(comment.item) } }];
+    } else if (r < 0.86) {
+      const from = comment.item;
+      comment.item = item;
+      changes = [{ entity: "Comment", id, data: fk(item), before: fk(from) }];
+    } else if (r < 0.93) {
+      comments.delete(id);
+      changes = [{ entity: "Comment", id, op: "delete", data: fk(comment.item) }];
+    } else {
+      item.title = `t${i}`;
+      // The mutation's own result names the item: its change carries the composite id.
+      changes = engine.changesFromMutation({ data: { updateItem: { __typename: "Item", orgId: item.orgId, number: item.number, title: item.title } } });
+    }
+    counts.writes++;
+    counts.purged += cache.invalidateSet(engine.cascadeBatch(changes)).length;
+  }
+  cache.free();
+  engine.free();
+  return counts;
+}
+
+for (const seed of SEEDS) {
+  test(`matrix: composite keys, seed ${seed} — every cached item page equals the uncached one`, () => {
+    const c = runItemMatrix(seed, OPS);
+    assert.ok(c.hits > c.reads / 5, `too few cache hits (${c.hits} of ${c.reads})`);
+    assert.ok(c.purged > 0, "no write purged anything");
+  });
+}

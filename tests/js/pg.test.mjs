@@ -13,7 +13,7 @@ import { root } from "./support/installed.mjs";
 import { postgresMissing, startPostgres } from "./support/postgres.mjs";
 
 const skip = postgresMissing();
-const { CascadeEngine } = await import(join(root, "pkg", "node.js"));
+const { CascadeEngine, LruCache, tagsForResponse } = await import(join(root, "pkg", "node.js"));
 const { createWatcher, httpPurge, installSql, tableToEntity } = await import(join(root, "pkg", "pg.js"));
 const CLI = join(root, "pkg", "bin", "cascade-edge.mjs");
 
@@ -176,6 +176,96 @@ describe("the watcher on a real PostgreSQL", { skip }, () => {
       assert.equal(watcher.stats().purgeFailures, 0);
     } finally {
       await watcher.stop();
+    }
+  });
+});
+
+describe("composite keys through the watcher", { skip }, () => {
+  // An item is keyed by (orgId, number); SQL rows spell the fields in snake_case (org_id,
+  // item_org_id). Its id segment is each value encoded, joined by `,` (SPEC §2).
+  const ITEMS = `
+    type Item @key(fields: "orgId number") { orgId: ID! number: Int! title: String comments: [Comment!]! }
+    type Comment { id: ID! body: String item: Item! }
+    type Query { item(orgId: ID!, number: Int!): Item }
+  `;
+  const ITEM_DDL = `
+    CREATE TABLE tv_item (org_id text, number int, title text, PRIMARY KEY (org_id, number));
+    CREATE TABLE tv_comment (id int PRIMARY KEY, item_org_id text, item_number int, body text);
+  `;
+
+  test("rows of a composite-key table and of its holders purge item:org,number keys, and the LRU entry tagged from the response", async () => {
+    const name = `t${++dbCount}`;
+    const admin = new pg.Client({ connectionString: server.url });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.end();
+    const url = server.url.replace(/\/postgres$/, `/${name}`);
+    const db = new pg.Client({ connectionString: url });
+    db.on("error", () => {});
+    await db.connect();
+    clients.push(db);
+    await db.query(ITEM_DDL);
+    await db.query(installSql({ tables: ["tv_item", "tv_comment"] }));
+
+    const engine = CascadeEngine.fromSchema(ITEMS);
+    const cache = new LruCache({ maxEntries: 100 });
+    // The cached response of item ("a,b", 7) with its comments, tagged by the keys it holds.
+    const response = { data: { item: { __typename: "Item", orgId: "a,b", number: 7, comments: [] } } };
+    const { keys, tags } = tagsForResponse(engine, response);
+    assert.deepEqual(keys, ["item:a%2Cb,7", "item:a%2Cb,7:comments"]);
+    assert.deepEqual(tags, ["item:a%2Cb%2C7", "item:a%2Cb%2C7:comments", "item:*:comments"]);
+    const fill = () => {
+      cache.set("response:item-ab-7", response, { tags: keys });
+      cache.set("response:item-acme-7", { other: true }, { tags: ["item:acme,7", "item:acme,7:comments"] });
+    };
+
+    const purged = [];
+    const watcher = createWatcher({
+      url,
+      engine,
+      tables: ["tv_item", "tv_comment"],
+      batchWindowMs: 30,
+      minBackoffMs: 30,
+      maxBackoffMs: 300,
+      logger: () => {},
+      purge: async (set) => {
+        purged.push(set);
+        cache.invalidateSet(set);
+        return { purged: set.keys, failed: [] };
+      },
+    });
+    await watcher.start();
+    const step = async (sql) => {
+      fill();
+      const n = purged.length;
+      await db.query(sql);
+      await watcher.idle();
+      assert.equal(purged.length, n + 1, `one batch for: ${sql}`);
+      return { keys: purged[n].keys, patterns: purged[n].patterns, cached: [...cache.keys()].sort() };
+    };
+    try {
+      assert.deepEqual(await step("INSERT INTO tv_item VALUES ('a,b', 7, 'x')"), {
+        keys: ["item:a%2Cb,7", "item:a%2Cb,7:comments", "comment:item:a%2Cb,7"],
+        patterns: [],
+        cached: ["response:item-acme-7"],
+      });
+      // A new comment on item ("a,b", 7): its list, found from item_org_id and item_number.
+      assert.deepEqual(await step("INSERT INTO tv_comment VALUES (3, 'a,b', 7, 'hi')"), {
+        keys: ["comment:3", "item:a%2Cb,7:comments", "comment:item:a%2Cb,7"],
+        patterns: [],
+        cached: ["response:item-acme-7"],
+      });
+      // Moving it to item ("acme", 7) purges both items' lists, and no other.
+      assert.deepEqual(await step("UPDATE tv_comment SET item_org_id = 'acme' WHERE id = 3"), {
+        keys: ["comment:3", "item:acme,7:comments", "item:a%2Cb,7:comments", "comment:item:acme,7", "comment:item:a%2Cb,7"],
+        patterns: [],
+        cached: [],
+      });
+      assert.deepEqual(await outboxIds(db), []);
+    } finally {
+      await watcher.stop();
+      engine.free();
+      cache.free();
     }
   });
 });

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { CascadeEngine, tagsForResponse, withCoarseTags, encodeSegment, tagForKey } from "../../pkg/node.js";
+import { CascadeEngine, LruCache, tagsForResponse, withCoarseTags, encodeSegment, tagForKey } from "../../pkg/node.js";
 
 const sdl = readFileSync(new URL("../../examples/worker/schema.graphql", import.meta.url), "utf8");
 const engine = CascadeEngine.fromSchema(sdl);
@@ -105,7 +105,7 @@ test("over budget: keyspaces coarsen deterministically, biggest saving first, an
   // only the global tag fits.
   assert.equal(tagsForResponse(engine, resp, { budgetBytes: 30 }).header, "user:*,post:*,comment:7");
   assert.deepEqual(tagsForResponse(engine, resp, { budgetBytes: 30 }).coarseTags, ["post:*", "user:*"]);
-  assert.deepEqual(tagsForResponse(engine, resp, { budgetBytes: 22 }), { header: "*", tags: ["*"], coarsened: true, coarseTags: ["*"] });
+  assert.deepEqual(tagsForResponse(engine, resp, { budgetBytes: 22 }), { header: "*", tags: ["*"], keys: fine.keys, coarsened: true, coarseTags: ["*"] });
 
   // Correctness: for every fine tag, a purge of a cascade set that sends it, with withCoarseTags,
   // hits the coarsened header.
@@ -146,4 +146,130 @@ test("bad options are errors with a code", () => {
   assert.throws(() => tagsForResponse(engine, userResponse, { budgetBytes: 0 }), { code: "INVALID_OPTIONS" });
   assert.throws(() => tagsForResponse(engine, { data: [] }), { code: "INVALID_ARGUMENT" });
   assert.deepEqual(tagsForResponse(engine, { data: null }).tags, []);
+});
+
+// Issue 19: composite keys, explicit null foreign keys, snake_case columns, and tags an LruCache takes.
+const ITEMS = `
+  type Item @key(fields: "orgId number") { orgId: ID! number: Int! title: String comments: [Comment!]! }
+  type Comment { id: ID! body: String item: Item! }
+  type Query { item(orgId: ID!, number: Int!): Item }
+`;
+const itemResponse = (orgId, number) => ({
+  data: { item: { __typename: "Item", orgId, number, comments: [{ __typename: "Comment", id: "1", body: "b" }] } },
+});
+
+/** An LruCache holding `responses` (name → response), each tagged with tagsForResponse(...).keys. */
+function cacheOf(tagEngine, responses) {
+  const cache = new LruCache({ maxEntries: 100 });
+  for (const [name, response] of Object.entries(responses)) {
+    cache.set(`response:${name}`, response, { tags: tagsForResponse(tagEngine, response).keys });
+  }
+  return cache;
+}
+
+test("`keys` are the exact keys behind the tags, which LruCache.set takes (the tags' wildcards it refuses)", () => {
+  const r = tagsForResponse(engine, userResponse);
+  assert.deepEqual(r.keys, ["user:1", "user:1:posts", "post:9", "post:9:comments", "post:a%3Ab%20c"]);
+  const cache = new LruCache({ maxEntries: 10 });
+  assert.throws(() => cache.set("response:user-1", 1, { tags: r.tags }), { code: "INVALID_KEY" });
+  cache.set("response:user-1", 1, { tags: r.keys });
+  // A new post by user 1 reaches it through user:1:posts; one by user 2 does not.
+  cache.invalidateSet(engine.cascade({ entity: "post", id: "new", op: "create", data: { authorId: "2" } }));
+  assert.equal(cache.has("response:user-1"), true);
+  cache.invalidateSet(engine.cascade({ entity: "post", id: "new", op: "create", data: { authorId: "1" } }));
+  assert.equal(cache.has("response:user-1"), false);
+  // A coarse cascade (author unknown) reaches it through its pattern user:*:posts.
+  cache.set("response:user-1", 1, { tags: r.keys });
+  cache.invalidateSet(engine.cascade({ entity: "post", id: "new", op: "create" }));
+  assert.equal(cache.has("response:user-1"), false);
+  cache.free();
+});
+
+test("composite keys: a new comment on item (1, 7) purges that item's responses, by tag and in the LRU, and no other item's", () => {
+  const items = CascadeEngine.fromSchema(ITEMS);
+  const r = tagsForResponse(items, itemResponse("1", 7));
+  assert.deepEqual(r.keys, ["item:1,7", "item:1,7:comments", "comment:1"]);
+  assert.deepEqual(r.tags, ["item:1%2C7", "item:1%2C7:comments", "item:*:comments", "comment:1"]);
+  const change = { entity: "Comment", id: "2", op: "create", data: { item: { orgId: "1", number: 7 } } };
+  const set = items.cascade(change);
+  assert.deepEqual(set.keys, ["comment:2", "item:1,7:comments", "comment:item:1,7"]);
+  // Loaded from precompiled rules (the edge build's way), the engine gives the same sets.
+  const loaded = CascadeEngine.fromJSON(items.toJSON());
+  assert.deepEqual(loaded.cascade(change), set);
+  assert.deepEqual(loaded.cascade({ entity: "item", id: "a%2Cb,7" }), items.cascade({ entity: "item", id: "a%2Cb,7" }));
+  assert.ok(items.rules().some((r) => r.cascadeTo[0] === "comment:item:{item_orgId},{item_number}"));
+  loaded.free();
+  assert.deepEqual(set.tags, ["comment:2", "item:1%2C7:comments", "comment:item:1%2C7"]);
+  assert.ok(set.tags.includes("item:1%2C7:comments"));
+  const cache = cacheOf(items, { "1-7": itemResponse("1", 7), "1-8": itemResponse("1", 8), "17-": itemResponse("17", 0) });
+  cache.invalidateSet(set);
+  assert.deepEqual([...cache.keys()].sort(), ["response:1-8", "response:17-"]);
+  // The id changesFromMutation gives is the key's segment: cascading it names the same key.
+  const [found] = items.changesFromMutation({ data: { updateItem: { __typename: "Item", orgId: "a,b", number: 7 } } });
+  assert.deepEqual([found.entity, found.id], ["item", "a%2Cb,7"]);
+  assert.deepEqual(items.cascade(found).keys, ["item:a%2Cb,7", "item:a%2Cb,7:comments", "comment:item:a%2Cb,7"]);
+  assert.deepEqual(tagsForResponse(items, itemResponse("a,b", 7)).keys.slice(0, 1), ["item:a%2Cb,7"]);
+  // `parents` takes a composite parent's id in the same form.
+  const listed = tagsForResponse(items, { data: { comments: [] } }, { parents: { comments: { entity: "Item", id: "1,7" } } });
+  assert.deepEqual(listed.keys, ["item:1,7:comments"]);
+  assert.throws(() => tagsForResponse(items, { data: { comments: [] } }, { parents: { comments: { entity: "Item", id: "1" } } }), {
+    code: "INVALID_OPTIONS",
+  });
+  // A composite id with another number of parts is refused, with the form it takes.
+  assert.throws(() => items.cascade({ entity: "Item", id: "1" }), (e) => e.code === "INVALID_CHANGE" && /`1,7`/.test(e.message));
+  // A missing part widens the whole segment; the LRU entry is reached through the pattern.
+  const coarse = items.cascade({ entity: "Comment", id: "2", data: { item_orgId: "1" } });
+  assert.deepEqual(coarse.patterns, ["item:*:comments", "comment:item:*"]);
+  cache.invalidateSet(coarse);
+  assert.deepEqual([...cache.keys()], []);
+  cache.free();
+  items.free();
+});
+
+test("an explicit null foreign key purges no parent's list; a snake_case column is a foreign key", () => {
+  const responses = { "user-1": userResponse, "user-2": { data: { user: { __typename: "User", id: "2", posts: [] } } } };
+  const cache = cacheOf(engine, responses);
+  // A post with no author: no user's list holds it (was user:*:posts, which emptied both).
+  const orphan = engine.cascade({ entity: "post", id: "7", op: "create", data: { author_id: null } });
+  assert.deepEqual(orphan.patterns, []);
+  cache.invalidateSet(orphan);
+  assert.deepEqual([...cache.keys()].sort(), ["response:user-1", "response:user-2"]);
+  // A post moving from no author to user 2 purges user 2's list only.
+  cache.invalidateSet(engine.cascade({ entity: "post", id: "7", data: { author_id: "2" }, before: { author_id: null } }));
+  assert.deepEqual([...cache.keys()], ["response:user-1"]);
+  cache.free();
+  const tagged = CascadeEngine.fromSchema(`
+    type Post { id: ID! maybeTag: Tag billingAccount: Account! }
+    type Tag { id: ID! posts: [Post!]! }
+    type Account { id: ID! }
+  `);
+  const tags = cacheOf(tagged, {
+    "tag-4": { data: { tag: { __typename: "Tag", id: "4", posts: [] } } },
+    "tag-5": { data: { tag: { __typename: "Tag", id: "5", posts: [] } } },
+  });
+  const set = tagged.cascade({ entity: "post", id: "9", data: { maybe_tag_id: 4, billing_account_id: 5 } });
+  assert.deepEqual(set.keys, ["post:9", "tag:4:posts", "post:maybeTag:4", "post:billingAccount:5"]);
+  assert.deepEqual(set.patterns, []);
+  tags.invalidateSet(set);
+  assert.deepEqual([...tags.keys()], ["response:tag-5"]);
+  tags.free();
+  tagged.free();
+});
+
+test("composite keys: an LruCache with the engine cascades an item's key, escapes and all", () => {
+  const items = CascadeEngine.fromSchema(ITEMS);
+  const cache = new LruCache({ maxEntries: 100, engine: items });
+  for (const key of ["item:a%2Cb,7:comments", "comment:item:a%2Cb,7", "item:a,7:comments", "item:1,7:comments", "comment:item:1,7"]) cache.set(key, 1);
+  // Twice each: the second and third cascades of a key may be answered from a plan.
+  for (let i = 0; i < 3; i++) {
+    cache.invalidate("item:a%2Cb,7");
+    assert.deepEqual([...cache.keys()].sort(), ["comment:item:1,7", "item:1,7:comments", "item:a,7:comments"]);
+  }
+  for (let i = 0; i < 3; i++) {
+    cache.invalidate("item:1,7");
+    assert.deepEqual([...cache.keys()], ["item:a,7:comments"]);
+    cache.set("item:1,7:comments", 1);
+  }
+  cache.free();
+  items.free();
 });
