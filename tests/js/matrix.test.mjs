@@ -1,7 +1,8 @@
-// The transparency matrix: a seeded random script of reads and writes against the blog database,
+// The transparency matrix: a seeded random script of reads and writes against a small database,
 // served once through an LruCache purged by cascade sets and once straight from the database. Every
 // cached read must deep-equal the uncached one. {create, update, delete, re-parent, delete a user
-// with their posts} × {entity, list, nested list}.
+// with their posts} × {entity, list, nested list}, in two worlds: the blog, and a shop with a
+// composite key and a holder with two lists of one type (tests/js/support/shop-db.mjs).
 //
 // Short mode by default (a few seeds × 2,000 ops); MATRIX_OPS=100000 for the long run, MATRIX_SEED=n
 // to replay one seed.
@@ -9,7 +10,8 @@ import assert from "node:assert/strict";
 import { isDeepStrictEqual } from "node:util";
 import { test } from "node:test";
 import { CascadeEngine, LruCache, tagsForResponse } from "../../pkg/node.js";
-import { BlogDb, blogSchema, prng, reads, readThrough, scriptStep } from "./support/blog-db.mjs";
+import { BlogDb, blogSchema, blogWorld, prng, reads, readThrough } from "./support/blog-db.mjs";
+import { shopWorld } from "./support/shop-db.mjs";
 
 const OPS = Number(process.env.MATRIX_OPS ?? 2000);
 const SEEDS = process.env.MATRIX_SEED !== undefined ? [Number(process.env.MATRIX_SEED)] : [1, 2, 3];
@@ -17,15 +19,16 @@ const SEEDS = process.env.MATRIX_SEED !== undefined ? [Number(process.env.MATRIX
 const SWEEP_EVERY = 25;
 
 /**
- * Runs one seeded script. Returns { ops, reads, hits, writes, purged, byOp } or throws with the
- * seed, the op index and the stale key.
+ * Runs one seeded script in `world` (blog-db.mjs's `blogWorld` or shop-db.mjs's `shopWorld`).
+ * Returns { ops, reads, hits, writes, purged, byOp } or throws with the seed, the op index and
+ * the stale key.
  */
-export function runMatrix(seed, ops, { maxEntries = 400, purge = (engine, changes) => engine.cascadeBatch(changes) } = {}) {
-  const engine = CascadeEngine.fromSchema(blogSchema);
+export function runMatrix(seed, ops, { world = blogWorld, maxEntries = 400, purge = (engine, changes) => engine.cascadeBatch(changes) } = {}) {
+  const engine = CascadeEngine.fromSchema(world.schema, world.options);
   const cache = new LruCache({ maxEntries, engine });
-  const db = new BlogDb();
+  const db = world.newDb();
   const rng = prng(seed);
-  const resolvers = reads(db);
+  const resolvers = world.reads(db);
   // Which read produced each cached key, so a sweep can reload it.
   const readOfKey = new Map();
   const counts = { ops, reads: 0, hits: 0, writes: 0, purged: 0, coarse: 0, byOp: {} };
@@ -36,13 +39,13 @@ export function runMatrix(seed, ops, { maxEntries = 400, purge = (engine, change
     const message =
       `stale read: seed=${seed} op=${i} key=${key}\n  writes since the last full check: ${recent.join("; ")}\n` +
       `  cached: ${JSON.stringify(cached)}\n  fresh:  ${JSON.stringify(fresh)}\n` +
-      `  replay: MATRIX_SEED=${seed} MATRIX_OPS=${i + 1} node --test tests/js/matrix.test.mjs`;
+      `  replay: MATRIX_SEED=${seed} MATRIX_OPS=${i + 1} node --test --test-name-pattern ${world.name} tests/js/matrix.test.mjs`;
     console.error(message);
     assert.fail(message);
   };
 
   for (let i = 0; i < ops; i++) {
-    const step = scriptStep(rng, db);
+    const step = world.step(rng, db);
     if (step.kind === "write") {
       const changes = step.run();
       counts.byOp[step.name] = (counts.byOp[step.name] ?? 0) + 1;
@@ -74,22 +77,22 @@ export function runMatrix(seed, ops, { maxEntries = 400, purge = (engine, change
   return counts;
 }
 
-for (const seed of SEEDS) {
-  test(`matrix: seed ${seed}, ${OPS} ops — every cached read equals the uncached read`, () => {
-    const started = Date.now();
-    const c = runMatrix(seed, OPS);
-    const ms = Date.now() - started;
-    console.log(
-      `# matrix seed=${seed} ops=${c.ops} reads=${c.reads} hits=${c.hits} writes=${c.writes} ` +
-        `purged=${c.purged} coarse-keys=${c.coarse} ${ms}ms ${JSON.stringify(c.byOp)}`,
-    );
-    // The matrix proves something only if the cache served reads and writes purged entries.
-    assert.ok(c.hits > c.reads / 5, `too few cache hits (${c.hits} of ${c.reads}) for the matrix to mean anything`);
-    assert.ok(c.purged > 0, "no write purged anything");
-    for (const name of ["createUser", "updateUser", "deleteUser", "createPost", "updatePost", "reparentPost", "deletePost", "createComment", "updateComment", "deleteComment"]) {
-      assert.ok(c.byOp[name] > 0, `the script never ran ${name}`);
-    }
-  });
+for (const world of [blogWorld, shopWorld]) {
+  for (const seed of SEEDS) {
+    test(`matrix ${world.name}: seed ${seed}, ${OPS} ops — every cached read equals the uncached read`, () => {
+      const started = Date.now();
+      const c = runMatrix(seed, OPS, { world });
+      const ms = Date.now() - started;
+      console.log(
+        `# matrix ${world.name} seed=${seed} ops=${c.ops} reads=${c.reads} hits=${c.hits} writes=${c.writes} ` +
+          `purged=${c.purged} coarse-keys=${c.coarse} ${ms}ms ${JSON.stringify(c.byOp)}`,
+      );
+      // The matrix proves something only if the cache served reads and writes purged entries.
+      assert.ok(c.hits > c.reads / 5, `too few cache hits (${c.hits} of ${c.reads}) for the matrix to mean anything`);
+      assert.ok(c.purged > 0, "no write purged anything");
+      for (const name of world.writes) assert.ok(c.byOp[name] > 0, `the script never ran ${name}`);
+    });
+  }
 }
 
 test("matrix: a re-parented post leaves neither author's lists stale", () => {
@@ -225,3 +228,20 @@ for (const seed of SEEDS) {
     assert.ok(c.purged > 0, "no write purged anything");
   });
 }
+
+test("matrix shop: with no `inverses` option both lists of comments stay transparent (coarse)", () => {
+  const c = runMatrix(1, OPS, { world: { ...shopWorld, options: undefined } });
+  assert.ok(c.coarse > 0, "an ambiguous pair must widen to user:*:…");
+});
+
+test("matrix shop: it catches a guessed inverse (likedComments paired with Comment.author fails)", () => {
+  // What guessing by type alone derives: `comment -> user:{author_id}:likedComments`.
+  const guessed = { ...shopWorld, options: { inverses: { "User.comments": "Comment.author", "User.likedComments": "Comment.author" } } };
+  const errors = console.error;
+  console.error = () => {};
+  try {
+    assert.throws(() => runMatrix(1, OPS, { world: guessed }), /stale read: seed=1 op=\d+ key=user:\d+:likedComments/);
+  } finally {
+    console.error = errors;
+  }
+});

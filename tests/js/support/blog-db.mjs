@@ -256,3 +256,14 @@ export function scriptStep(rng, db) {
   if (r === 4) return { kind: "read", name: "commentsByPost", args: [pid()] };
   return { kind: "read", name: "postComments", args: [pid()] };
 }
+
+/** The blog as a world of the transparency matrix (see shop-db.mjs for the other). */
+export const blogWorld = {
+  name: "blog",
+  schema: blogSchema,
+  options: undefined,
+  newDb: () => new BlogDb(),
+  reads,
+  step: scriptStep,
+  writes: ["createUser", "updateUser", "deleteUser", "createPost", "updatePost", "reparentPost", "deletePost", "createComment", "updateComment", "deleteComment"],
+};
