@@ -263,7 +263,7 @@ async function watch(api, pg, opts, io) {
 function credentials(argv) {
   const env = process.env;
   const found = [env.PGPASSWORD, urlPassword(env.DATABASE_URL), env.CASCADE_EDGE_PURGE_TOKEN, env.CASCADE_EDGE_PURGE_SECRET];
-  found.push(env.CLOUDFLARE_API_TOKEN, env.FASTLY_API_TOKEN, urlPassword(env.CASCADE_EDGE_PURGE_URL), urlPassword(env.CASCADE_EDGE_BUS_URL));
+  found.push(env.CLOUDFLARE_API_TOKEN, env.FASTLY_API_TOKEN, urlPassword(env.CASCADE_EDGE_PURGE_URL), urlPassword(env.CASCADE_EDGE_BUS_URL), env.REDIS_PASSWORD);
   argv.forEach((arg, i) => {
     const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, argv[i + 1]];
     if (flag === "--url" || flag === "--endpoint" || flag === "--bus-url") found.push(urlPassword(inline));
