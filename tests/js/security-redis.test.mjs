@@ -137,7 +137,7 @@ describe("cascade-edge/bus on a Redis that requires a password", { skip }, () =>
     assert.ok(Date.now() - started < 3000, "refused at once");
   });
 
-  test("after a server restart every connection authenticates again and messages flow", async () => {
+  test("after a server restart every connection authenticates again and messages flow; a refused password later is logged and retried", async () => {
     const a = await member(withUser(server.url, "bus", BUS_PASSWORD), "restart");
     const b = await withEnvPassword(BUS_PASSWORD, () => member(withUser(server.url, "bus"), "restart"));
     try {
@@ -156,6 +156,17 @@ describe("cascade-edge/bus on a Redis that requires a password", { skip }, () =>
       assert.equal(b.cache.has("user:2"), true);
       const users = (await admin.client("LIST")).split("\n").filter((l) => / name=cascade-edge-bus-/.test(l)).map((l) => / user=(\S+)/.exec(l)[1]);
       assert.deepEqual(users, ["bus", "bus", "bus", "bus"]);
+
+      // The password changed under running buses: each says so and retries; restored, they carry on.
+      await admin.acl("SETUSER", "bus", "resetpass", ">changed-Pw-0b7e");
+      await admin.client("KILL", "USER", "bus");
+      await eventually(() => [a, b].every((m) => m.lines.some((l) => /refused this client: WRONGPASS .*; retrying$/.test(l))), "both buses to log the refusal");
+      assert.equal(a.bus.stats().connected, false);
+      await admin.acl("SETUSER", "bus", "resetpass", `>${BUS_PASSWORD}`);
+      await eventually(() => a.bus.stats().connected && b.bus.stats().connected, "both buses to reconnect");
+      b.cache.set("user:3", 1);
+      await a.bus.publish({ keys: ["user:3"] });
+      await eventually(() => !b.cache.has("user:3"), "b to apply a set published after the password came back");
     } finally {
       await a.bus.close();
       await b.bus.close();
