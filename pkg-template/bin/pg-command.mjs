@@ -36,7 +36,8 @@ Options:
                          LruCache drops it (see --bus-url, --bus-channel)
   --endpoint <url>       http: the URL to POST to; varnish: Varnish's address, e.g. http://127.0.0.1:6081/
                          (default: $CASCADE_EDGE_PURGE_URL)
-  --bus-url <url>        bus: redis://… or postgres://… (default: $CASCADE_EDGE_BUS_URL, else --url)
+  --bus-url <url>        bus: redis://…, rediss://… (TLS) or postgres://… (default: $CASCADE_EDGE_BUS_URL,
+                         else --url); a Redis password not in the URL comes from $REDIS_PASSWORD
   --bus-channel <name>   bus: the channel the caches joined (default cascade_edge)
   --header <name: value> http: a header sent with every purge request (repeatable)
   --batch-size <n>       outbox rows per batch (default 500)

@@ -3,19 +3,24 @@
 // channels the README lists ("Fleets"), and over TLS with a throwaway CA made by openssl. Every
 // server and temporary directory is removed at the end. Needs pkg/ (node scripts/build-pkg.mjs).
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import Redis from "ioredis";
 import { eventually } from "./support/fleet.mjs";
 import { root } from "./support/installed.mjs";
+import pg from "pg";
+import { postgresMissing, startPostgres } from "./support/postgres.mjs";
 import { redisMissing, startRedis } from "./support/redis.mjs";
 import { makeCertificates, opensslMissing } from "./support/tls.mjs";
 
 const skip = redisMissing() || opensslMissing();
 const { LruCache } = await import(join(root, "pkg", "node.js"));
 const { connectBus } = await import(join(root, "pkg", "bus.js"));
+const { installSql } = await import(join(root, "pkg", "pg.js"));
+const CLI = join(root, "pkg", "bin", "cascade-edge.mjs");
 
 const ADMIN_PASSWORD = "admin-Pw-3e8c";
 const BUS_PASSWORD = "bus-Pw/7d2b"; // in a URL: bus-Pw%2F7d2b
@@ -227,5 +232,83 @@ describe("cascade-edge/bus over TLS (rediss://)", { skip }, () => {
       await b.bus.close();
     }
     assertNothingPrinted([...errors, ...a.lines, ...b.lines]);
+  });
+});
+
+describe("cascade-edge pg watch --purge bus over rediss:// as an ACL user", { skip: skip || postgresMissing() }, () => {
+  let redis;
+  let postgres;
+  let dir;
+  let certs;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "cascade-edge-watch-tls-"));
+    certs = makeCertificates(dir);
+    writeFileSync(join(dir, "schema.graphql"), "type User { id: ID! name: String }\ntype Query { user(id: ID!): User }\n");
+    redis = await startRedis({ tls: certs, args: SERVER_ARGS });
+    postgres = await startPostgres();
+    const db = new pg.Client({ connectionString: postgres.url });
+    await db.connect();
+    await db.query(`CREATE TABLE tv_user (id int PRIMARY KEY, name text); ${installSql({ tables: ["tv_user"] })}`);
+    await db.end();
+  });
+  after(async () => {
+    await redis?.stop();
+    postgres?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** `pg watch --purge bus` with `env`; resolves once its output matches `until`. */
+  function watch(env, until) {
+    const args = ["pg", "watch", "--schema", join(dir, "schema.graphql"), "--url", postgres.url, "--purge", "bus", "--bus-url", withUser(redis.url, "bus"), "--batch-window", "10"];
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+    let output = "";
+    const exited = new Promise((resolve) => child.on("exit", resolve));
+    const seen = new Promise((resolve, reject) => {
+      const onData = (chunk) => {
+        output += chunk;
+        if (until.test(output)) resolve();
+      };
+      child.stdout.on("data", onData);
+      child.stderr.on("data", onData);
+      exited.then((code) => reject(new Error(`pg watch exited (${code}) before ${until}:\n${output}`)));
+      setTimeout(() => reject(new Error(`pg watch: no ${until} within 15 s:\n${output}`)), 15000).unref();
+    });
+    return {
+      seen,
+      exited,
+      output: () => output,
+      async stop() {
+        if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+        await exited;
+      },
+    };
+  }
+
+  test("the password from REDIS_PASSWORD and the CA from NODE_EXTRA_CA_CERTS: a database write leaves a member's cache; a wrong password stops it with BUS_AUTH_FAILED", async () => {
+    const cache = new LruCache({ maxEntries: 10 });
+    cache.set("user:1", 1);
+    cache.set("user:2", 1);
+    const bus = await connectBus({ url: withUser(redis.url, "bus", BUS_PASSWORD), cache, logger: null, redisOptions: { tls: { ca: readFileSync(certs.ca) } } });
+    const watcher = watch({ REDIS_PASSWORD: BUS_PASSWORD, NODE_EXTRA_CA_CERTS: certs.ca }, /watching tv_user → user/);
+    try {
+      await watcher.seen;
+      const db = new pg.Client({ connectionString: postgres.url });
+      await db.connect();
+      await db.query("INSERT INTO tv_user VALUES (1, 'ada')");
+      await db.end();
+      await eventually(() => !cache.has("user:1"), "the member to drop user:1");
+      assert.equal(cache.has("user:2"), true);
+    } finally {
+      await watcher.stop();
+      await bus.close();
+    }
+    const refused = watch({ REDIS_PASSWORD: WRONG[1], NODE_EXTRA_CA_CERTS: certs.ca }, /error\[BUS_AUTH_FAILED\]: Redis at rediss:\/\/127\.0\.0\.1:\d+ refused this client: WRONGPASS/);
+    try {
+      await refused.seen;
+      assert.equal(await refused.exited, 1);
+    } finally {
+      await refused.stop();
+    }
+    assertNothingPrinted([watcher.output(), refused.output()]);
   });
 });
