@@ -135,11 +135,12 @@ async function started({ watcher, lines }) {
 }
 
 describe("the watcher over TLS", { skip }, () => {
-  test("sslmode=verify-full with the server's CA: an encrypted connection that purges; the password from the URL, then from PGPASSWORD", async () => {
+  test("sslmode=verify-full (or node-postgres's require) with the server's CA: an encrypted connection that purges; the password from the URL, then from PGPASSWORD", async () => {
     let id = 0;
     for (const [url, env] of [
       [urlOf("watcher", verifyFull()), undefined],
       [urlOf("watcher", verifyFull(), undefined), PASSWORDS.watcher],
+      [urlOf("watcher", `sslmode=require&sslrootcert=${certs.ca}`), undefined],
     ]) {
       const w = watcherOn(url);
       const { watcher, purged, lines } = w;
