@@ -19,7 +19,10 @@ const TLS_CODES = /^(ERR_TLS_|ERR_SSL_|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_S
 export function refusal(error, where) {
   const message = String(error?.message ?? error);
   const code = typeof error?.code === "string" ? error.code : "";
-  if (/^(WRONGPASS|NOAUTH)\b/.test(message) || code === "28P01" || code === "28000") {
+  if (code === "28000") {
+    return codedError("BUS_AUTH_FAILED", `${where} refused this client: ${message} (pg_hba.conf says who may connect, from where, and whether over TLS: see sslmode)`, error);
+  }
+  if (/^(WRONGPASS|NOAUTH)\b/.test(message) || code === "28P01") {
     return codedError(
       "BUS_AUTH_FAILED",
       `${where} refused this client: ${message} (the password comes from the URL, else redisOptions/pgOptions, else REDIS_PASSWORD / PGPASSWORD)`,
