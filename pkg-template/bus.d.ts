@@ -8,7 +8,11 @@ export interface BusCache {
 }
 
 export interface BusOptions {
-  /** `redis://…` / `rediss://…` (needs `ioredis`) or `postgres://…` / `postgresql://…` (needs `pg`). */
+  /**
+   * `redis://…` / `rediss://…` (TLS; needs `ioredis`) or `postgres://…` / `postgresql://…` (needs
+   * `pg`; TLS from its `sslmode`). The password: the URL's, else `redisOptions.password` /
+   * `pgOptions.password`, else $REDIS_PASSWORD / $PGPASSWORD. Never shown in logs or errors.
+   */
   url: string;
   /** This process's cache; null or omitted: the bus only publishes (e.g. a watcher). */
   cache?: BusCache | null;
@@ -22,7 +26,11 @@ export interface BusOptions {
   maxOutageMs?: number;
   /** Wait between two attempts to send the queue (default 250 ms). */
   retryMs?: number;
-  /** connectBus rejects BUS_CONNECT_FAILED when not connected within this (default 10000 ms). */
+  /**
+   * connectBus rejects BUS_CONNECT_FAILED when not connected within this (default 10000 ms); at once
+   * BUS_AUTH_FAILED, BUS_NOT_PERMITTED or BUS_TLS_FAILED when the server refuses the credentials, a
+   * command or grant, or the certificate is not trusted.
+   */
   connectTimeoutMs?: number;
   /** Entries the Redis stream / rows the PostgreSQL log keep per channel (default 10000). */
   maxLog?: number;
@@ -35,7 +43,7 @@ export interface BusOptions {
   /** Reconnection backoff (default 50 / 2000 ms). */
   minBackoffMs?: number;
   maxBackoffMs?: number;
-  /** Extra options for the ioredis connections / the pg Client. */
+  /** Extra options for the ioredis connections (e.g. `{ tls: { ca } }`) / the pg Client. */
   redisOptions?: Record<string, unknown>;
   pgOptions?: Record<string, unknown>;
   /** Log lines (connection lost, cache cleared and why); default console.error, null for silence. */

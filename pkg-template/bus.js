@@ -22,8 +22,9 @@
 // attached engine would cascade each of their keys again (coarsely, without the change's data).
 // `redis` (ioredis) and `pg` (node-postgres) are optional peer dependencies, loaded on demand.
 
-import { codedError, redact } from "./bus/common.js";
+import { codedError } from "./bus/common.js";
 import { invalidateSet } from "./isolate.js";
+import { redactor, safeUrl, urlPassword } from "./redact.js";
 
 const DEFAULT_CHANNEL = "cascade_edge";
 const CHANNEL = /^[A-Za-z0-9_.:-]{1,40}$/;
@@ -270,8 +271,9 @@ class Bus {
 
 /**
  * Connects this process's `cache` to `channel` on the server at `url`; resolves the bus once it is
- * subscribed (rejects BUS_CONNECT_FAILED after `connectTimeoutMs`). Without `cache` the bus only
- * publishes (a watcher that feeds the others).
+ * subscribed (rejects BUS_CONNECT_FAILED after `connectTimeoutMs`, naming the last error; at once
+ * BUS_AUTH_FAILED, BUS_NOT_PERMITTED or BUS_TLS_FAILED when the server refuses the credentials, a
+ * command or grant, or TLS). Without `cache` the bus only publishes (a watcher that feeds the others).
  */
 export async function connectBus(options = {}) {
   const {
@@ -302,7 +304,11 @@ export async function connectBus(options = {}) {
   if (onReceive !== undefined && typeof onReceive !== "function") throw codedError("INVALID_OPTIONS", "`onReceive` must be a function");
   if (logger !== null && typeof logger !== "function") throw codedError("INVALID_OPTIONS", "`logger` must be a function or null");
 
-  const bus = new Bus({ cache, maxQueue, publishTimeoutMs, maxOutageMs, retryMs, logger, onReceive });
+  // No password reaches a log line or an error message, whichever way it was given.
+  const env = globalThis.process?.env ?? {};
+  const redact = redactor([urlPassword(url), engineOptions.redisOptions?.password, engineOptions.pgOptions?.password, env.REDIS_PASSWORD, env.PGPASSWORD]);
+  const where = safeUrl(url);
+  const bus = new Bus({ cache, maxQueue, publishTimeoutMs, maxOutageMs, retryMs, logger: logger && ((line) => logger(redact(line))), onReceive });
   const { createTransport } = engine === "redis" ? await import("./bus/redis.js") : await import("./bus/pg.js");
   const transport = await createTransport({ url, channel, subscribe: cache !== null, ...engineOptions }, bus._handlers());
   bus._attach(transport);
@@ -311,15 +317,17 @@ export async function connectBus(options = {}) {
     await Promise.race([
       transport.start(),
       new Promise((_, reject) => {
-        timer = setTimeout(
-          () => reject(codedError("BUS_CONNECT_FAILED", `no connection to ${redact(url)} within ${connectTimeoutMs}ms (connectTimeoutMs): is the server up?`)),
-          connectTimeoutMs,
-        );
+        timer = setTimeout(() => {
+          const last = transport.lastError?.();
+          reject(codedError("BUS_CONNECT_FAILED", `no connection to ${where} within ${connectTimeoutMs}ms (connectTimeoutMs): ${last ? `last error: ${last}` : "is the server up?"}`));
+        }, connectTimeoutMs);
       }),
     ]);
   } catch (error) {
     await bus.close().catch(() => {}); // its transport, and the outage timer a failed attempt started
-    throw error?.code ? error : codedError("BUS_CONNECT_FAILED", `cannot connect to ${redact(url)}: ${error?.message ?? error}`, error);
+    if (!error?.code) throw codedError("BUS_CONNECT_FAILED", redact(`cannot connect to ${where}: ${error?.message ?? error}`), error);
+    error.message = redact(error.message);
+    throw error;
   } finally {
     clearTimeout(timer);
   }

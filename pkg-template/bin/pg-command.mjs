@@ -38,7 +38,8 @@ Options:
                          LruCache drops it (see --bus-url, --bus-channel)
   --endpoint <url>       http: the URL to POST to; varnish: Varnish's address, e.g. http://127.0.0.1:6081/
                          (default: $CASCADE_EDGE_PURGE_URL)
-  --bus-url <url>        bus: redis://… or postgres://… (default: $CASCADE_EDGE_BUS_URL, else --url)
+  --bus-url <url>        bus: redis://…, rediss://… (TLS) or postgres://… (default: $CASCADE_EDGE_BUS_URL,
+                         else --url); a Redis password not in the URL comes from $REDIS_PASSWORD
   --bus-channel <name>   bus: the channel the caches joined (default cascade_edge)
   --header <name: value> http: a header sent with every purge request (repeatable)
   --batch-size <n>       outbox rows per batch (default 500)
@@ -262,7 +263,7 @@ async function watch(api, pg, opts, io) {
 function credentials(argv) {
   const env = process.env;
   const found = [env.PGPASSWORD, urlPassword(env.DATABASE_URL), env.CASCADE_EDGE_PURGE_TOKEN, env.CASCADE_EDGE_PURGE_SECRET];
-  found.push(env.CLOUDFLARE_API_TOKEN, env.FASTLY_API_TOKEN, urlPassword(env.CASCADE_EDGE_PURGE_URL), urlPassword(env.CASCADE_EDGE_BUS_URL));
+  found.push(env.CLOUDFLARE_API_TOKEN, env.FASTLY_API_TOKEN, urlPassword(env.CASCADE_EDGE_PURGE_URL), urlPassword(env.CASCADE_EDGE_BUS_URL), env.REDIS_PASSWORD);
   argv.forEach((arg, i) => {
     const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, argv[i + 1]];
     if (flag === "--url" || flag === "--endpoint" || flag === "--bus-url") found.push(urlPassword(inline));

@@ -13,7 +13,8 @@
 //
 // `pg` (node-postgres) is an optional peer dependency. The tables and the function are created on
 // first connection (`install: false` to skip: then run the SQL of `busInstallSql()` yourself).
-import { codedError, loadPeer, sleep } from "./common.js";
+import { safeUrl } from "../redact.js";
+import { codedError, loadPeer, refusal, sleep } from "./common.js";
 
 const PAGE = 500;
 
@@ -76,6 +77,8 @@ export async function createTransport(options, h) {
   if (!Number.isInteger(pruneEvery) || pruneEvery < 1) throw codedError("INVALID_OPTIONS", "`pruneEvery` must be an integer ≥ 1");
   const pg = await loadPeer("pg", "a postgres:// bus");
   const topic = `cascade_edge_bus:${channel}`;
+  const where = `PostgreSQL at ${safeUrl(url)}`;
+  let lastError = null;
 
   let closed = false;
   let client = null;
@@ -179,11 +182,15 @@ export async function createTransport(options, h) {
         client = null;
         c?.end().catch(() => {});
         if (closed) break;
-        if (first && FATAL.has(error?.code)) {
-          failed(error);
+        // A refused password or certificate, or a missing grant, will not cure itself: fail the
+        // start with a coded error (later, it is logged and retried like any lost connection).
+        const refused = FATAL.has(error?.code) ? error : refusal(error, where);
+        if (first && refused) {
+          failed(refused);
           return;
         }
-        h.down(error);
+        lastError = refused?.message ?? error?.message ?? String(error);
+        h.down(refused ?? error);
         await sleep(Math.min(maxBackoffMs, minBackoffMs * 2 ** Math.min(attempt++, 16)));
       }
     }
@@ -196,6 +203,8 @@ export async function createTransport(options, h) {
       loop = run();
       return firstUp;
     },
+    /** Why the first connection is not up yet (the last error), or null. */
+    lastError: () => lastError,
     async send(message) {
       if (!client) throw codedError("BUS_DISCONNECTED", "not connected to PostgreSQL");
       const res = await client.query("SELECT cascade_edge_bus_publish($1, $2, $3, $4)::text AS id", [channel, JSON.stringify(message), maxLog, pruneEvery]);

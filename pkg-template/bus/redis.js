@@ -12,8 +12,14 @@
 // (no invalidation) so it always has an id to find again.
 //
 // `ioredis` is an optional peer dependency; the connections are ioredis's, with its offline queue
-// off (the bus keeps its own bounded queue) and its reconnection on.
-import { codedError, loadPeer, sleep } from "./common.js";
+// off (the bus keeps its own bounded queue) and its reconnection on. ioredis authenticates every
+// connection it opens, reconnections included, with the user and password of the URL
+// (`redis://user:password@host`), else `redisOptions.password`, else $REDIS_PASSWORD; `rediss://`
+// (or `redisOptions.tls`, e.g. `{ ca }` for a private CA) connects over TLS. A refused password, a
+// denied command or an untrusted certificate fails connectBus at once with a coded error (see
+// refusal() in common.js); after the first connection they are logged and retried.
+import { safeUrl, urlPassword } from "../redact.js";
+import { codedError, loadPeer, refusal, sleep } from "./common.js";
 
 const PUBLISH = `local id = redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[2], ARGV[3], '*', 'm', ARGV[1])
 redis.call('PUBLISH', KEYS[2], id .. ' ' .. ARGV[1])
@@ -48,19 +54,29 @@ export async function createTransport(options, h) {
   const trim = maxLog >= 1000 ? "~" : "=";
   const stream = `cascade-edge:${channel}:log`;
   const topic = `cascade-edge:${channel}`;
+  const tls = /^rediss:/i.test(url);
   const base = {
     lazyConnect: true,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     autoResubscribe: false,
     autoResendUnfulfilledCommands: false,
+    // The ready check runs INFO, which a least-privilege ACL user need not have; while a server
+    // loads its data, the bus's commands fail and are retried anyway.
+    enableReadyCheck: false,
     retryStrategy: (times) => Math.min(maxBackoffMs, minBackoffMs * 2 ** Math.min(times - 1, 16)),
     connectionName: `cascade-edge-bus-${h.origin}`,
     ...redisOptions,
   };
-  const cmd = new Redis(url, base);
+  // ioredis recognises only a lower-case rediss://; the bus accepts any case, and never sends in clear.
+  if (tls && !base.tls) base.tls = {};
+  // Given first, it wins over the URL's empty password (`redis://user@host`).
+  const password = urlPassword(url) ?? redisOptions.password ?? globalThis.process?.env?.REDIS_PASSWORD;
+  const auth = password === undefined ? {} : { password };
+  const cmd = new Redis(auth, url, base);
   cmd.defineCommand("cascadeEdgePublish", { numberOfKeys: 2, lua: PUBLISH });
-  const sub = subscribe ? new Redis(url, base) : null;
+  const sub = subscribe ? new Redis(auth, url, base) : null;
+  const where = `Redis at ${safeUrl(url)}`;
 
   let closed = false;
   let lastId = null; // the last stream id this member applied or skipped
@@ -68,15 +84,39 @@ export async function createTransport(options, h) {
   let buffer = [];
   let round = 0;
   let started;
-  const firstUp = new Promise((resolve) => {
+  let failStart;
+  const firstUp = new Promise((resolve, reject) => {
     started = resolve;
+    failStart = reject;
   });
 
-  // ioredis reports every failed attempt as an error event; the close/ready events say enough.
-  cmd.on("error", () => {});
-  sub?.on("error", () => {});
+  // ioredis reports every failed attempt as an error event. Before the first connection, one that
+  // retrying cannot cure fails the start; the others only say why connectBus is still waiting.
+  // Later, the close/ready events say enough, except a refusal, logged when it changes.
+  let everUp = false;
+  let lastError = null;
+  let lastLogged = null;
+  const describe = (error) => {
+    const text = error?.message ?? String(error);
+    // A TLS-only server closes a plain connection without a word.
+    return !tls && /ECONNRESET|Connection is closed/.test(text) ? `${text} (if the server accepts only TLS, use rediss://)` : text;
+  };
+  const onError = (error) => {
+    const refused = refusal(error, where);
+    lastError = refused?.message ?? describe(error);
+    if (refused && !everUp) {
+      failStart(refused);
+    } else if (refused && lastLogged !== refused.message) {
+      lastLogged = refused.message;
+      h.log(`${refused.message}; retrying`);
+    }
+  };
+  cmd.on("error", onError);
+  sub?.on("error", onError);
   cmd.on("ready", () => {
+    lastLogged = null;
     if (!sub) {
+      everUp = true;
       h.up();
       started();
     }
@@ -133,7 +173,9 @@ export async function createTransport(options, h) {
         await catchUp();
         break;
       } catch (error) {
-        if (attempt === 0) h.log(`catching up after a reconnection failed (${error?.message ?? error}); retrying`);
+        const refused = refusal(error, where);
+        if (refused && !everUp) return failStart(refused);
+        if (attempt === 0) h.log(`catching up after a reconnection failed (${refused?.message ?? error?.message ?? error}); retrying`);
         await sleep(Math.min(maxBackoffMs, minBackoffMs * 2 ** Math.min(attempt, 16)));
       }
     }
@@ -142,6 +184,8 @@ export async function createTransport(options, h) {
     const pending = buffer;
     buffer = [];
     for (const [id, message] of pending) live(id, message);
+    everUp = true;
+    lastLogged = null;
     h.up();
     started();
   }
@@ -178,12 +222,18 @@ export async function createTransport(options, h) {
       sub?.connect().catch(() => {});
       return firstUp;
     },
+    /** Why the first connection is not up yet (the last error), or null. */
+    lastError: () => lastError,
     send(message) {
       return cmd.cascadeEdgePublish(stream, topic, JSON.stringify(message), trim, maxLog);
     },
     async close() {
       closed = true;
       round++;
+      // A TLS socket ended mid-handshake (a start failed on the other connection's certificate
+      // error) reports the server's alert after ioredis stopped listening: unheard, it would crash
+      // the process.
+      for (const c of [cmd, sub]) c?.stream?.on("error", () => {});
       cmd.disconnect();
       sub?.disconnect();
     },

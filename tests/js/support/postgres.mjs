@@ -2,7 +2,7 @@
 // data directory, a random port on 127.0.0.1, stopped and removed by `stop()`. initdb and postgres
 // refuse to run as root, so as root they run as the `postgres` system user (runuser).
 import { execFileSync, spawnSync } from "node:child_process";
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -37,9 +37,10 @@ function freePort() {
 /**
  * Starts a server; resolves `{ url, port, restart(), stop(), psql(sql) }`. `hba` lines go first in
  * pg_hba.conf (e.g. `host all watcher 127.0.0.1/32 scram-sha-256`: that role needs its password;
- * every other connection is trusted).
+ * every other connection is trusted). With `ssl` (`{ cert, key }` files, e.g. from support/tls.mjs)
+ * the server also accepts TLS (`ssl=on`), with a copy of them in its data directory.
  */
-export async function startPostgres({ hba = [] } = {}) {
+export async function startPostgres({ hba = [], ssl = null } = {}) {
   const bin = postgresBinDir();
   if (!bin) throw new Error(SKIP_REASON);
   const asRoot = process.getuid?.() === 0;
@@ -65,8 +66,18 @@ export async function startPostgres({ hba = [] } = {}) {
     const conf = join(data, "pg_hba.conf");
     writeFileSync(conf, `${hba.join("\n")}\n${readFileSync(conf, "utf8")}`);
   }
+  let sslOptions = "";
+  if (ssl) {
+    // The server refuses a key file others may read; as root, the files must be the postgres user's.
+    for (const [from, to] of [[ssl.cert, "server.crt"], [ssl.key, "server.key"]]) {
+      copyFileSync(from, join(data, to));
+      chmodSync(join(data, to), 0o600);
+      if (asRoot) chownSync(join(data, to), ...["-u", "-g"].map((flag) => Number(execFileSync("id", [flag, "postgres"], { encoding: "utf8" }).trim())));
+    }
+    sslOptions = " -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key";
+  }
   const port = await freePort();
-  const serverOptions = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
+  const serverOptions = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off${sslOptions}`;
   const start = () => run("pg_ctl", ["-D", data, "-o", serverOptions, "-l", logFile, "-w", "-t", "30", "start"]);
   start();
   let running = true;

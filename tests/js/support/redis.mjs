@@ -44,22 +44,33 @@ async function waitForPort(port, timeoutMs = 10000) {
   throw new Error(`redis-server did not listen on ${port} within ${timeoutMs}ms`);
 }
 
-/** Starts a server; resolves `{ url, port, halt(), start(), stop() }`. */
-export async function startRedis() {
+/**
+ * Starts a server; resolves `{ url, port, halt(), start(), stop() }`. `args` are more command-line
+ * options (`["--requirepass", "…", "--user", "bus", "on", …]`); with `tls` (`{ cert, key, ca }`
+ * files) it listens for TLS only, and `url` is rediss://.
+ */
+export async function startRedis({ args = [], tls = null } = {}) {
   if (redisMissing()) throw new Error(SKIP_REASON);
   const dir = mkdtempSync(join(tmpdir(), "cascade-edge-redis-"));
   const port = await freePort();
   let child = null;
   let log = "";
+  const listen = tls
+    ? ["--port", "0", "--tls-port", String(port), "--tls-cert-file", tls.cert, "--tls-key-file", tls.key, "--tls-ca-cert-file", tls.ca, "--tls-auth-clients", "no"]
+    : ["--port", String(port)];
   const start = async () => {
     child = spawn(
       "redis-server",
-      ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"],
+      [...listen, "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning", ...args],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     child.stdout.on("data", (d) => (log += d));
     child.stderr.on("data", (d) => (log += d));
-    await waitForPort(port);
+    try {
+      await waitForPort(port);
+    } catch (error) {
+      throw new Error(`${error.message}:\n${log}`);
+    }
   };
   const halt = async () => {
     if (!child) return;
@@ -71,7 +82,7 @@ export async function startRedis() {
   await start();
   return {
     port,
-    url: `redis://127.0.0.1:${port}`,
+    url: `${tls ? "rediss" : "redis"}://127.0.0.1:${port}`,
     /** Kills the server (SIGKILL: no goodbye to the clients, nothing saved). */
     halt,
     /** Starts it again on the same port, empty. */
