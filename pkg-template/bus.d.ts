@@ -88,3 +88,6 @@ export function connectBus(options: BusOptions): Promise<Bus>;
 
 /** A purge function for the PostgreSQL watcher: `createWatcher({ purge: busPurge(bus) })`. */
 export function busPurge(bus: Bus): (set: { keys: string[]; patterns: string[] }) => Promise<{ purged: string[]; failed: [] }>;
+
+/** The SQL creating the PostgreSQL bus's tables and publish function (idempotent), for members connecting with `install: false`. */
+export function busInstallSql(): string;

@@ -344,3 +344,6 @@ export function busPurge(bus) {
 }
 
 export { DEFAULT_CHANNEL };
+// The PostgreSQL bus's tables and publish function, for an owner to create them once when the
+// members connect with `install: false` (least privilege; README "Fleets").
+export { busInstallSql } from "./bus/pg.js";

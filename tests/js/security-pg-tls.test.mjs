@@ -17,7 +17,7 @@ import { makeCertificates, opensslMissing } from "./support/tls.mjs";
 const skip = postgresMissing() || opensslMissing();
 const { CascadeEngine, LruCache } = await import(join(root, "pkg", "node.js"));
 const { createWatcher, installSql } = await import(join(root, "pkg", "pg.js"));
-const { connectBus } = await import(join(root, "pkg", "bus.js"));
+const { busInstallSql, connectBus } = await import(join(root, "pkg", "bus.js"));
 
 const SDL = "type User { id: ID! name: String }\ntype Query { user(id: ID!): User }\n";
 const PASSWORDS = { watcher: "watch-Pw-6c0e", member: "member-Pw-9a41" };
@@ -86,9 +86,8 @@ before(async () => {
     CREATE TABLE tv_user (id int PRIMARY KEY, name text);`);
   await query(installSql({ tables: ["tv_user"] }));
   await query("GRANT SELECT, UPDATE, DELETE ON cascade_edge_outbox TO watcher");
-  // The bus's tables, created once by their owner; the members only use them.
-  const owner = await connectBus({ url: adminUrl, channel: "setup", logger: null });
-  await owner.close();
+  // The bus's tables, created once by their owner with the package's SQL; the members only use them.
+  await query(busInstallSql());
   await query(MEMBER_GRANTS);
 });
 
