@@ -231,6 +231,50 @@ fn connection_edge_and_page_info_types_are_never_entities() {
 }
 
 #[test]
+fn types_named_like_plumbing_without_its_shape_are_entities() {
+    // Plumbing is recognised by shape, not by name (issue 19): these are ordinary entities.
+    let sdl = r#"
+        type Source { id: ID! }
+        type Destination { id: ID! }
+        type Plant { id: ID! }
+        type Station { id: ID! }
+        type Connection { id: ID! source: Source! destination: Destination! }
+        type PowerConnection { id: ID! watts: Int plant: Plant! }
+        type RailEdge { id: ID! from: Station! to: Station! }
+        type Info { id: ID! }
+        type PageInfo { id: ID! hasNextPage: Boolean! }
+        type InfoConnection { pageInfo: PageInfo! nodes: [Info] }
+        type Plan { id: ID! infos: InfoConnection }
+    "#;
+    let m = model(sdl);
+    assert_eq!(
+        entity_names(&m),
+        [
+            "Source",
+            "Destination",
+            "Plant",
+            "Station",
+            "Connection",
+            "PowerConnection",
+            "RailEdge",
+            "Info",
+            "Plan"
+        ]
+    );
+    assert_eq!(
+        edges(&m),
+        [
+            "Connection.source -> Source",
+            "Connection.destination -> Destination",
+            "PowerConnection.plant -> Plant",
+            "RailEdge.from -> Station",
+            "RailEdge.to -> Station",
+            "Plan.infos -> Info",
+        ]
+    );
+}
+
+#[test]
 fn connection_nodes_may_be_interfaces() {
     let sdl = r#"
         interface Item { id: ID! }
@@ -403,11 +447,12 @@ fn a_repeated_field_keeps_its_first_definition() {
 }
 
 #[test]
-fn undefined_types_scalars_enums_and_inputs_are_ignored() {
+fn scalars_enums_and_inputs_are_not_relationships() {
     let sdl = r#"
         enum Color { RED }
+        scalar JSON
         input PostInput { author: ID }
-        type Post { id: ID! color: Color tags: [String] meta: Mystery in(p: PostInput): Int }
+        type Post { id: ID! color: Color tags: [String] meta: JSON in(p: PostInput): Int }
     "#;
     let m = model(sdl);
     assert_eq!(entity_names(&m), ["Post"]);
@@ -519,4 +564,36 @@ fn github_fixture() {
     assert_eq!(find(&m, "Issue", "repository", "Repository").cardinality, One);
     // `Issue.author: Actor` fans out to every actor.
     assert_eq!(find(&m, "Issue", "author", "User").via, ["Actor"]);
+}
+
+#[test]
+fn a_name_the_schema_does_not_define_is_an_error_with_a_suggestion() {
+    // A typo used to drop the relationship without a word (issue 19).
+    let base = "type User { id: ID! } interface Node { id: ID! } type Post { id: ID! }";
+    for (sdl, message) in [
+        (
+            "type Comment { id: ID! author: Usr! }",
+            "field `Comment.author` has type `Usr`, which the schema does not define; did you mean `User`?",
+        ),
+        (
+            "type Comment implements Nod { id: ID! }",
+            "`Comment` implements `Nod`, which the schema does not define; did you mean `Node`?",
+        ),
+        (
+            "union R = User | Pst",
+            "union `R` has member `Pst`, which the schema does not define; did you mean `Post`?",
+        ),
+        (
+            "type Comment { id: ID! meta: Mystery }",
+            "field `Comment.meta` has type `Mystery`, which the schema does not define",
+        ),
+        (
+            "type Comment { id: ID! at: Strin }",
+            "field `Comment.at` has type `Strin`, which the schema does not define; did you mean `String`?",
+        ),
+    ] {
+        let err = analyze(&format!("{base} {sdl}"), &SchemaOptions::default()).unwrap_err();
+        assert_eq!(err, Error::SchemaInvalid { message: message.into() }, "{sdl}");
+        assert_eq!(err.code(), "SCHEMA_INVALID");
+    }
 }

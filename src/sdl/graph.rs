@@ -13,9 +13,14 @@ pub(super) struct Graph<'a> {
     pub(super) fan_out: Vec<Vec<usize>>,
 }
 
-/// Connection plumbing: never an entity unless key fields are configured explicitly.
-pub(super) fn is_plumbing(name: &str) -> bool {
-    name.ends_with("Connection") || name.ends_with("Edge") || name == "PageInfo"
+/// Connection plumbing, recognised by its shape and never by its name (a `PowerConnection { id,
+/// watts }` is an entity): a connection (`edges` of a type with a `node`, or `nodes`), an edge (a
+/// `node` field) or a page info (`hasNextPage` or `hasPreviousPage`). Never an entity unless key
+/// fields are configured explicitly.
+pub(super) fn is_plumbing(table: &TypeTable<'_>, ty: &TypeDef<'_>) -> bool {
+    ty.kind == Kind::Object
+        && (is_connection(table, ty)
+            || ty.fields.iter().any(|f| matches!(f.name, "node" | "hasNextPage" | "hasPreviousPage")))
 }
 
 impl<'a> Graph<'a> {
@@ -97,7 +102,7 @@ impl<'a> Graph<'a> {
         for (idx, ty) in table.types.iter().enumerate() {
             let key = if let Some(fields) = options.key_fields.get(ty.name) {
                 (!fields.is_empty()).then(|| fields.clone())
-            } else if ty.kind != Kind::Object || self.root.get(idx) == Some(&true) || is_plumbing(ty.name) {
+            } else if ty.kind != Kind::Object || self.root.get(idx) == Some(&true) || is_plumbing(table, ty) {
                 None
             } else if let Some(fields) = &ty.key {
                 if let Some(missing) = fields.iter().find(|f| !ty.fields.iter().any(|d| d.name == *f)) {

@@ -56,7 +56,7 @@ impl<'a> Walk<'_, 'a> {
                     self.reach(member, many, direct, depth + 1);
                 }
             }
-            _ if is_connection(graph, ty) => {
+            _ if is_connection(&graph.table, ty) => {
                 for f in &ty.fields {
                     match (f.name, f.ty) {
                         ("nodes", Some(node)) => self.reach(node, true, direct, depth + 1),
@@ -89,12 +89,12 @@ impl<'a> Walk<'_, 'a> {
 
 /// A Relay connection: `edges` of a type with a `node` field, or `nodes`. Only those two fields
 /// are followed; the rest (`pageInfo`, `totalCount`, edge metadata) is plumbing.
-pub(super) fn is_connection(graph: &Graph<'_>, ty: &TypeDef<'_>) -> bool {
+pub(super) fn is_connection(table: &TypeTable<'_>, ty: &TypeDef<'_>) -> bool {
     ty.kind == Kind::Object
         && ty.fields.iter().any(|f| match f.name {
             "nodes" => true,
             "edges" => {
-                f.ty.and_then(|e| graph.table.types.get(e))
+                f.ty.and_then(|e| table.types.get(e))
                     .is_some_and(|e| e.kind == Kind::Object && e.fields.iter().any(|n| n.name == "node"))
             }
             _ => false,
