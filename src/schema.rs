@@ -303,6 +303,10 @@ pub struct SchemaOptions {
     /// An empty list means "not an entity"; a list given here also makes an entity of a type whose
     /// name (`…Connection`, `…Edge`) would otherwise exclude it.
     pub key_fields: HashMap<String, Vec<String>>,
+    /// Inverse fields named explicitly, by list field (`"User.likedPosts"`): the to-one field of
+    /// the target that points back (`"Post.author"`), or `None` for "no inverse". Lists not named
+    /// here pair with an inverse only when the pairing is unambiguous (SPEC §2).
+    pub inverses: HashMap<String, Option<String>>,
 }
 
 /// What the schema says about entities and their relationships.

@@ -56,6 +56,7 @@ fn opts(keyspaces: &[(&str, &str)], key_fields: &[(&str, &[&str])]) -> SchemaOpt
             .iter()
             .map(|(t, f)| ((*t).into(), f.iter().map(|x| (*x).into()).collect()))
             .collect(),
+        ..SchemaOptions::default()
     }
 }
 
@@ -379,7 +380,8 @@ fn self_references_are_relationships() {
         m.relationships,
         [
             rel("User", "manager", "User", One, &[], &["reportsTo"]),
-            rel("User", "friends", "User", Many, &[], &["manager", "reportsTo"]),
+            // Two to-one fields could point back: ambiguous, so no inverse (never guessed).
+            rel("User", "friends", "User", Many, &[], &[]),
             rel("User", "reportsTo", "User", One, &[], &["manager"]),
         ]
     );
@@ -595,5 +597,68 @@ fn a_name_the_schema_does_not_define_is_an_error_with_a_suggestion() {
         let err = analyze(&format!("{base} {sdl}"), &SchemaOptions::default()).unwrap_err();
         assert_eq!(err, Error::SchemaInvalid { message: message.into() }, "{sdl}");
         assert_eq!(err.code(), "SCHEMA_INVALID");
+    }
+}
+
+const LIKES: &str = r#"
+type User { id: ID! posts: [Post!]! likedPosts: [Post!]! }
+type Post { id: ID! author: User! }
+"#;
+
+fn with_inverses(entries: &[(&str, Option<&str>)]) -> SchemaOptions {
+    SchemaOptions {
+        inverses: entries.iter().map(|(l, i)| ((*l).into(), i.map(Into::into))).collect(),
+        ..SchemaOptions::default()
+    }
+}
+
+fn inverses_of(m: &SchemaModel) -> Vec<String> {
+    m.relationships
+        .iter()
+        .filter(|r| r.cardinality == Many)
+        .map(|r| format!("{}.{} <- {}", r.holder, r.field, r.inverse.join(" ")))
+        .collect()
+}
+
+#[test]
+fn inverses_are_never_guessed_by_type_alone() {
+    // Two lists of Post on User: `Post.author` cannot say which it fills (issue 19).
+    assert_eq!(inverses_of(&model(LIKES)), ["User.posts <- ", "User.likedPosts <- "]);
+    // One list and one to-one field: the pairing is unambiguous.
+    let m = model("type User { id: ID! posts: [Post!]! } type Post { id: ID! author: User! }");
+    assert_eq!(inverses_of(&m), ["User.posts <- author"]);
+    // One list, two to-one fields back: ambiguous too.
+    let m = model("type User { id: ID! posts: [Post!]! } type Post { id: ID! author: User! editor: User }");
+    assert_eq!(inverses_of(&m), ["User.posts <- "]);
+}
+
+#[test]
+fn the_inverses_option_names_the_pairing() {
+    let options = with_inverses(&[("User.posts", Some("Post.author")), ("User.likedPosts", None)]);
+    let m = analyze(LIKES, &options).unwrap();
+    assert_eq!(inverses_of(&m), ["User.posts <- author", "User.likedPosts <- "]);
+}
+
+#[test]
+fn the_inverses_option_is_checked_against_the_schema() {
+    for (entries, message) in [
+        (
+            &[("Usr.posts", Some("Post.author"))][..],
+            "inverses names type `Usr`, which the schema does not define — did you mean `User`?",
+        ),
+        (&[("User.post", None)][..], "inverses names `User.post`, but `User` has no field `post` — did you mean `User.posts`?"),
+        (
+            &[("User.posts", Some("Post.autor"))][..],
+            "inverses names `Post.autor`, but `Post` has no field `autor` — did you mean `Post.author`?",
+        ),
+        (&[("User.id", None)][..], "inverses names `User.id`, which is not a list of entities (only to-many fields have inverses)"),
+        (
+            &[("User.posts", Some("Post.id"))][..],
+            "inverses pairs `User.posts` with `Post.id`, but `Post.id` is not a to-one field of a type `User.posts` lists pointing back at `User`",
+        ),
+        (&[("posts", None)][..], "inverses names `posts`; name a field as `Type.field`"),
+    ] {
+        let err = analyze(LIKES, &with_inverses(entries)).unwrap_err();
+        assert_eq!(err, Error::InvalidOptions { message: message.into() }, "{entries:?}");
     }
 }

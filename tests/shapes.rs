@@ -38,6 +38,25 @@ const CASES: &[Case] = &[
         change: r#"{"entity":"User","id":"2","data":{"manager_id":"1"}}"#,
         keys: &["user:2", "user:2:reports", "user:manager:2", "user:1:reports", "user:manager:1"],
         patterns: &[] },
+    Case { name: "two lists of one type: the inverse is not guessed, both lists are purged whole",
+        sdl: "type User { id: ID!, posts: [Post!]!, likedPosts: [Post!]! } type Post { id: ID!, author: User! }",
+        options: "{}",
+        change: r#"{"entity":"Post","id":"9","op":"delete","data":{"author_id":"1"}}"#,
+        keys: &["post:9", "post:author:1"],
+        patterns: &["user:*:posts", "user:*:likedPosts"] },
+    Case { name: "the inverses option pairs a list explicitly, and null says it has none",
+        sdl: "type User { id: ID!, posts: [Post!]!, likedPosts: [Post!]! } type Post { id: ID!, author: User! }",
+        options: r#"{"inverses":{"User.posts":"Post.author","User.likedPosts":null}}"#,
+        change: r#"{"entity":"Post","id":"9","op":"delete","data":{"author_id":"1"}}"#,
+        keys: &["post:9", "user:1:posts", "post:author:1"],
+        patterns: &["user:*:likedPosts"] },
+    Case { name: "a type named Connection without a connection's shape is an entity",
+        sdl: "type Source { id: ID! } type Destination { id: ID! }
+              type Connection { id: ID!, source: Source!, destination: Destination! }",
+        options: "{}",
+        change: r#"{"entity":"Connection","id":"3","data":{"source_id":"1","destination_id":"2"}}"#,
+        keys: &["connection:3", "connection:source:1", "connection:destination:2"],
+        patterns: &[] },
 ];
 
 fn run(case: &Case) -> Result<(Vec<String>, Vec<String>), String> {

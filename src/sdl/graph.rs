@@ -184,7 +184,7 @@ impl<'a> Graph<'a> {
         Ok(out)
     }
 
-    pub(super) fn relationships(&self) -> Vec<Relationship> {
+    pub(super) fn relationships(&self, options: &SchemaOptions) -> Result<Vec<Relationship>> {
         let mut walk = Walk {
             graph: self,
             stamp: 0,
@@ -235,8 +235,17 @@ impl<'a> Graph<'a> {
         for r in found.iter().filter(|r| !r.many && r.direct) {
             to_one.entry((r.holder, r.target)).or_default().push(r.field);
         }
+        // The to-many fields of each holder that reach each target.
+        let mut to_many: HashMap<(usize, usize), Vec<&str>> = HashMap::new();
+        for r in found.iter().filter(|r| r.many) {
+            let fields = to_many.entry((r.holder, r.target)).or_default();
+            if !fields.contains(&r.field) {
+                fields.push(r.field);
+            }
+        }
+        let explicit = self.explicit_inverses(options, &found, &to_one)?;
         let name = |t: usize| self.table.types.get(t).map_or("", |t| t.name).to_owned();
-        found
+        Ok(found
             .iter()
             .map(|r| Relationship {
                 holder: name(r.holder),
@@ -244,17 +253,95 @@ impl<'a> Graph<'a> {
                 target: name(r.target),
                 cardinality: if r.many { Cardinality::Many } else { Cardinality::One },
                 via: r.via.iter().map(|v| (*v).to_owned()).collect(),
-                inverse: to_one
-                    .get(&(r.target, r.holder))
-                    .map(|fields| {
-                        fields
-                            .iter()
-                            .filter(|&&f| !(r.holder == r.target && f == r.field))
-                            .map(|f| (*f).to_owned())
-                            .collect()
-                    })
-                    .unwrap_or_default(),
+                // A to-one field's inverse is informational only (no rule reads it).
+                inverse: if !r.many {
+                    to_one
+                        .get(&(r.target, r.holder))
+                        .map(|fields| {
+                            fields
+                                .iter()
+                                .filter(|&&f| !(r.holder == r.target && f == r.field))
+                                .map(|f| (*f).to_owned())
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                } else if let Some(named) = explicit.get(&(r.holder, r.field)) {
+                    named.iter().filter(|(t, _)| *t == r.target).map(|(_, f)| (*f).to_owned()).collect()
+                } else {
+                    // Never guessed by type alone: paired only when the holder has this one list
+                    // of the target and the target this one to-one field of the holder.
+                    let lists = to_many.get(&(r.holder, r.target)).map_or(0, Vec::len);
+                    match to_one.get(&(r.target, r.holder)).map(Vec::as_slice) {
+                        Some([only]) if lists == 1 => vec![(*only).to_owned()],
+                        _ => Vec::new(),
+                    }
+                },
             })
-            .collect()
+            .collect())
+    }
+
+    /// The `inverses` option, checked against the schema: list field (holder, field) → its
+    /// inverse as (target, field), empty for "no inverse".
+    #[allow(clippy::type_complexity)]
+    fn explicit_inverses(
+        &self,
+        options: &SchemaOptions,
+        found: &[Found<'a>],
+        to_one: &HashMap<(usize, usize), Vec<&'a str>>,
+    ) -> Result<HashMap<(usize, &'a str), Vec<(usize, &'a str)>>> {
+        let mut out = HashMap::new();
+        let mut named: Vec<&str> = options.inverses.keys().map(String::as_str).collect();
+        named.sort_unstable();
+        for list in named {
+            let inverse = options.inverses.get(list).and_then(Option::as_deref);
+            let (h, list_field) = self.configured_field(list, "inverses")?;
+            let holder = self.table.get(h.name).unwrap_or(usize::MAX);
+            let targets: Vec<usize> = (found.iter())
+                .filter(|r| r.many && r.holder == holder && r.field == list_field)
+                .map(|r| r.target)
+                .collect();
+            if targets.is_empty() {
+                return Err(Error::options(format!(
+                    "inverses names `{list}`, which is not a list of entities (only to-many fields have inverses)"
+                )));
+            }
+            let pair = match inverse {
+                None => Vec::new(),
+                Some(inverse) => {
+                    let (t, inverse_field) = self.configured_field(inverse, "inverses")?;
+                    let target = self.table.get(t.name).unwrap_or(usize::MAX);
+                    let points_back =
+                        to_one.get(&(target, holder)).is_some_and(|f| f.contains(&inverse_field));
+                    if !targets.contains(&target) || !points_back {
+                        return Err(Error::options(format!(
+                            "inverses pairs `{list}` with `{inverse}`, but `{inverse}` is not a to-one field of a type `{list}` lists pointing back at `{}`",
+                            h.name
+                        )));
+                    }
+                    vec![(target, inverse_field)]
+                }
+            };
+            out.insert((holder, list_field), pair);
+        }
+        Ok(out)
+    }
+
+    /// The type and field an option names as `Type.field`, or an error with the nearest name.
+    fn configured_field(&self, name: &str, option: &str) -> Result<(&TypeDef<'a>, &'a str)> {
+        let Some((type_name, field)) = name.split_once('.') else {
+            return Err(Error::options(format!("{option} names `{name}`; name a field as `Type.field`")));
+        };
+        let ty = self.configured_type(type_name, option)?;
+        match ty.fields.iter().find(|f| f.name == field) {
+            Some(f) => Ok((ty, f.name)),
+            None => {
+                let hint = suggest(field, ty.fields.iter().map(|f| f.name))
+                    .map(|s| format!(" — did you mean `{type_name}.{s}`?"))
+                    .unwrap_or_default();
+                Err(Error::options(format!(
+                    "{option} names `{name}`, but `{type_name}` has no field `{field}`{hint}"
+                )))
+            }
+        }
     }
 }

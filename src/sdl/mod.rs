@@ -39,7 +39,7 @@ pub fn analyze(sdl: &str, options: &SchemaOptions) -> Result<SchemaModel> {
     let roots = table.roots(&doc, &extension_roles)?;
     let graph = Graph::new(table, roots, options)?;
     let entities = graph.entities(options)?;
-    let relationships = graph.relationships();
+    let relationships = graph.relationships(options)?;
     Ok(SchemaModel { entities, relationships })
 }
 
