@@ -348,3 +348,43 @@ fn the_inverses_option_must_be_well_formed() {
         "invalid options: inverses names `User.likedPost`, but `User` has no field `likedPost` — did you mean `User.likedPosts`?"
     );
 }
+
+#[test]
+fn unknown_entity_says_why_a_type_of_the_schema_is_not_an_entity() {
+    // Each of these is a type of the schema: "neither a keyspace nor a type" was wrong (issue 19).
+    let sdl = r#"
+        interface Node { id: ID! }
+        union Result = User | Post
+        type User implements Node { id: ID! profile: Profile posts: PostConnection }
+        type Post implements Node { id: ID! author: User! }
+        type Profile { bio: String }
+        type PostConnection { edges: [PostEdge] pageInfo: PageInfo! }
+        type PostEdge { cursor: String node: Post }
+        type PageInfo { hasNextPage: Boolean! }
+        type BlogPost { id: ID! }
+        enum Color { RED }
+        type Query { node(id: ID!): Node }
+    "#;
+    let options = r#"{"keyspaces":{"BlogPost":"blog"}}"#;
+    let options = EngineOptions::from_value(&json(options)).unwrap();
+    let mut e = Engine::from_schema(sdl, options).unwrap();
+    for (entity, message) in [
+        ("Node", "`Node` is an interface of the schema, not an entity: name the object type that changed (an implementor of `Node`)"),
+        ("Result", "`Result` is a union of the schema, not an entity: name the member type that changed"),
+        ("Query", "`Query` is a root operation type of the schema, which is never an entity"),
+        ("Profile", "`Profile` is a type of the schema without an `id` field, so it is not an entity; give it key fields with the `keyFields` option ({ Profile: [\"…\"] }) or `@key(fields: \"…\")`"),
+        ("PostConnection", "`PostConnection` is connection plumbing (by its shape: `edges`, `nodes`, `node` or `hasNextPage`), seen through to the entities it lists; to make it an entity, give it key fields with the `keyFields` option"),
+        ("PageInfo", "`PageInfo` is connection plumbing (by its shape: `edges`, `nodes`, `node` or `hasNextPage`), seen through to the entities it lists; to make it an entity, give it key fields with the `keyFields` option"),
+        ("Color", "`Color` is an enum of the schema; only object types are entities"),
+        ("blog_post", "`BlogPost` is cached under keyspace `blog` (the `keyspaces` option), not `blog_post`"),
+    ] {
+        let err = e.cascade(&Change::new(entity, "1")).unwrap_err();
+        assert_eq!(err.code(), "UNKNOWN_ENTITY");
+        assert_eq!(err.to_string(), format!("unknown entity `{entity}`: {message}"));
+    }
+    let err = e.cascade(&Change::new("Nothing", "1")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "unknown entity `Nothing`: it is neither a keyspace nor a type of the schema"
+    );
+}

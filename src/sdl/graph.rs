@@ -129,6 +129,24 @@ impl<'a> Graph<'a> {
         Ok(keys)
     }
 
+    /// Every type of the schema that is not an entity, in schema order, with the reason.
+    pub(super) fn non_entities(&self, options: &SchemaOptions) -> Vec<(String, NotEntity)> {
+        let table = &self.table;
+        let reason = |t: usize, ty: &TypeDef<'_>| match ty.kind {
+            _ if options.key_fields.get(ty.name).is_some_and(Vec::is_empty) => NotEntity::KeyFieldsEmpty,
+            Kind::Interface => NotEntity::Interface,
+            Kind::Union => NotEntity::Union,
+            Kind::Object if self.root.get(t) == Some(&true) => NotEntity::Root,
+            Kind::Object if is_plumbing(table, ty) => NotEntity::Plumbing,
+            Kind::Object => NotEntity::NoKey,
+            kind => NotEntity::NotObject(kind.keyword()),
+        };
+        (table.order.iter().copied())
+            .filter(|&t| !self.is_entity(t))
+            .filter_map(|t| table.types.get(t).map(|ty| (ty.name.to_owned(), reason(t, ty))))
+            .collect()
+    }
+
     pub(super) fn configured_type(&self, name: &str, option: &str) -> Result<&TypeDef<'a>> {
         self.table.get(name).and_then(|i| self.table.types.get(i)).ok_or_else(|| {
             let hint = suggest(name, self.table.types.iter().map(|t| t.name))

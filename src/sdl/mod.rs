@@ -10,7 +10,9 @@
 
 use crate::error::{suggest, Error, Result};
 use crate::keys::keyspace_for_type;
-use crate::schema::{Cardinality, Entity, Relationship, SchemaModel, SchemaOptions, MAX_SDL_BYTES};
+use crate::schema::{
+    Cardinality, Entity, NotEntity, Relationship, SchemaModel, SchemaOptions, MAX_SDL_BYTES,
+};
 use crate::sort::heap_sort_by;
 use graphql_parser::schema::{self as ast, Definition, TypeDefinition, TypeExtension};
 use hashbrown::{HashMap, HashSet};
@@ -40,7 +42,8 @@ pub fn analyze(sdl: &str, options: &SchemaOptions) -> Result<SchemaModel> {
     let graph = Graph::new(table, roots, options)?;
     let entities = graph.entities(options)?;
     let relationships = graph.relationships(options)?;
-    Ok(SchemaModel { entities, relationships })
+    let non_entities = graph.non_entities(options);
+    Ok(SchemaModel { entities, relationships, non_entities })
 }
 
 mod graph;
