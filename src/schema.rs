@@ -35,7 +35,8 @@ pub struct Entity {
 pub struct Relationship {
     /// Type name of the holder (`User`).
     pub holder: String,
-    /// The field on the holder, as spelled in the schema (`posts`).
+    /// The field on the holder, as spelled in the schema (`posts`); for a target reached through
+    /// value types, the path of fields to it (`profile.employer`).
     pub field: String,
     /// Type name of the target entity (`Post`).
     pub target: String,

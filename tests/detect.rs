@@ -406,10 +406,10 @@ fn payload_and_value_types_are_walked_through() {
     assert_eq!(
         m.relationships,
         [
-            rel("User", "profile", "Post", Many, &["Profile"], &[]),
-            rel("User", "profile", "Region", One, &["Profile", "Address", "Geo"], &[]),
-            rel("User", "profile", "User", One, &["Profile", "Image"], &[]),
-            rel("User", "history", "Post", Many, &["Snapshot"], &[]),
+            rel("User", "profile.pinned", "Post", Many, &["Profile"], &[]),
+            rel("User", "profile.address.geo.region", "Region", One, &["Profile", "Address", "Geo"], &[]),
+            rel("User", "profile.avatar.owner", "User", One, &["Profile", "Image"], &[]),
+            rel("User", "history.post", "Post", Many, &["Snapshot"], &[]),
         ]
     );
 }
@@ -424,20 +424,29 @@ fn walks_terminate_on_cyclic_value_types() {
         type Holder { id: ID! a: A }
     "#;
     let m = model(sdl);
-    let r = find(&m, "Holder", "a", "Leaf");
-    assert_eq!(r.cardinality, Many);
-    assert_eq!(m.relationships.len(), 1);
+    // Each value type is entered once per field walk (and per list-ness): the paths are the first
+    // the depth-first walk finds, in schema order.
+    assert_eq!(edges(&m), ["Holder.a.b.c.b.a.c.leaf -> Leaf", "Holder.a.b.c.leaf -> Leaf"]);
+    assert_eq!(find(&m, "Holder", "a.b.c.b.a.c.leaf", "Leaf").cardinality, Many);
 }
 
 #[test]
-fn identical_triples_are_deduplicated_and_many_wins() {
+fn fields_through_one_value_type_are_kept_apart_by_their_path() {
+    // They were one `Album.pair -> Photo` relationship, so `album:pair:5` stood for all three.
     let sdl = r#"
         type Pair { left: Photo right: Photo all: [Photo] }
         type Photo { id: ID! }
         type Album { id: ID! pair: Pair }
     "#;
     let m = model(sdl);
-    assert_eq!(m.relationships, [rel("Album", "pair", "Photo", Many, &["Pair"], &[])]);
+    assert_eq!(
+        m.relationships,
+        [
+            rel("Album", "pair.left", "Photo", One, &["Pair"], &[]),
+            rel("Album", "pair.right", "Photo", One, &["Pair"], &[]),
+            rel("Album", "pair.all", "Photo", Many, &["Pair"], &[]),
+        ]
+    );
 }
 
 #[test]

@@ -21,6 +21,11 @@ const BLOG: &str = "type User { id: ID!, posts: [Post!]! }
                     type Comment { id: ID!, post: Post!, author: User! }
                     type Query { user(id: ID!): User }";
 
+const PROFILE: &str = "type User { id: ID!, profile: Profile! }
+                       type Profile { bio: String, employer: Company, school: School }
+                       type Company { id: ID! }
+                       type School { id: ID! }";
+
 #[rustfmt::skip]
 const CASES: &[Case] = &[
     Case { name: "a to-one foreign key reaches the holder's list and the index",
@@ -56,6 +61,16 @@ const CASES: &[Case] = &[
         options: "{}",
         change: r#"{"entity":"Connection","id":"3","data":{"source_id":"1","destination_id":"2"}}"#,
         keys: &["connection:3", "connection:source:1", "connection:destination:2"],
+        patterns: &[] },
+    Case { name: "a field through a value type is keyed by its path: a holder's change fills it",
+        sdl: PROFILE, options: "{}",
+        change: r#"{"entity":"User","id":"1","data":{"profile":{"employer":{"id":"5"},"school_id":"7"}}}"#,
+        keys: &["user:1", "user:profile.employer:5", "user:profile.school:7"],
+        patterns: &[] },
+    Case { name: "company 5 and school 5 reached through one value type do not share a key",
+        sdl: PROFILE, options: "{}",
+        change: r#"{"entity":"School","id":"5"}"#,
+        keys: &["school:5", "user:profile.school:5"],
         patterns: &[] },
 ];
 

@@ -304,8 +304,9 @@ pub(crate) fn lookup_field<'v>(data: &'v Value, name: &str) -> Option<&'v Value>
         return Some(v);
     }
     let (head, tail) = name.rsplit_once('_')?;
-    if head.contains('.') {
-        return None;
+    if let Some((outer, _)) = head.rsplit_once('.') {
+        // A foreign key inside a value type (`profile.employer_id`): its spellings under `profile`.
+        return lookup_field(data.get_path(outer)?, span(name, outer.len() + 1..));
     }
     data.get(&camel_case(name))
         .filter(|v| !v.is_null())

@@ -13,6 +13,9 @@ pub(super) struct Graph<'a> {
     pub(super) fan_out: Vec<Vec<usize>>,
 }
 
+/// A holder's field and the path after it through value types.
+type FieldPath<'f, 'a> = (&'a str, &'f [&'a str]);
+
 /// Connection plumbing, recognised by its shape and never by its name (a `PowerConnection { id,
 /// watts }` is an entity): a connection (`edges` of a type with a `node`, or `nodes`), an edge (a
 /// `node` field) or a page info (`hasNextPage` or `hasPreviousPage`). Never an entity unless key
@@ -208,6 +211,7 @@ impl<'a> Graph<'a> {
             stamp: 0,
             seen: vec![0; 2 * self.table.types.len()],
             via: Vec::new(),
+            path: Vec::new(),
             hits: Vec::new(),
         };
         let mut found: Vec<Found<'a>> = Vec::new();
@@ -218,6 +222,7 @@ impl<'a> Graph<'a> {
                 // Cannot wrap: MAX_SDL_BYTES allows far fewer than u32::MAX fields.
                 walk.stamp += 1;
                 walk.via.clear();
+                walk.path.clear();
                 walk.hits.clear();
                 walk.reach(start, f.list, true, 0);
                 // Stable (the index breaks ties): among paths to one target, the first keeps its `via`.
@@ -231,7 +236,10 @@ impl<'a> Graph<'a> {
                 for hit in walk.hits.drain(..) {
                     match found.last_mut() {
                         Some(last)
-                            if last.holder == holder && last.field == f.name && last.target == hit.target =>
+                            if last.holder == holder
+                                && last.field == f.name
+                                && last.target == hit.target
+                                && last.path == hit.path =>
                         {
                             last.many |= hit.many;
                             last.direct |= hit.direct;
@@ -242,6 +250,7 @@ impl<'a> Graph<'a> {
                             target: hit.target,
                             many: hit.many,
                             via: hit.via,
+                            path: hit.path,
                             direct: hit.direct,
                         }),
                     }
@@ -254,11 +263,11 @@ impl<'a> Graph<'a> {
             to_one.entry((r.holder, r.target)).or_default().push(r.field);
         }
         // The to-many fields of each holder that reach each target.
-        let mut to_many: HashMap<(usize, usize), Vec<&str>> = HashMap::new();
+        let mut to_many: HashMap<(usize, usize), Vec<FieldPath<'_, 'a>>> = HashMap::new();
         for r in found.iter().filter(|r| r.many) {
             let fields = to_many.entry((r.holder, r.target)).or_default();
-            if !fields.contains(&r.field) {
-                fields.push(r.field);
+            if !fields.contains(&(r.field, r.path.as_slice())) {
+                fields.push((r.field, r.path.as_slice()));
             }
         }
         let explicit = self.explicit_inverses(options, &found, &to_one)?;
@@ -267,7 +276,7 @@ impl<'a> Graph<'a> {
             .iter()
             .map(|r| Relationship {
                 holder: name(r.holder),
-                field: r.field.to_owned(),
+                field: r.name(),
                 target: name(r.target),
                 cardinality: if r.many { Cardinality::Many } else { Cardinality::One },
                 via: r.via.iter().map(|v| (*v).to_owned()).collect(),
@@ -283,7 +292,7 @@ impl<'a> Graph<'a> {
                                 .collect()
                         })
                         .unwrap_or_default()
-                } else if let Some(named) = explicit.get(&(r.holder, r.field)) {
+                } else if let Some(named) = explicit.get(&(r.holder, r.field)).filter(|_| r.path.is_empty()) {
                     named.iter().filter(|(t, _)| *t == r.target).map(|(_, f)| (*f).to_owned()).collect()
                 } else {
                     // Never guessed by type alone: paired only when the holder has this one list
@@ -315,7 +324,7 @@ impl<'a> Graph<'a> {
             let (h, list_field) = self.configured_field(list, "inverses")?;
             let holder = self.table.get(h.name).unwrap_or(usize::MAX);
             let targets: Vec<usize> = (found.iter())
-                .filter(|r| r.many && r.holder == holder && r.field == list_field)
+                .filter(|r| r.many && r.holder == holder && r.field == list_field && r.path.is_empty())
                 .map(|r| r.target)
                 .collect();
             if targets.is_empty() {

@@ -8,14 +8,31 @@ pub(super) struct Found<'a> {
     pub(super) target: usize,
     pub(super) many: bool,
     pub(super) via: Vec<&'a str>,
+    /// The fields walked through value types after `field` (`["employer"]` for
+    /// `User.profile: Profile` → `Profile.employer: Company`); empty for a direct field.
+    pub(super) path: Vec<&'a str>,
     /// Reached without walking through a value type (interfaces and unions do not count).
     pub(super) direct: bool,
+}
+
+impl Found<'_> {
+    /// The relationship's field: the holder's field, then the path through value types
+    /// (`profile.employer`), so that two fields of one value type never share a key.
+    pub(super) fn name(&self) -> String {
+        let mut name = self.field.to_owned();
+        for p in &self.path {
+            name.push('.');
+            name.push_str(p);
+        }
+        name
+    }
 }
 
 pub(super) struct Hit<'a> {
     pub(super) target: usize,
     pub(super) many: bool,
     pub(super) via: Vec<&'a str>,
+    pub(super) path: Vec<&'a str>,
     pub(super) direct: bool,
 }
 
@@ -28,6 +45,8 @@ pub(super) struct Walk<'g, 'a> {
     /// `many` too, so that a list path is not hidden by a to-one path found first.
     pub(super) seen: Vec<u32>,
     pub(super) via: Vec<&'a str>,
+    /// The fields walked through value types so far.
+    pub(super) path: Vec<&'a str>,
     pub(super) hits: Vec<Hit<'a>>,
 }
 
@@ -36,7 +55,7 @@ impl<'a> Walk<'_, 'a> {
         let graph = self.graph;
         let Some(ty) = graph.table.types.get(t) else { return };
         if graph.is_entity(t) {
-            self.hits.push(Hit { target: t, many, via: self.via.clone(), direct });
+            self.hits.push(Hit { target: t, many, via: self.via.clone(), path: self.path.clone(), direct });
             return;
         }
         if graph.root.get(t) == Some(&true)
@@ -78,7 +97,9 @@ impl<'a> Walk<'_, 'a> {
             _ => {
                 for f in &ty.fields {
                     if let Some(next) = f.ty {
+                        self.path.push(f.name);
                         self.reach(next, many || f.list, false, depth + 1);
+                        self.path.pop();
                     }
                 }
             }
