@@ -26,6 +26,11 @@ const PROFILE: &str = "type User { id: ID!, profile: Profile! }
                        type Company { id: ID! }
                        type School { id: ID! }";
 
+const MEDIA: &str = r#"interface Media { title: String }
+                       type Book implements Media @key(fields: "isbn") { isbn: ID!, title: String }
+                       type Movie implements Media { id: ID!, title: String }
+                       type User { id: ID!, favorite: Media }"#;
+
 #[rustfmt::skip]
 const CASES: &[Case] = &[
     Case { name: "a to-one foreign key reaches the holder's list and the index",
@@ -71,6 +76,35 @@ const CASES: &[Case] = &[
         sdl: PROFILE, options: "{}",
         change: r#"{"entity":"School","id":"5"}"#,
         keys: &["school:5", "user:profile.school:5"],
+        patterns: &[] },
+    Case { name: "an interface whose implementors have different keys: a reference to one renders only its key",
+        sdl: MEDIA, options: "{}",
+        change: r#"{"entity":"User","id":"1","data":{"favorite_id":"5"}}"#,
+        keys: &["user:1", "user:favorite:5"],
+        patterns: &[] },
+    Case { name: "an interface whose implementors have different keys: the other implementor's key too",
+        sdl: MEDIA, options: "{}",
+        change: r#"{"entity":"User","id":"1","data":{"favorite":{"isbn":"x"}}}"#,
+        keys: &["user:1", "user:favorite:x"],
+        patterns: &[] },
+    Case { name: "an interface whose implementors have different keys: no reference at all widens once",
+        sdl: MEDIA, options: "{}",
+        change: r#"{"entity":"User","id":"1","data":{}}"#,
+        keys: &["user:1"],
+        patterns: &["user:favorite:*"] },
+    Case { name: "an interface whose implementors have different keys: each implementor's own change",
+        sdl: MEDIA, options: "{}",
+        change: r#"{"entity":"Book","id":"x"}"#,
+        keys: &["book:x", "user:favorite:x"],
+        patterns: &[] },
+    Case { name: "an interface-typed to-one field as the inverse: only the referenced member's list",
+        sdl: r#"interface Owner { name: String }
+              type User implements Owner { id: ID!, name: String, repos: [Repo!]! }
+              type Org implements Owner @key(fields: "login") { login: ID!, name: String, repos: [Repo!]! }
+              type Repo { id: ID!, owner: Owner! }"#,
+        options: "{}",
+        change: r#"{"entity":"Repo","id":"3","data":{"owner_id":"1"}}"#,
+        keys: &["repo:3", "user:1:repos", "repo:owner:1"],
         patterns: &[] },
 ];
 

@@ -7,6 +7,9 @@ use crate::schema::{for_each_word, Entity, FieldLists, Relationship, Relationshi
 use hashbrown::HashMap;
 use std::cell::OnceCell;
 
+/// A to-one field and the key fields of the entities it may reference.
+type ReferenceKeys = (String, Vec<String>);
+
 /// The entities and relationships of an engine.
 #[derive(Default)]
 pub(crate) struct Catalog {
@@ -22,6 +25,9 @@ pub(crate) struct Catalog {
     relationships: RelationshipTable,
     /// The relationships as [`Relationship`]s, built for the first reader that wants them.
     relationship_list: OnceCell<Vec<Relationship>>,
+    /// Entity index → its to-one fields whose targets have different key fields (an interface
+    /// or union field), with those key fields; built for the first coarse rendering that asks.
+    polymorphic: OnceCell<HashMap<usize, Vec<ReferenceKeys>>>,
     /// The schema's other types and why each is not an entity, for the error that names one
     /// (an engine loaded from rules has no schema, and says nothing of them).
     #[cfg(feature = "sdl")]
@@ -59,6 +65,7 @@ impl Catalog {
             lookup,
             relationships: table,
             relationship_list: list.map_or_else(OnceCell::new, OnceCell::from),
+            polymorphic: OnceCell::new(),
             #[cfg(feature = "sdl")]
             non_entities: HashMap::new(),
         })
@@ -175,6 +182,47 @@ impl Catalog {
         };
         let (h, t) = rel.entities()?;
         Some((entity_ref(h)?, entity_ref(t)?))
+    }
+
+    /// Whether the unfilled foreign key `placeholder` (`favorite_isbn`) of entity `e` is one of
+    /// several spellings of a to-one reference to an interface or union whose members have
+    /// different key fields, and `filled` says another spelling (`favorite_id`) has a value: the
+    /// reference names another member, so the template is not this change's to render.
+    pub(crate) fn names_other_member(
+        &self,
+        e: usize,
+        placeholder: &str,
+        filled: impl Fn(&str) -> bool,
+    ) -> bool {
+        let refs = self.polymorphic.get_or_init(|| {
+            let mut refs: HashMap<usize, Vec<ReferenceKeys>> = HashMap::new();
+            for rel in self.relationships.iter() {
+                let (Some((h, t)), crate::schema::Cardinality::One) = (rel.entities(), rel.cardinality())
+                else {
+                    continue;
+                };
+                let Some(key) = self.entities.get(t).and_then(|t| t.key_fields.first()) else { continue };
+                let fields = refs.entry(h).or_default();
+                match fields.iter_mut().find(|(f, _)| f == rel.field()) {
+                    Some((_, keys)) if !keys.contains(key) => keys.push(key.clone()),
+                    Some(_) => {}
+                    None => fields.push((rel.field().to_owned(), vec![key.clone()])),
+                }
+            }
+            for fields in refs.values_mut() {
+                fields.retain(|(_, keys)| keys.len() > 1);
+            }
+            refs.retain(|_, fields| !fields.is_empty());
+            refs
+        });
+        let Some(fields) = refs.get(&e) else { return false };
+        fields.iter().any(|(field, keys)| {
+            let Some(own) = placeholder.strip_prefix(field.as_str()).and_then(|k| k.strip_prefix('_')) else {
+                return false;
+            };
+            keys.iter().any(|k| k == own)
+                && keys.iter().any(|other| other != own && filled(&format!("{field}_{other}")))
+        })
     }
 
     pub(crate) fn len(&self) -> usize {

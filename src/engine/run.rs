@@ -11,7 +11,7 @@ use crate::cascade::{tag_for, CascadeSet, Change, Op, Trace};
 use crate::condition::fields_differ;
 use crate::error::{Error, Result};
 use crate::keys::{push_encoded_segment, MAX_KEY_LEN};
-use crate::rules::Rule;
+use crate::rules::{Origin, Rule};
 use crate::schema::Entity;
 use crate::text::span;
 use crate::value::Value;
@@ -180,18 +180,38 @@ impl Cascade<'_> {
                 }
                 // Rendered in place at the end of the run's text; `add_tail` keeps or drops it.
                 let start = run.text.len();
+                // A coarse rendering of an auto rule is dropped when its foreign key is one
+                // member's of an interface or union and the data names another member's.
+                let other_member = |coarse: bool, state: &dyn Fn(&str) -> bool| {
+                    coarse
+                        && matches!(rule.origin, Origin::Auto { .. })
+                        && t.placeholders()
+                            .any(|p| !state(p) && catalog.names_other_member(work.entity as usize, p, state))
+                };
                 let after = after_state.then(|| {
                     let (coarse, _) =
                         t.render_into(&mut run.text, delimiter, |name| resolve(name, entity, &id, data));
                     coarse
                 });
+                let after = after.filter(|&coarse| {
+                    let filled = |p: &str| resolve(p, entity, &id, data).is_some();
+                    let keep = !other_member(coarse, &filled);
+                    if !keep {
+                        run.text.truncate(start);
+                    }
+                    keep
+                });
                 let before_coarse = before.and_then(|b| {
                     scratch.clear();
-                    let (coarse, _) = t.render_into(&mut scratch, delimiter, |name| {
-                        // A field `before` does not mention is taken as unchanged.
+                    // A field `before` does not mention is taken as unchanged.
+                    let value = |name: &str| {
                         resolve(name, entity, &id, Some(b)).or_else(|| resolve(name, entity, &id, data))
-                    });
-                    (after.is_none() || scratch != span(&run.text, start..)).then_some(coarse)
+                    };
+                    let (coarse, _) = t.render_into(&mut scratch, delimiter, value);
+                    let filled = |p: &str| value(p).is_some();
+                    (!other_member(coarse, &filled)
+                        && (after.is_none() || scratch != span(&run.text, start..)))
+                    .then_some(coarse)
                 });
                 for (from_before, coarse) in [(false, after), (true, before_coarse)] {
                     let Some(coarse) = coarse else { continue };
