@@ -7,9 +7,6 @@ use crate::schema::{for_each_word, Entity, FieldLists, Relationship, Relationshi
 use hashbrown::HashMap;
 use std::cell::OnceCell;
 
-/// A to-one field and the key fields of the entities it may reference.
-type ReferenceKeys = (String, Vec<String>);
-
 /// The entities and relationships of an engine.
 #[derive(Default)]
 pub(crate) struct Catalog {
@@ -25,9 +22,10 @@ pub(crate) struct Catalog {
     relationships: RelationshipTable,
     /// The relationships as [`Relationship`]s, built for the first reader that wants them.
     relationship_list: OnceCell<Vec<Relationship>>,
-    /// Entity index → its to-one fields whose targets have different key fields (an interface
-    /// or union field), with those key fields; built for the first coarse rendering that asks.
-    polymorphic: OnceCell<HashMap<usize, Vec<ReferenceKeys>>>,
+    /// The to-one fields whose targets have different key fields (an interface or union
+    /// field): (holder entity, a relationship row of the field, the targets' entity indexes, one
+    /// per key field). Built for the first coarse rendering that asks.
+    polymorphic: OnceCell<Vec<(usize, usize, Vec<usize>)>>,
     /// The schema's other types and why each is not an entity, for the error that names one
     /// (an engine loaded from rules has no schema, and says nothing of them).
     #[cfg(feature = "sdl")]
@@ -194,34 +192,40 @@ impl Catalog {
         placeholder: &str,
         filled: impl Fn(&str) -> bool,
     ) -> bool {
+        let key =
+            |t: usize| self.entities.get(t).and_then(|t| t.key_fields.first()).map_or("id", String::as_str);
+        let field = |row: usize| self.relationships.get(row).map_or("", RelationshipRef::field);
         let refs = self.polymorphic.get_or_init(|| {
-            let mut refs: HashMap<usize, Vec<ReferenceKeys>> = HashMap::new();
-            for rel in self.relationships.iter() {
+            // The rows of one field are adjacent (grouped by holder, then field).
+            let mut refs: Vec<(usize, usize, Vec<usize>)> = Vec::new();
+            let mut group: Option<(usize, usize, Vec<usize>)> = None;
+            for (row, rel) in self.relationships.iter().enumerate() {
                 let (Some((h, t)), crate::schema::Cardinality::One) = (rel.entities(), rel.cardinality())
                 else {
                     continue;
                 };
-                let Some(key) = self.entities.get(t).and_then(|t| t.key_fields.first()) else { continue };
-                let fields = refs.entry(h).or_default();
-                match fields.iter_mut().find(|(f, _)| f == rel.field()) {
-                    Some((_, keys)) if !keys.contains(key) => keys.push(key.clone()),
-                    Some(_) => {}
-                    None => fields.push((rel.field().to_owned(), vec![key.clone()])),
+                match &mut group {
+                    Some((gh, grow, targets)) if *gh == h && field(*grow) == rel.field() => {
+                        if !targets.iter().any(|&o| key(o) == key(t)) {
+                            targets.push(t);
+                        }
+                    }
+                    _ => {
+                        refs.extend(group.take().filter(|g| g.2.len() > 1));
+                        group = Some((h, row, vec![t]));
+                    }
                 }
             }
-            for fields in refs.values_mut() {
-                fields.retain(|(_, keys)| keys.len() > 1);
-            }
-            refs.retain(|_, fields| !fields.is_empty());
+            refs.extend(group.filter(|g| g.2.len() > 1));
             refs
         });
-        let Some(fields) = refs.get(&e) else { return false };
-        fields.iter().any(|(field, keys)| {
-            let Some(own) = placeholder.strip_prefix(field.as_str()).and_then(|k| k.strip_prefix('_')) else {
+        refs.iter().filter(|r| r.0 == e).any(|(_, row, targets)| {
+            let f = field(*row);
+            let Some(own) = placeholder.strip_prefix(f).and_then(|k| k.strip_prefix('_')) else {
                 return false;
             };
-            keys.iter().any(|k| k == own)
-                && keys.iter().any(|other| other != own && filled(&format!("{field}_{other}")))
+            targets.iter().any(|&t| key(t) == own)
+                && targets.iter().any(|&t| key(t) != own && filled(&[f, "_", key(t)].concat()))
         })
     }
 

@@ -85,6 +85,8 @@ impl EngineOptions {
                         o.schema.key_fields.insert(t.clone(), fields);
                     }
                 }
+                // Read by schema analysis only: an engine loaded from rules has its inverses.
+                #[cfg(feature = "sdl")]
                 "inverses" => {
                     let entries = val.as_object().ok_or_else(|| {
                         Error::options("`inverses` must map list fields to their inverse, e.g. { \"User.likedPosts\": null, \"Team.members\": \"Player.team\" }")

@@ -180,22 +180,14 @@ impl Cascade<'_> {
                 }
                 // Rendered in place at the end of the run's text; `add_tail` keeps or drops it.
                 let start = run.text.len();
-                // A coarse rendering of an auto rule is dropped when its foreign key is one
-                // member's of an interface or union and the data names another member's.
-                let other_member = |coarse: bool, state: &dyn Fn(&str) -> bool| {
-                    coarse
-                        && matches!(rule.origin, Origin::Auto { .. })
-                        && t.placeholders()
-                            .any(|p| !state(p) && catalog.names_other_member(work.entity as usize, p, state))
-                };
                 let after = after_state.then(|| {
                     let (coarse, _) =
                         t.render_into(&mut run.text, delimiter, |name| resolve(name, entity, &id, data));
                     coarse
                 });
+                let e = work.entity as usize;
                 let after = after.filter(|&coarse| {
-                    let filled = |p: &str| resolve(p, entity, &id, data).is_some();
-                    let keep = !other_member(coarse, &filled);
+                    let keep = !(coarse && other_member(catalog, rule, t, e, &id, data, None));
                     if !keep {
                         run.text.truncate(start);
                     }
@@ -203,15 +195,12 @@ impl Cascade<'_> {
                 });
                 let before_coarse = before.and_then(|b| {
                     scratch.clear();
-                    // A field `before` does not mention is taken as unchanged.
-                    let value = |name: &str| {
+                    let (coarse, _) = t.render_into(&mut scratch, delimiter, |name| {
+                        // A field `before` does not mention is taken as unchanged.
                         resolve(name, entity, &id, Some(b)).or_else(|| resolve(name, entity, &id, data))
-                    };
-                    let (coarse, _) = t.render_into(&mut scratch, delimiter, value);
-                    let filled = |p: &str| value(p).is_some();
-                    (!other_member(coarse, &filled)
-                        && (after.is_none() || scratch != span(&run.text, start..)))
-                    .then_some(coarse)
+                    });
+                    let other = coarse && other_member(catalog, rule, t, e, &id, data, Some(b));
+                    (!other && (after.is_none() || scratch != span(&run.text, start..))).then_some(coarse)
                 });
                 for (from_before, coarse) in [(false, after), (true, before_coarse)] {
                     let Some(coarse) = coarse else { continue };
@@ -298,6 +287,32 @@ impl Cascade<'_> {
         };
         data.is_some_and(|d| eval(d, before)) || before.is_some_and(|b| eval(b, data))
     }
+}
+
+/// Whether a coarse rendering of `t` is to be dropped: `rule` is an auto rule, and a foreign key
+/// it could not fill is one member's of an interface or union field whose data (`before`, else
+/// `data`) names another member's (see [`Catalog::names_other_member`]).
+#[inline(never)]
+fn other_member(
+    catalog: &Catalog,
+    rule: &Rule,
+    t: &crate::template::KeyTemplate,
+    e: usize,
+    id: &str,
+    data: Option<&Value>,
+    before: Option<&Value>,
+) -> bool {
+    if !matches!(rule.origin, Origin::Auto { .. }) {
+        return false;
+    }
+    let entity = &catalog.keyed()[e];
+    let filled = |p: &str| {
+        before
+            .and_then(|b| resolve(p, entity, id, Some(b)))
+            .or_else(|| resolve(p, entity, id, data))
+            .is_some()
+    };
+    t.placeholders().any(|p| !filled(p) && catalog.names_other_member(e, p, &filled))
 }
 
 /// Fills a placeholder from the work item: `{id}` (and the entity's key field) is the encoded id;
