@@ -22,10 +22,6 @@ pub(crate) struct Catalog {
     relationships: RelationshipTable,
     /// The relationships as [`Relationship`]s, built for the first reader that wants them.
     relationship_list: OnceCell<Vec<Relationship>>,
-    /// The to-one fields whose targets have different key fields (an interface or union
-    /// field): (holder entity, a relationship row of the field, the targets' entity indexes, one
-    /// per key field). Built for the first coarse rendering that asks.
-    polymorphic: OnceCell<Vec<(usize, usize, Vec<usize>)>>,
     /// The schema's other types and why each is not an entity, for the error that names one
     /// (an engine loaded from rules has no schema, and says nothing of them).
     #[cfg(feature = "sdl")]
@@ -63,7 +59,6 @@ impl Catalog {
             lookup,
             relationships: table,
             relationship_list: list.map_or_else(OnceCell::new, OnceCell::from),
-            polymorphic: OnceCell::new(),
             #[cfg(feature = "sdl")]
             non_entities: HashMap::new(),
         })
@@ -190,43 +185,23 @@ impl Catalog {
         &self,
         e: usize,
         placeholder: &str,
-        filled: impl Fn(&str) -> bool,
+        filled: &dyn Fn(&str) -> bool,
     ) -> bool {
         let key =
             |t: usize| self.entities.get(t).and_then(|t| t.key_fields.first()).map_or("id", String::as_str);
-        let field = |row: usize| self.relationships.get(row).map_or("", RelationshipRef::field);
-        let refs = self.polymorphic.get_or_init(|| {
-            // The rows of one field are adjacent (grouped by holder, then field).
-            let mut refs: Vec<(usize, usize, Vec<usize>)> = Vec::new();
-            let mut group: Option<(usize, usize, Vec<usize>)> = None;
-            for (row, rel) in self.relationships.iter().enumerate() {
-                let (Some((h, t)), crate::schema::Cardinality::One) = (rel.entities(), rel.cardinality())
-                else {
-                    continue;
-                };
-                match &mut group {
-                    Some((gh, grow, targets)) if *gh == h && field(*grow) == rel.field() => {
-                        if !targets.iter().any(|&o| key(o) == key(t)) {
-                            targets.push(t);
-                        }
-                    }
-                    _ => {
-                        refs.extend(group.take().filter(|g| g.2.len() > 1));
-                        group = Some((h, row, vec![t]));
-                    }
-                }
-            }
-            refs.extend(group.filter(|g| g.2.len() > 1));
-            refs
+        // (field, target key) of each to-one relationship of `e`. A scan: this runs only for a
+        // coarse rendering of a change that carries data.
+        let refs = || {
+            (self.relationships.iter()).filter_map(move |r| match (r.cardinality(), r.entities()) {
+                (crate::schema::Cardinality::One, Some((h, t))) if h == e => Some((r.field(), key(t))),
+                _ => None,
+            })
+        };
+        let own = refs().find(|(f, k)| {
+            placeholder.strip_prefix(f).and_then(|p| p.strip_prefix('_')).is_some_and(|p| p == *k)
         });
-        refs.iter().filter(|r| r.0 == e).any(|(_, row, targets)| {
-            let f = field(*row);
-            let Some(own) = placeholder.strip_prefix(f).and_then(|k| k.strip_prefix('_')) else {
-                return false;
-            };
-            targets.iter().any(|&t| key(t) == own)
-                && targets.iter().any(|&t| key(t) != own && filled(&[f, "_", key(t)].concat()))
-        })
+        let Some((field, own)) = own else { return false };
+        refs().filter(|&(f, k)| f == field && k != own).any(|(f, k)| filled(&[f, "_", k].concat()))
     }
 
     pub(crate) fn len(&self) -> usize {

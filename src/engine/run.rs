@@ -187,7 +187,7 @@ impl Cascade<'_> {
                 });
                 let e = work.entity as usize;
                 let after = after.filter(|&coarse| {
-                    let keep = !(coarse && other_member(catalog, rule, t, e, &id, data, None));
+                    let keep = !(coarse && other_member(catalog, rule, t, e, data, None));
                     if !keep {
                         run.text.truncate(start);
                     }
@@ -199,7 +199,7 @@ impl Cascade<'_> {
                         // A field `before` does not mention is taken as unchanged.
                         resolve(name, entity, &id, Some(b)).or_else(|| resolve(name, entity, &id, data))
                     });
-                    let other = coarse && other_member(catalog, rule, t, e, &id, data, Some(b));
+                    let other = coarse && other_member(catalog, rule, t, e, data, Some(b));
                     (!other && (after.is_none() || scratch != span(&run.text, start..))).then_some(coarse)
                 });
                 for (from_before, coarse) in [(false, after), (true, before_coarse)] {
@@ -298,20 +298,15 @@ fn other_member(
     rule: &Rule,
     t: &crate::template::KeyTemplate,
     e: usize,
-    id: &str,
     data: Option<&Value>,
     before: Option<&Value>,
 ) -> bool {
-    if !matches!(rule.origin, Origin::Auto { .. }) {
+    if !matches!(rule.origin, Origin::Auto { .. }) || (data.is_none() && before.is_none()) {
         return false;
     }
-    let entity = &catalog.keyed()[e];
-    let filled = |p: &str| {
-        before
-            .and_then(|b| resolve(p, entity, id, Some(b)))
-            .or_else(|| resolve(p, entity, id, data))
-            .is_some()
-    };
+    // A foreign key is never the entity's own id: it is looked up in the data alone.
+    let filled =
+        |p: &str| before.and_then(|b| lookup_field(b, p)).or_else(|| lookup_field(data?, p)).is_some();
     t.placeholders().any(|p| !filled(p) && catalog.names_other_member(e, p, &filled))
 }
 
