@@ -302,7 +302,7 @@ pub struct SchemaOptions {
     pub keyspaces: HashMap<String, String>,
     /// Key fields by GraphQL type name; types not listed use an `@key(fields: "…")` directive or `id`.
     /// An empty list means "not an entity"; a list given here also makes an entity of a type whose
-    /// name (`…Connection`, `…Edge`) would otherwise exclude it.
+    /// shape (a connection, an edge, a page info) would otherwise exclude it.
     pub key_fields: HashMap<String, Vec<String>>,
     /// Inverse fields named explicitly, by list field (`"User.likedPosts"`): the to-one field of
     /// the target that points back (`"Post.author"`), or `None` for "no inverse". Lists not named
