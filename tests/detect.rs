@@ -424,10 +424,33 @@ fn walks_terminate_on_cyclic_value_types() {
         type Holder { id: ID! a: A }
     "#;
     let m = model(sdl);
-    // Each value type is entered once per field walk (and per list-ness): the paths are the first
-    // the depth-first walk finds, in schema order.
-    assert_eq!(edges(&m), ["Holder.a.b.c.b.a.c.leaf -> Leaf", "Holder.a.b.c.leaf -> Leaf"]);
-    assert_eq!(find(&m, "Holder", "a.b.c.b.a.c.leaf", "Leaf").cardinality, Many);
+    // A type on the current path (as a list or not) is not entered again, so every path ends.
+    assert_eq!(
+        edges(&m),
+        [
+            "Holder.a.b.c.b.a.c.leaf -> Leaf",
+            "Holder.a.b.c.b.c.leaf -> Leaf",
+            "Holder.a.b.c.leaf -> Leaf",
+            "Holder.a.c.leaf -> Leaf",
+        ]
+    );
+    assert_eq!(find(&m, "Holder", "a.c.leaf", "Leaf").cardinality, Many);
+    assert_eq!(find(&m, "Holder", "a.b.c.leaf", "Leaf").cardinality, One);
+}
+
+#[test]
+fn a_value_type_reached_by_two_paths_gives_both() {
+    // A Region change must reach the users indexed by their work region as by their home region.
+    let sdl = r#"
+        type Region { id: ID! }
+        type Address { city: String region: Region }
+        type Profile { home: Address work: Address }
+        type User { id: ID! profile: Profile }
+    "#;
+    assert_eq!(
+        edges(&model(sdl)),
+        ["User.profile.home.region -> Region", "User.profile.work.region -> Region"]
+    );
 }
 
 #[test]

@@ -209,6 +209,7 @@ impl<'a> Graph<'a> {
         let mut walk = Walk {
             graph: self,
             stamp: 0,
+            steps: 0,
             seen: vec![0; 2 * self.table.types.len()],
             via: Vec::new(),
             path: Vec::new(),
@@ -221,6 +222,7 @@ impl<'a> Graph<'a> {
                 let Some(start) = f.ty else { continue };
                 // Cannot wrap: MAX_SDL_BYTES allows far fewer than u32::MAX fields.
                 walk.stamp += 1;
+                walk.steps = 0;
                 walk.via.clear();
                 walk.path.clear();
                 walk.hits.clear();
@@ -233,18 +235,18 @@ impl<'a> Graph<'a> {
                 heap_sort_by(&mut order, |a, b| a < b);
                 let mut hits: Vec<Option<Hit<'a>>> = walk.hits.drain(..).map(Some).collect();
                 walk.hits.extend(order.into_iter().filter_map(|(_, i)| hits[i].take()));
+                // Hits of one target are adjacent: one relationship per (target, path).
+                let first = found.len();
                 for hit in walk.hits.drain(..) {
-                    match found.last_mut() {
-                        Some(last)
-                            if last.holder == holder
-                                && last.field == f.name
-                                && last.target == hit.target
-                                && last.path == hit.path =>
-                        {
-                            last.many |= hit.many;
-                            last.direct |= hit.direct;
+                    let same = (found[first..].iter_mut().rev())
+                        .take_while(|r| r.target == hit.target)
+                        .find(|r| r.path == hit.path);
+                    match same {
+                        Some(r) => {
+                            r.many |= hit.many;
+                            r.direct |= hit.direct;
                         }
-                        _ => found.push(Found {
+                        None => found.push(Found {
                             holder,
                             field: f.name,
                             target: hit.target,

@@ -41,7 +41,12 @@ pub(super) struct Walk<'g, 'a> {
     pub(super) graph: &'g Graph<'a>,
     /// Bumped per field, so `seen` never needs clearing.
     pub(super) stamp: u32,
-    /// `seen[2 * type + many]`: the stamp of the last field whose walk entered the type. Keyed by
+    /// Types entered by this field's walk so far; past [`MAX_WALK_STEPS`], a type's mark stays
+    /// set when the walk leaves it.
+    pub(super) steps: usize,
+    /// `seen[2 * type + many]`: the stamp of the field whose walk is inside the type (a type on
+    /// the current path is not entered again, so cycles end); cleared on leaving it, so that a
+    /// value type reached by two paths (`home: Address`, `work: Address`) gives both. Keyed by
     /// `many` too, so that a list path is not hidden by a to-one path found first.
     pub(super) seen: Vec<u32>,
     pub(super) via: Vec<&'a str>,
@@ -64,10 +69,12 @@ impl<'a> Walk<'_, 'a> {
         {
             return;
         }
-        match self.seen.get_mut(2 * t + usize::from(many)) {
+        let slot = 2 * t + usize::from(many);
+        match self.seen.get_mut(slot) {
             Some(mark) if *mark != self.stamp => *mark = self.stamp,
             _ => return,
         }
+        self.steps += 1;
         self.via.push(ty.name);
         match ty.kind {
             Kind::Interface | Kind::Union => {
@@ -105,6 +112,13 @@ impl<'a> Walk<'_, 'a> {
             }
         }
         self.via.pop();
+        // Within the budget, other paths may enter the type again; past it, every type is
+        // entered once, which bounds the walk by the size of the schema.
+        if self.steps <= MAX_WALK_STEPS {
+            if let Some(mark) = self.seen.get_mut(slot) {
+                *mark = 0;
+            }
+        }
     }
 }
 
