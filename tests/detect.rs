@@ -454,6 +454,18 @@ fn a_value_type_reached_by_two_paths_gives_both() {
 }
 
 #[test]
+fn a_field_whose_value_types_branch_into_too_many_paths_is_keyed_by_the_field_itself() {
+    // V0 { a: V1, b: V1, c: V1 } … V5 { … V6 }, V6 { leaf: Leaf }: 3^6 paths to `Leaf`. Past the
+    // walk's budget, one relationship per target under the holder's field: wider, never missing.
+    let mut sdl: String =
+        (0..6).map(|i| format!("type V{i} {{ a: V{n} b: V{n} c: V{n} }}\n", n = i + 1)).collect();
+    sdl.push_str("type V6 { leaf: Leaf } type Leaf { id: ID! } type Holder { id: ID! v: V0 }");
+    let m = model(&sdl);
+    assert_eq!(edges(&m), ["Holder.v -> Leaf"]);
+    assert_eq!(find(&m, "Holder", "v", "Leaf").via, ["V0", "V1", "V2", "V3", "V4", "V5", "V6"]);
+}
+
+#[test]
 fn fields_through_one_value_type_are_kept_apart_by_their_path() {
     // They were one `Album.pair -> Photo` relationship, so `album:pair:5` stood for all three.
     let sdl = r#"

@@ -210,6 +210,7 @@ impl<'a> Graph<'a> {
             graph: self,
             stamp: 0,
             steps: 0,
+            collapsed: false,
             seen: vec![0; 2 * self.table.types.len()],
             via: Vec::new(),
             path: Vec::new(),
@@ -227,6 +228,13 @@ impl<'a> Graph<'a> {
                 walk.path.clear();
                 walk.hits.clear();
                 walk.reach(start, f.list, true, 0);
+                walk.collapsed = walk.steps > MAX_WALK_STEPS;
+                if walk.collapsed {
+                    walk.stamp += 1;
+                    walk.hits.clear();
+                    walk.reach(start, f.list, true, 0);
+                    walk.collapsed = false;
+                }
                 // Stable (the index breaks ties): among paths to one target, the first keeps its `via`.
                 let mut order: Vec<(usize, usize)> = (walk.hits.iter().enumerate())
                     .map(|(i, h)| (self.rank.get(h.target).copied().unwrap_or(usize::MAX), i))

@@ -21,7 +21,8 @@ use std::borrow::Cow;
 /// How many interface, union, connection or value types a field may be followed through.
 const MAX_WALK_DEPTH: usize = 8;
 
-/// How many types one field's walk enters before each is entered at most once more (see `Walk`).
+/// How many types one field's walk may enter by distinct paths; past it, the field is walked
+/// again collapsed (see `Walk::collapsed`).
 const MAX_WALK_STEPS: usize = 256;
 
 /// Operation roles, and the type names they default to when no `schema` definition names them.

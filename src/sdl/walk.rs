@@ -41,9 +41,12 @@ pub(super) struct Walk<'g, 'a> {
     pub(super) graph: &'g Graph<'a>,
     /// Bumped per field, so `seen` never needs clearing.
     pub(super) stamp: u32,
-    /// Types entered by this field's walk so far; past [`MAX_WALK_STEPS`], a type's mark stays
-    /// set when the walk leaves it.
+    /// Types entered by this field's walk so far (see [`MAX_WALK_STEPS`]).
     pub(super) steps: usize,
+    /// Set for a walk that entered too many types by paths: it is walked again with every type
+    /// entered once and no paths, each target reached as the holder's field itself (wider keys
+    /// than paths give, never a target left out).
+    pub(super) collapsed: bool,
     /// `seen[2 * type + many]`: the stamp of the field whose walk is inside the type (a type on
     /// the current path is not entered again, so cycles end); cleared on leaving it, so that a
     /// value type reached by two paths (`home: Address`, `work: Address`) gives both. Keyed by
@@ -104,17 +107,20 @@ impl<'a> Walk<'_, 'a> {
             _ => {
                 for f in &ty.fields {
                     if let Some(next) = f.ty {
-                        self.path.push(f.name);
+                        if !self.collapsed {
+                            self.path.push(f.name);
+                        }
                         self.reach(next, many || f.list, false, depth + 1);
-                        self.path.pop();
+                        if !self.collapsed {
+                            self.path.pop();
+                        }
                     }
                 }
             }
         }
         self.via.pop();
-        // Within the budget, other paths may enter the type again; past it, every type is
-        // entered once, which bounds the walk by the size of the schema.
-        if self.steps <= MAX_WALK_STEPS {
+        // Other paths may enter the type again; a collapsed walk enters each type once.
+        if !self.collapsed && self.steps <= MAX_WALK_STEPS {
             if let Some(mark) = self.seen.get_mut(slot) {
                 *mark = 0;
             }
