@@ -123,6 +123,11 @@ export interface EngineOptions {
   keyspaces?: Record<string, string>;
   /** Key fields by type name, when an entity is not keyed by `id` (`{ Product: "sku" }`). */
   keyFields?: Record<string, string | string[]>;
+  /**
+   * The inverse of a list field, when it is not the one unambiguous pairing
+   * (`{ "User.posts": "Post.author", "User.likedPosts": null }`; `null`: no inverse, purged whole).
+   */
+  inverses?: Record<string, string | null>;
   /** The one-character delimiter between key segments (default `:`). */
   delimiter?: string;
   /** How many levels a cascade may go (0–64, default 3). */

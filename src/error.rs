@@ -19,8 +19,9 @@ pub enum Error {
     InvalidTemplate { template: String, reason: String },
     /// A template names a placeholder that the entity cannot provide.
     UnknownPlaceholder { template: String, placeholder: String },
-    /// A rule or change names an entity the engine does not know.
-    UnknownEntity { entity: String, suggestion: Option<String> },
+    /// A rule or change names an entity the engine does not know: the nearest entity name, or
+    /// why a type of the schema by that name is not an entity.
+    UnknownEntity { entity: String, suggestion: Option<String>, reason: Option<String> },
     /// A rule is malformed (bad condition, no templates, …).
     InvalidRule { message: String },
     /// No rule has this id.
@@ -103,10 +104,11 @@ impl fmt::Display for Error {
                 f,
                 "template `{template}` uses placeholder `{{{placeholder}}}`, which is not a field of the entity"
             ),
-            Error::UnknownEntity { entity, suggestion: Some(s) } => {
+            Error::UnknownEntity { entity, reason: Some(r), .. } => write!(f, "unknown entity `{entity}`: {r}"),
+            Error::UnknownEntity { entity, suggestion: Some(s), reason: None } => {
                 write!(f, "unknown entity `{entity}` — did you mean `{s}`?")
             }
-            Error::UnknownEntity { entity, suggestion: None } => {
+            Error::UnknownEntity { entity, suggestion: None, reason: None } => {
                 write!(f, "unknown entity `{entity}`: it is neither a keyspace nor a type of the schema")
             }
             Error::InvalidRule { message } => write!(f, "invalid rule: {message}"),

@@ -42,7 +42,7 @@ pub use lru::{
 };
 pub use mutation::MAX_RESPONSE_DEPTH;
 pub use rules::{Origin, Rule};
-pub use schema::{Cardinality, Entity, Relationship, SchemaModel, SchemaOptions, MAX_SDL_BYTES};
+pub use schema::{Cardinality, Entity, NotEntity, Relationship, SchemaModel, SchemaOptions, MAX_SDL_BYTES};
 #[cfg(feature = "sdl")]
 pub use sdl::analyze;
 pub use stats::EngineStats;

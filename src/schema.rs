@@ -35,7 +35,8 @@ pub struct Entity {
 pub struct Relationship {
     /// Type name of the holder (`User`).
     pub holder: String,
-    /// The field on the holder, as spelled in the schema (`posts`).
+    /// The field on the holder, as spelled in the schema (`posts`); for a target reached through
+    /// value types, the path of fields to it (`profile.employer`).
     pub field: String,
     /// Type name of the target entity (`Post`).
     pub target: String,
@@ -301,8 +302,12 @@ pub struct SchemaOptions {
     pub keyspaces: HashMap<String, String>,
     /// Key fields by GraphQL type name; types not listed use an `@key(fields: "…")` directive or `id`.
     /// An empty list means "not an entity"; a list given here also makes an entity of a type whose
-    /// name (`…Connection`, `…Edge`) would otherwise exclude it.
+    /// shape (a connection, an edge, a page info) would otherwise exclude it.
     pub key_fields: HashMap<String, Vec<String>>,
+    /// Inverse fields named explicitly, by list field (`"User.likedPosts"`): the to-one field of
+    /// the target that points back (`"Post.author"`), or `None` for "no inverse". Lists not named
+    /// here pair with an inverse only when the pairing is unambiguous (SPEC §2).
+    pub inverses: HashMap<String, Option<String>>,
 }
 
 /// What the schema says about entities and their relationships.
@@ -312,6 +317,56 @@ pub struct SchemaModel {
     pub entities: Vec<Entity>,
     /// Relationships in schema order (holder type order, then field order, then target order).
     pub relationships: Vec<Relationship>,
+    /// The other types of the schema, and why each is not an entity (for the error that names one).
+    pub non_entities: Vec<(String, NotEntity)>,
+}
+
+/// Why a type of the schema is not an entity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotEntity {
+    /// An interface: its implementors are the entities.
+    Interface,
+    /// A union: its members are the entities.
+    Union,
+    /// A root operation type (`Query`, `Mutation`, `Subscription` or as `schema { … }` names them).
+    Root,
+    /// An object type without an `id` field or `@key`: a value type, walked through.
+    NoKey,
+    /// Connection plumbing (a connection, an edge or a page info, by shape), seen through.
+    Plumbing,
+    /// The `keyFields` option gives it no key fields.
+    KeyFieldsEmpty,
+    /// A scalar, enum or input type (its keyword).
+    NotObject(&'static str),
+}
+
+#[cfg(feature = "sdl")]
+impl NotEntity {
+    /// Why `name` is not an entity, and how to make it one where that is possible.
+    pub fn explain(self, name: &str) -> String {
+        match self {
+            NotEntity::Interface => format!(
+                "`{name}` is an interface of the schema, not an entity: name the object type that changed (an implementor of `{name}`)"
+            ),
+            NotEntity::Union => {
+                format!("`{name}` is a union of the schema, not an entity: name the member type that changed")
+            }
+            NotEntity::Root => format!("`{name}` is a root operation type of the schema, which is never an entity"),
+            NotEntity::NoKey => format!(
+                "`{name}` is a type of the schema without an `id` field, so it is not an entity; give it key fields with the `keyFields` option ({{ {name}: [\"…\"] }}) or `@key(fields: \"…\")`"
+            ),
+            NotEntity::Plumbing => format!(
+                "`{name}` is connection plumbing (by its shape: `edges`, `nodes`, `node` or `hasNextPage`), seen through to the entities it lists; to make it an entity, give it key fields with the `keyFields` option"
+            ),
+            NotEntity::KeyFieldsEmpty => {
+                format!("`{name}` is not an entity because the `keyFields` option gives it no key fields")
+            }
+            NotEntity::NotObject(kind) => {
+                let a = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+                format!("`{name}` is {a} {kind} of the schema; only object types are entities")
+            }
+        }
+    }
 }
 
 #[cfg(test)]

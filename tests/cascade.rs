@@ -228,7 +228,10 @@ fn batches_are_deduplicated_in_order() {
 fn unknown_entities_get_a_suggestion_and_leave_stats_alone() {
     let mut e = blog();
     let err = e.cascade(&Change::new("users", "1")).unwrap_err();
-    assert_eq!(err, Error::UnknownEntity { entity: "users".into(), suggestion: Some("user".into()) });
+    assert_eq!(
+        err,
+        Error::UnknownEntity { entity: "users".into(), suggestion: Some("user".into()), reason: None }
+    );
     assert_eq!(err.code(), "UNKNOWN_ENTITY");
     assert_eq!(err.to_string(), "unknown entity `users` — did you mean `user`?");
     assert_eq!(e.stats().cascades, 0);

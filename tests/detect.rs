@@ -56,6 +56,7 @@ fn opts(keyspaces: &[(&str, &str)], key_fields: &[(&str, &[&str])]) -> SchemaOpt
             .iter()
             .map(|(t, f)| ((*t).into(), f.iter().map(|x| (*x).into()).collect()))
             .collect(),
+        ..SchemaOptions::default()
     }
 }
 
@@ -231,6 +232,50 @@ fn connection_edge_and_page_info_types_are_never_entities() {
 }
 
 #[test]
+fn types_named_like_plumbing_without_its_shape_are_entities() {
+    // Plumbing is recognised by shape, not by name (issue 19): these are ordinary entities.
+    let sdl = r#"
+        type Source { id: ID! }
+        type Destination { id: ID! }
+        type Plant { id: ID! }
+        type Station { id: ID! }
+        type Connection { id: ID! source: Source! destination: Destination! }
+        type PowerConnection { id: ID! watts: Int plant: Plant! }
+        type RailEdge { id: ID! from: Station! to: Station! }
+        type Info { id: ID! }
+        type PageInfo { id: ID! hasNextPage: Boolean! }
+        type InfoConnection { pageInfo: PageInfo! nodes: [Info] }
+        type Plan { id: ID! infos: InfoConnection }
+    "#;
+    let m = model(sdl);
+    assert_eq!(
+        entity_names(&m),
+        [
+            "Source",
+            "Destination",
+            "Plant",
+            "Station",
+            "Connection",
+            "PowerConnection",
+            "RailEdge",
+            "Info",
+            "Plan"
+        ]
+    );
+    assert_eq!(
+        edges(&m),
+        [
+            "Connection.source -> Source",
+            "Connection.destination -> Destination",
+            "PowerConnection.plant -> Plant",
+            "RailEdge.from -> Station",
+            "RailEdge.to -> Station",
+            "Plan.infos -> Info",
+        ]
+    );
+}
+
+#[test]
 fn connection_nodes_may_be_interfaces() {
     let sdl = r#"
         interface Item { id: ID! }
@@ -335,7 +380,8 @@ fn self_references_are_relationships() {
         m.relationships,
         [
             rel("User", "manager", "User", One, &[], &["reportsTo"]),
-            rel("User", "friends", "User", Many, &[], &["manager", "reportsTo"]),
+            // Two to-one fields could point back: ambiguous, so no inverse (never guessed).
+            rel("User", "friends", "User", Many, &[], &[]),
             rel("User", "reportsTo", "User", One, &[], &["manager"]),
         ]
     );
@@ -360,10 +406,10 @@ fn payload_and_value_types_are_walked_through() {
     assert_eq!(
         m.relationships,
         [
-            rel("User", "profile", "Post", Many, &["Profile"], &[]),
-            rel("User", "profile", "Region", One, &["Profile", "Address", "Geo"], &[]),
-            rel("User", "profile", "User", One, &["Profile", "Image"], &[]),
-            rel("User", "history", "Post", Many, &["Snapshot"], &[]),
+            rel("User", "profile.pinned", "Post", Many, &["Profile"], &[]),
+            rel("User", "profile.address.geo.region", "Region", One, &["Profile", "Address", "Geo"], &[]),
+            rel("User", "profile.avatar.owner", "User", One, &["Profile", "Image"], &[]),
+            rel("User", "history.post", "Post", Many, &["Snapshot"], &[]),
         ]
     );
 }
@@ -378,20 +424,64 @@ fn walks_terminate_on_cyclic_value_types() {
         type Holder { id: ID! a: A }
     "#;
     let m = model(sdl);
-    let r = find(&m, "Holder", "a", "Leaf");
-    assert_eq!(r.cardinality, Many);
-    assert_eq!(m.relationships.len(), 1);
+    // A type on the current path (as a list or not) is not entered again, so every path ends.
+    assert_eq!(
+        edges(&m),
+        [
+            "Holder.a.b.c.b.a.c.leaf -> Leaf",
+            "Holder.a.b.c.b.c.leaf -> Leaf",
+            "Holder.a.b.c.leaf -> Leaf",
+            "Holder.a.c.leaf -> Leaf",
+        ]
+    );
+    assert_eq!(find(&m, "Holder", "a.c.leaf", "Leaf").cardinality, Many);
+    assert_eq!(find(&m, "Holder", "a.b.c.leaf", "Leaf").cardinality, One);
 }
 
 #[test]
-fn identical_triples_are_deduplicated_and_many_wins() {
+fn a_value_type_reached_by_two_paths_gives_both() {
+    // A Region change must reach the users indexed by their work region as by their home region.
+    let sdl = r#"
+        type Region { id: ID! }
+        type Address { city: String region: Region }
+        type Profile { home: Address work: Address }
+        type User { id: ID! profile: Profile }
+    "#;
+    assert_eq!(
+        edges(&model(sdl)),
+        ["User.profile.home.region -> Region", "User.profile.work.region -> Region"]
+    );
+}
+
+#[test]
+fn a_field_whose_value_types_branch_into_too_many_paths_is_keyed_by_the_field_itself() {
+    // V0 { a: V1, b: V1, c: V1 } … V5 { … V6 }, V6 { leaf: Leaf }: 3^6 paths to `Leaf`. Past the
+    // walk's budget, one relationship per target under the holder's field: wider, never missing.
+    let mut sdl: String =
+        (0..6).map(|i| format!("type V{i} {{ a: V{n} b: V{n} c: V{n} }}\n", n = i + 1)).collect();
+    sdl.push_str("type V6 { leaf: Leaf } type Leaf { id: ID! } type Holder { id: ID! v: V0 }");
+    let m = model(&sdl);
+    assert_eq!(edges(&m), ["Holder.v -> Leaf"]);
+    assert_eq!(find(&m, "Holder", "v", "Leaf").via, ["V0", "V1", "V2", "V3", "V4", "V5", "V6"]);
+}
+
+#[test]
+fn fields_through_one_value_type_are_kept_apart_by_their_path() {
+    // They were one `Album.pair -> Photo` relationship, so `album:pair:5` stood for all three.
     let sdl = r#"
         type Pair { left: Photo right: Photo all: [Photo] }
         type Photo { id: ID! }
         type Album { id: ID! pair: Pair }
     "#;
     let m = model(sdl);
-    assert_eq!(m.relationships, [rel("Album", "pair", "Photo", Many, &["Pair"], &[])]);
+    assert_eq!(
+        m.relationships,
+        [
+            rel("Album", "pair.left", "Photo", One, &["Pair"], &[]),
+            rel("Album", "pair.right", "Photo", One, &["Pair"], &[]),
+            rel("Album", "pair.all", "Photo", Many, &["Pair"], &[]),
+        ]
+    );
 }
 
 #[test]
@@ -403,11 +493,12 @@ fn a_repeated_field_keeps_its_first_definition() {
 }
 
 #[test]
-fn undefined_types_scalars_enums_and_inputs_are_ignored() {
+fn scalars_enums_and_inputs_are_not_relationships() {
     let sdl = r#"
         enum Color { RED }
+        scalar JSON
         input PostInput { author: ID }
-        type Post { id: ID! color: Color tags: [String] meta: Mystery in(p: PostInput): Int }
+        type Post { id: ID! color: Color tags: [String] meta: JSON in(p: PostInput): Int }
     "#;
     let m = model(sdl);
     assert_eq!(entity_names(&m), ["Post"]);
@@ -519,4 +610,99 @@ fn github_fixture() {
     assert_eq!(find(&m, "Issue", "repository", "Repository").cardinality, One);
     // `Issue.author: Actor` fans out to every actor.
     assert_eq!(find(&m, "Issue", "author", "User").via, ["Actor"]);
+}
+
+#[test]
+fn a_name_the_schema_does_not_define_is_an_error_with_a_suggestion() {
+    // A typo used to drop the relationship without a word (issue 19).
+    let base = "type User { id: ID! } interface Node { id: ID! } type Post { id: ID! }";
+    for (sdl, message) in [
+        (
+            "type Comment { id: ID! author: Usr! }",
+            "field `Comment.author` has type `Usr`, which the schema does not define; did you mean `User`?",
+        ),
+        (
+            "type Comment implements Nod { id: ID! }",
+            "`Comment` implements `Nod`, which the schema does not define; did you mean `Node`?",
+        ),
+        (
+            "union R = User | Pst",
+            "union `R` has member `Pst`, which the schema does not define; did you mean `Post`?",
+        ),
+        (
+            "type Comment { id: ID! meta: Mystery }",
+            "field `Comment.meta` has type `Mystery`, which the schema does not define",
+        ),
+        (
+            "type Comment { id: ID! at: Strin }",
+            "field `Comment.at` has type `Strin`, which the schema does not define; did you mean `String`?",
+        ),
+    ] {
+        let err = analyze(&format!("{base} {sdl}"), &SchemaOptions::default()).unwrap_err();
+        assert_eq!(err, Error::SchemaInvalid { message: message.into() }, "{sdl}");
+        assert_eq!(err.code(), "SCHEMA_INVALID");
+    }
+}
+
+const LIKES: &str = r#"
+type User { id: ID! posts: [Post!]! likedPosts: [Post!]! }
+type Post { id: ID! author: User! }
+"#;
+
+fn with_inverses(entries: &[(&str, Option<&str>)]) -> SchemaOptions {
+    SchemaOptions {
+        inverses: entries.iter().map(|(l, i)| ((*l).into(), i.map(Into::into))).collect(),
+        ..SchemaOptions::default()
+    }
+}
+
+fn inverses_of(m: &SchemaModel) -> Vec<String> {
+    m.relationships
+        .iter()
+        .filter(|r| r.cardinality == Many)
+        .map(|r| format!("{}.{} <- {}", r.holder, r.field, r.inverse.join(" ")))
+        .collect()
+}
+
+#[test]
+fn inverses_are_never_guessed_by_type_alone() {
+    // Two lists of Post on User: `Post.author` cannot say which it fills (issue 19).
+    assert_eq!(inverses_of(&model(LIKES)), ["User.posts <- ", "User.likedPosts <- "]);
+    // One list and one to-one field: the pairing is unambiguous.
+    let m = model("type User { id: ID! posts: [Post!]! } type Post { id: ID! author: User! }");
+    assert_eq!(inverses_of(&m), ["User.posts <- author"]);
+    // One list, two to-one fields back: ambiguous too.
+    let m = model("type User { id: ID! posts: [Post!]! } type Post { id: ID! author: User! editor: User }");
+    assert_eq!(inverses_of(&m), ["User.posts <- "]);
+}
+
+#[test]
+fn the_inverses_option_names_the_pairing() {
+    let options = with_inverses(&[("User.posts", Some("Post.author")), ("User.likedPosts", None)]);
+    let m = analyze(LIKES, &options).unwrap();
+    assert_eq!(inverses_of(&m), ["User.posts <- author", "User.likedPosts <- "]);
+}
+
+#[test]
+fn the_inverses_option_is_checked_against_the_schema() {
+    for (entries, message) in [
+        (
+            &[("Usr.posts", Some("Post.author"))][..],
+            "inverses names type `Usr`, which the schema does not define — did you mean `User`?",
+        ),
+        (&[("User.post", None)][..], "inverses names `User.post`, but `User` has no field `post` — did you mean `User.posts`?"),
+        (
+            &[("User.posts", Some("Post.autor"))][..],
+            "inverses names `Post.autor`, but `Post` has no field `autor` — did you mean `Post.author`?",
+        ),
+        (&[("User.id", None)][..], "inverses names `User.id`, which is not a list of entities (only to-many fields have inverses)"),
+        (
+            &[("User.posts", Some("Post.id"))][..],
+            "inverses pairs `User.posts` with `Post.id`, but `Post.id` is not a to-one field of a type `User.posts` lists pointing back at `User`",
+        ),
+        (&[("posts", None)][..], "inverses names `posts`; name a field as `Type.field`"),
+    ] {
+        let err = analyze(LIKES, &with_inverses(entries)).unwrap_err();
+        assert_eq!(err, Error::InvalidOptions { message: message.into() }, "{entries:?}");
+    }
 }

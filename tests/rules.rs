@@ -279,3 +279,112 @@ fn a_loaded_engine_builds_auto_rules_per_entity_at_the_indexes_from_schema_gives
         }
     }
 }
+
+const LIKES: &str = "type User { id: ID! posts: [Post!]! likedPosts: [Post!]! }
+                     type Post { id: ID! author: User! }";
+
+fn deleted_post_9_by_user_1(e: &mut Engine) -> (Vec<String>, Vec<String>) {
+    let change =
+        Change::from_value(&json(r#"{"entity":"Post","id":"9","op":"delete","data":{"author_id":"1"}}"#));
+    let set = e.cascade(&change.unwrap()).unwrap();
+    (set.keys, set.patterns)
+}
+
+#[test]
+fn a_list_whose_inverse_is_ambiguous_is_purged_whole_and_linted() {
+    // `Post.author` was taken as the inverse of `User.likedPosts` too: deleting post 9 by user 1
+    // purged `user:1:likedPosts` and left `user:2:likedPosts`, which holds post 9 (issue 19).
+    let mut e = Engine::from_schema(LIKES, EngineOptions::default()).unwrap();
+    assert_eq!(
+        deleted_post_9_by_user_1(&mut e),
+        (
+            vec!["post:9".to_owned(), "post:author:1".to_owned()],
+            vec!["user:*:posts".to_owned(), "user:*:likedPosts".to_owned()]
+        )
+    );
+    let coarse: Vec<String> =
+        e.lint().into_iter().filter(|l| l.code == "COARSE").map(|l| l.message).collect();
+    assert_eq!(
+        coarse,
+        [
+            "no to-one field of `Post` pairs unambiguously with `User.posts`, so every list of this kind is purged; \
+             name its inverse with the `inverses` option ({ \"Holder.list\": \"Target.field\" }), add an inverse field, or add a manual rule",
+            "no to-one field of `Post` pairs unambiguously with `User.likedPosts`, so every list of this kind is purged; \
+             name its inverse with the `inverses` option ({ \"Holder.list\": \"Target.field\" }), add an inverse field, or add a manual rule",
+        ]
+    );
+}
+
+#[test]
+fn the_inverses_option_pairs_a_list_and_survives_save_and_load() {
+    let options = EngineOptions::from_value(&json(
+        r#"{"inverses":{"User.posts":"Post.author","User.likedPosts":null}}"#,
+    ));
+    let mut e = Engine::from_schema(LIKES, options.unwrap()).unwrap();
+    let want = (
+        vec!["post:9".to_owned(), "user:1:posts".to_owned(), "post:author:1".to_owned()],
+        vec!["user:*:likedPosts".to_owned()],
+    );
+    assert_eq!(deleted_post_9_by_user_1(&mut e), want);
+    assert_eq!(e.lint().iter().filter(|l| l.code == "COARSE").count(), 1);
+    let mut loaded = Engine::from_json(&e.to_value().unwrap().to_json(), None).unwrap();
+    assert_eq!(deleted_post_9_by_user_1(&mut loaded), want);
+}
+
+#[test]
+fn the_inverses_option_must_be_well_formed() {
+    for (options, message) in [
+        (r#"{"inverses":["User.posts"]}"#, "invalid options: `inverses` must map list fields to their inverse, e.g. { \"User.likedPosts\": null, \"Team.members\": \"Player.team\" }"),
+        (r#"{"inverses":{"User.posts":"author"}}"#, "invalid options: the inverse of `User.posts` must be a field such as \"Post.author\", or null for none"),
+        (r#"{"inverses":{"User.posts":3}}"#, "invalid options: the inverse of `User.posts` must be a field such as \"Post.author\", or null for none"),
+    ] {
+        let err = EngineOptions::from_value(&json(options)).unwrap_err();
+        assert_eq!((err.code(), err.to_string().as_str()), ("INVALID_OPTIONS", message), "{options}");
+    }
+    let options = EngineOptions::from_value(&json(r#"{"inverses":{"User.likedPost":null}}"#)).unwrap();
+    let err = Engine::from_schema(LIKES, options).err().unwrap();
+    assert_eq!(
+        err.to_string(),
+        "invalid options: inverses names `User.likedPost`, but `User` has no field `likedPost` — did you mean `User.likedPosts`?"
+    );
+}
+
+#[test]
+fn unknown_entity_says_why_a_type_of_the_schema_is_not_an_entity() {
+    // Each of these is a type of the schema: "neither a keyspace nor a type" was wrong (issue 19).
+    let sdl = r#"
+        interface Node { id: ID! }
+        union Result = User | Post
+        type User implements Node { id: ID! profile: Profile posts: PostConnection }
+        type Post implements Node { id: ID! author: User! }
+        type Profile { bio: String }
+        type PostConnection { edges: [PostEdge] pageInfo: PageInfo! }
+        type PostEdge { cursor: String node: Post }
+        type PageInfo { hasNextPage: Boolean! }
+        type BlogPost { id: ID! }
+        enum Color { RED }
+        type Query { node(id: ID!): Node }
+    "#;
+    let options = r#"{"keyspaces":{"BlogPost":"blog"}}"#;
+    let options = EngineOptions::from_value(&json(options)).unwrap();
+    let mut e = Engine::from_schema(sdl, options).unwrap();
+    for (entity, message) in [
+        ("Node", "`Node` is an interface of the schema, not an entity: name the object type that changed (an implementor of `Node`)"),
+        ("Result", "`Result` is a union of the schema, not an entity: name the member type that changed"),
+        ("Query", "`Query` is a root operation type of the schema, which is never an entity"),
+        ("Profile", "`Profile` is a type of the schema without an `id` field, so it is not an entity; give it key fields with the `keyFields` option ({ Profile: [\"…\"] }) or `@key(fields: \"…\")`"),
+        ("PostConnection", "`PostConnection` is connection plumbing (by its shape: `edges`, `nodes`, `node` or `hasNextPage`), seen through to the entities it lists; to make it an entity, give it key fields with the `keyFields` option"),
+        ("PageInfo", "`PageInfo` is connection plumbing (by its shape: `edges`, `nodes`, `node` or `hasNextPage`), seen through to the entities it lists; to make it an entity, give it key fields with the `keyFields` option"),
+        ("Color", "`Color` is an enum of the schema; only object types are entities"),
+        ("blog_post", "`BlogPost` is cached under keyspace `blog` (the `keyspaces` option), not `blog_post`"),
+    ] {
+        let err = e.cascade(&Change::new(entity, "1")).unwrap_err();
+        assert_eq!(err.code(), "UNKNOWN_ENTITY");
+        assert_eq!(err.to_string(), format!("unknown entity `{entity}`: {message}"));
+    }
+    let err = e.cascade(&Change::new("Nothing", "1")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "unknown entity `Nothing`: it is neither a keyspace nor a type of the schema"
+    );
+}

@@ -25,6 +25,16 @@ const BLOG: &str = "type User { id: ID!, posts: [Post!]! }
                     type Comment { id: ID!, post: Post!, author: User! }
                     type Query { user(id: ID!): User }";
 
+const PROFILE: &str = "type User { id: ID!, profile: Profile! }
+                       type Profile { bio: String, employer: Company, school: School }
+                       type Company { id: ID! }
+                       type School { id: ID! }";
+
+const MEDIA: &str = r#"interface Media { title: String }
+                       type Book implements Media @key(fields: "isbn") { isbn: ID!, title: String }
+                       type Movie implements Media { id: ID!, title: String }
+                       type User { id: ID!, favorite: Media }"#;
+
 #[rustfmt::skip]
 const CASES: &[Case] = &[
     Case { name: "a to-one foreign key reaches the holder's list and the index",
@@ -111,6 +121,64 @@ const CASES: &[Case] = &[
         options: "{}",
         change: r#"{"entity":"Post","id":"9","data":{"maybe_tag_id":"4","billing_account_id":"5"}}"#,
         keys: &["post:9", "tag:4:posts", "post:maybeTag:4", "post:billingAccount:5"],
+        patterns: &[] },
+    Case { name: "two lists of one type: the inverse is not guessed, both lists are purged whole",
+        sdl: "type User { id: ID!, posts: [Post!]!, likedPosts: [Post!]! } type Post { id: ID!, author: User! }",
+        options: "{}",
+        change: r#"{"entity":"Post","id":"9","op":"delete","data":{"author_id":"1"}}"#,
+        keys: &["post:9", "post:author:1"],
+        patterns: &["user:*:posts", "user:*:likedPosts"] },
+    Case { name: "the inverses option pairs a list explicitly, and null says it has none",
+        sdl: "type User { id: ID!, posts: [Post!]!, likedPosts: [Post!]! } type Post { id: ID!, author: User! }",
+        options: r#"{"inverses":{"User.posts":"Post.author","User.likedPosts":null}}"#,
+        change: r#"{"entity":"Post","id":"9","op":"delete","data":{"author_id":"1"}}"#,
+        keys: &["post:9", "user:1:posts", "post:author:1"],
+        patterns: &["user:*:likedPosts"] },
+    Case { name: "a type named Connection without a connection's shape is an entity",
+        sdl: "type Source { id: ID! } type Destination { id: ID! }
+              type Connection { id: ID!, source: Source!, destination: Destination! }",
+        options: "{}",
+        change: r#"{"entity":"Connection","id":"3","data":{"source_id":"1","destination_id":"2"}}"#,
+        keys: &["connection:3", "connection:source:1", "connection:destination:2"],
+        patterns: &[] },
+    Case { name: "a field through a value type is keyed by its path: a holder's change fills it",
+        sdl: PROFILE, options: "{}",
+        change: r#"{"entity":"User","id":"1","data":{"profile":{"employer":{"id":"5"},"school_id":"7"}}}"#,
+        keys: &["user:1", "user:profile.employer:5", "user:profile.school:7"],
+        patterns: &[] },
+    Case { name: "company 5 and school 5 reached through one value type do not share a key",
+        sdl: PROFILE, options: "{}",
+        change: r#"{"entity":"School","id":"5"}"#,
+        keys: &["school:5", "user:profile.school:5"],
+        patterns: &[] },
+    Case { name: "an interface whose implementors have different keys: a reference to one renders only its key",
+        sdl: MEDIA, options: "{}",
+        change: r#"{"entity":"User","id":"1","data":{"favorite_id":"5"}}"#,
+        keys: &["user:1", "user:favorite:5"],
+        patterns: &[] },
+    Case { name: "an interface whose implementors have different keys: the other implementor's key too",
+        sdl: MEDIA, options: "{}",
+        change: r#"{"entity":"User","id":"1","data":{"favorite":{"isbn":"x"}}}"#,
+        keys: &["user:1", "user:favorite:x"],
+        patterns: &[] },
+    Case { name: "an interface whose implementors have different keys: no reference at all widens once",
+        sdl: MEDIA, options: "{}",
+        change: r#"{"entity":"User","id":"1","data":{}}"#,
+        keys: &["user:1"],
+        patterns: &["user:favorite:*"] },
+    Case { name: "an interface whose implementors have different keys: each implementor's own change",
+        sdl: MEDIA, options: "{}",
+        change: r#"{"entity":"Book","id":"x"}"#,
+        keys: &["book:x", "user:favorite:x"],
+        patterns: &[] },
+    Case { name: "an interface-typed to-one field as the inverse: only the referenced member's list",
+        sdl: r#"interface Owner { name: String }
+              type User implements Owner { id: ID!, name: String, repos: [Repo!]! }
+              type Org implements Owner @key(fields: "login") { login: ID!, name: String, repos: [Repo!]! }
+              type Repo { id: ID!, owner: Owner! }"#,
+        options: "{}",
+        change: r#"{"entity":"Repo","id":"3","data":{"owner_id":"1"}}"#,
+        keys: &["repo:3", "user:1:repos", "repo:owner:1"],
         patterns: &[] },
 ];
 

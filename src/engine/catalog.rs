@@ -22,6 +22,10 @@ pub(crate) struct Catalog {
     relationships: RelationshipTable,
     /// The relationships as [`Relationship`]s, built for the first reader that wants them.
     relationship_list: OnceCell<Vec<Relationship>>,
+    /// The schema's other types and why each is not an entity, for the error that names one
+    /// (an engine loaded from rules has no schema, and says nothing of them).
+    #[cfg(feature = "sdl")]
+    non_entities: HashMap<String, crate::schema::NotEntity>,
 }
 
 impl Catalog {
@@ -55,7 +59,34 @@ impl Catalog {
             lookup,
             relationships: table,
             relationship_list: list.map_or_else(OnceCell::new, OnceCell::from),
+            #[cfg(feature = "sdl")]
+            non_entities: HashMap::new(),
         })
+    }
+
+    /// Records the schema's types that are not entities, and why.
+    #[cfg(feature = "sdl")]
+    pub(crate) fn set_non_entities(&mut self, types: Vec<(String, crate::schema::NotEntity)>) {
+        self.non_entities = types.into_iter().collect();
+    }
+
+    /// Why `name` names no entity, when the schema says: a type that is not one, or the keyspace
+    /// a type would have without its `keyspaces` override.
+    #[cfg(feature = "sdl")]
+    fn why_not(&self, name: &str) -> Option<String> {
+        if let Some(reason) = self.non_entities.get(name) {
+            return Some(reason.explain(name));
+        }
+        let e = self.entities.iter().find(|e| crate::keys::keyspace_for_type(&e.type_name) == name)?;
+        Some(format!(
+            "`{}` is cached under keyspace `{}` (the `keyspaces` option), not `{name}`",
+            e.type_name, e.keyspace
+        ))
+    }
+
+    #[cfg(not(feature = "sdl"))]
+    fn why_not(&self, _: &str) -> Option<String> {
+        None
     }
 
     /// The entities, in schema order, with their fields.
@@ -112,6 +143,7 @@ impl Catalog {
             entity: name.to_owned(),
             suggestion: suggest(name, self.entities.iter().map(|e| e.keyspace.as_str()))
                 .or_else(|| suggest(name, self.entities.iter().map(|e| e.type_name.as_str()))),
+            reason: self.why_not(name),
         })
     }
 
@@ -137,6 +169,33 @@ impl Catalog {
         };
         let (h, t) = rel.entities()?;
         Some((entity_ref(h)?, entity_ref(t)?))
+    }
+
+    /// Whether the unfilled foreign key `placeholder` (`favorite_isbn`) of entity `e` is one of
+    /// several spellings of a to-one reference to an interface or union whose members have
+    /// different key fields, and `filled` says another spelling (`favorite_id`) has a value: the
+    /// reference names another member, so the template is not this change's to render.
+    pub(crate) fn names_other_member(
+        &self,
+        e: usize,
+        placeholder: &str,
+        filled: &dyn Fn(&str) -> bool,
+    ) -> bool {
+        let key =
+            |t: usize| self.entities.get(t).and_then(|t| t.key_fields.first()).map_or("id", String::as_str);
+        // (field, target key) of each to-one relationship of `e`. A scan: this runs only for a
+        // coarse rendering of a change that carries data.
+        let refs = || {
+            (self.relationships.iter()).filter_map(move |r| match (r.cardinality(), r.entities()) {
+                (crate::schema::Cardinality::One, Some((h, t))) if h == e => Some((r.field(), key(t))),
+                _ => None,
+            })
+        };
+        let own = refs().find(|(f, k)| {
+            placeholder.strip_prefix(f).and_then(|p| p.strip_prefix('_')).is_some_and(|p| p == *k)
+        });
+        let Some((field, own)) = own else { return false };
+        refs().filter(|&(f, k)| f == field && k != own).any(|(f, k)| filled(&[f, "_", k].concat()))
     }
 
     pub(crate) fn len(&self) -> usize {

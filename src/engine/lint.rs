@@ -29,12 +29,20 @@ impl Engine {
                 }
             }
             if r.coarse {
+                let target = (self.catalog.index_of(&r.entity))
+                    .and_then(|e| self.catalog.keyed().get(e))
+                    .map_or(r.entity.as_str(), |e| e.type_name.as_str());
+                let list = match &r.origin {
+                    crate::rules::Origin::Auto { holder, field } => format!("`{holder}.{field}`"),
+                    crate::rules::Origin::Manual => "the list".to_owned(),
+                };
                 out.push(Lint {
                     rule: r.id.clone(),
                     code: "COARSE",
                     message: format!(
-                        "no to-one field points back from `{}`, so every list of this kind is purged; add an inverse field or a manual rule",
-                        r.entity
+                        "no to-one field of `{}` pairs unambiguously with {list}, so every list of this kind is purged; \
+                         name its inverse with the `inverses` option ({{ \"Holder.list\": \"Target.field\" }}), add an inverse field, or add a manual rule",
+                        target
                     ),
                 });
             }

@@ -136,7 +136,10 @@ impl Engine {
     pub fn from_model(model: SchemaModel, options: EngineOptions, logger: Option<Logger>) -> Result<Engine> {
         options.validate()?;
         let table = RelationshipTable::from_relationships(&model.relationships);
-        let catalog = Catalog::new(model.entities, None, table, Some(model.relationships))?;
+        #[allow(unused_mut)]
+        let mut catalog = Catalog::new(model.entities, None, table, Some(model.relationships))?;
+        #[cfg(feature = "sdl")]
+        catalog.set_non_entities(model.non_entities);
         let book = RuleBook::derived(&catalog, options.delimiter)?;
         let mut engine = Engine::assemble(options, catalog, book, logger);
         if engine.hooks.logging() {

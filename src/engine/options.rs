@@ -35,7 +35,7 @@ impl Default for EngineOptions {
 }
 
 impl EngineOptions {
-    /// Reads `{ keyspaces?, keyFields?, delimiter?, maxDepth?, maxKeys?, verbose? }`; unknown
+    /// Reads `{ keyspaces?, keyFields?, inverses?, delimiter?, maxDepth?, maxKeys?, verbose? }`; unknown
     /// properties are refused so a typo does not silently change nothing.
     pub fn from_value(v: &Value) -> Result<EngineOptions> {
         let mut o = EngineOptions::default();
@@ -85,10 +85,31 @@ impl EngineOptions {
                         o.schema.key_fields.insert(t.clone(), fields);
                     }
                 }
+                // Read by schema analysis only: an engine loaded from rules has its inverses.
+                #[cfg(feature = "sdl")]
+                "inverses" => {
+                    let entries = val.as_object().ok_or_else(|| {
+                        Error::options("`inverses` must map list fields to their inverse, e.g. { \"User.likedPosts\": null, \"Team.members\": \"Player.team\" }")
+                    })?;
+                    for (list, inverse) in entries {
+                        let inverse = match inverse {
+                            Value::Null => None,
+                            Value::String(s) if s.split_once('.').is_some_and(|(t, f)| !t.is_empty() && !f.is_empty()) => {
+                                Some(s.clone())
+                            }
+                            _ => {
+                                return Err(Error::options(format!(
+                                    "the inverse of `{list}` must be a field such as \"Post.author\", or null for none"
+                                )))
+                            }
+                        };
+                        o.schema.inverses.insert(list.clone(), inverse);
+                    }
+                }
                 "logger" | "clock" => {} // handled by the embedding
                 other => {
                     return Err(Error::options(format!(
-                        "unknown option `{other}`; options are keyspaces, keyFields, delimiter, maxDepth, maxKeys, verbose, logger"
+                        "unknown option `{other}`; options are keyspaces, keyFields, inverses, delimiter, maxDepth, maxKeys, verbose, logger"
                     )))
                 }
             }

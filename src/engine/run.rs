@@ -11,7 +11,7 @@ use crate::cascade::{tag_for, CascadeSet, Change, Op, Trace};
 use crate::condition::fields_differ;
 use crate::error::{Error, Result};
 use crate::keys::{keyspace_for_type, push_id_segment, MAX_KEY_LEN};
-use crate::rules::Rule;
+use crate::rules::{Origin, Rule};
 use crate::schema::Entity;
 use crate::text::span;
 use crate::value::Value;
@@ -202,6 +202,14 @@ impl Cascade<'_> {
                         (!orphan).then_some(coarse)
                     })
                     .flatten();
+                let e = work.entity as usize;
+                let after = after.filter(|&coarse| {
+                    let keep = !(coarse && other_member(catalog, rule, t, e, data, None));
+                    if !keep {
+                        run.text.truncate(start);
+                    }
+                    keep
+                });
                 let before_coarse = before.and_then(|b| {
                     scratch.clear();
                     let mut orphan = false;
@@ -213,7 +221,9 @@ impl Cascade<'_> {
                         }
                         .value(&mut orphan)
                     });
-                    (!orphan && (after.is_none() || scratch != span(&run.text, start..))).then_some(coarse)
+                    let other = coarse && other_member(catalog, rule, t, e, data, Some(b));
+                    (!orphan && !other && (after.is_none() || scratch != span(&run.text, start..)))
+                        .then_some(coarse)
                 });
                 for (from_before, coarse) in [(false, after), (true, before_coarse)] {
                     let Some(coarse) = coarse else { continue };
@@ -302,6 +312,27 @@ impl Cascade<'_> {
     }
 }
 
+/// Whether a coarse rendering of `t` is to be dropped: `rule` is an auto rule, and a foreign key
+/// it could not fill is one member's of an interface or union field whose data (`before`, else
+/// `data`) names another member's (see [`Catalog::names_other_member`]).
+#[inline(never)]
+fn other_member(
+    catalog: &Catalog,
+    rule: &Rule,
+    t: &crate::template::KeyTemplate,
+    e: usize,
+    data: Option<&Value>,
+    before: Option<&Value>,
+) -> bool {
+    if !matches!(rule.origin, Origin::Auto { .. }) || (data.is_none() && before.is_none()) {
+        return false;
+    }
+    // A foreign key is never the entity's own id: it is looked up in the data alone.
+    let filled =
+        |p: &str| before.and_then(|b| lookup_field(b, p)).or_else(|| lookup_field(data?, p)).is_some();
+    t.placeholders().any(|p| !filled(p) && catalog.names_other_member(e, p, &filled))
+}
+
 /// A placeholder's value in a change's data.
 enum Fill<'v> {
     /// The raw value, or an already-encoded segment when the bool is true.
@@ -370,8 +401,9 @@ pub(crate) fn lookup_field<'v>(data: &'v Value, name: &str) -> Option<&'v Value>
         return Some(cur);
     }
     let (head, tail) = name.rsplit_once('_')?;
-    if head.contains('.') {
-        return None;
+    if let Some((outer, _)) = head.rsplit_once('.') {
+        // A foreign key inside a value type (`profile.employer_id`): its spellings under `profile`.
+        return lookup_field(data.get_path(outer)?, span(name, outer.len() + 1..));
     }
     if let Some(v) = data.get(&camel_case(name)) {
         return Some(v);

@@ -10,7 +10,9 @@
 
 use crate::error::{suggest, Error, Result};
 use crate::keys::keyspace_for_type;
-use crate::schema::{Cardinality, Entity, Relationship, SchemaModel, SchemaOptions, MAX_SDL_BYTES};
+use crate::schema::{
+    Cardinality, Entity, NotEntity, Relationship, SchemaModel, SchemaOptions, MAX_SDL_BYTES,
+};
 use crate::sort::heap_sort_by;
 use graphql_parser::schema::{self as ast, Definition, TypeDefinition, TypeExtension};
 use hashbrown::{HashMap, HashSet};
@@ -18,6 +20,10 @@ use std::borrow::Cow;
 
 /// How many interface, union, connection or value types a field may be followed through.
 const MAX_WALK_DEPTH: usize = 8;
+
+/// How many types one field's walk may enter by distinct paths; past it, the field is walked
+/// again collapsed (see `Walk::collapsed`).
+const MAX_WALK_STEPS: usize = 256;
 
 /// Operation roles, and the type names they default to when no `schema` definition names them.
 const ROLES: [(&str, &str); 3] =
@@ -39,8 +45,9 @@ pub fn analyze(sdl: &str, options: &SchemaOptions) -> Result<SchemaModel> {
     let roots = table.roots(&doc, &extension_roles)?;
     let graph = Graph::new(table, roots, options)?;
     let entities = graph.entities(options)?;
-    let relationships = graph.relationships();
-    Ok(SchemaModel { entities, relationships })
+    let relationships = graph.relationships(options)?;
+    let non_entities = graph.non_entities(options);
+    Ok(SchemaModel { entities, relationships, non_entities })
 }
 
 mod graph;

@@ -162,7 +162,7 @@ impl<'a> TypeTable<'a> {
                 table.merge(idx, &parts);
             }
         }
-        table.resolve();
+        table.resolve()?;
         let mut order: Vec<(usize, usize)> =
             table.types.iter().enumerate().map(|(i, t)| (t.position, i)).collect();
         // The pairs are unique: see `crate::sort`.
@@ -187,7 +187,10 @@ impl<'a> TypeTable<'a> {
     /// Resolves field types to indices and drops repeated fields. GitHub's published schema
     /// repeats `EnterpriseOwnerInfo.repositoryDeployKeySetting`, so a repeat keeps the first
     /// definition rather than failing the whole schema.
-    pub(super) fn resolve(&mut self) {
+    ///
+    /// A field type, `implements` or union member naming a type the schema does not define is an
+    /// error (a typo would otherwise drop the relationship without a word).
+    pub(super) fn resolve(&mut self) -> Result<()> {
         let mut seen = HashSet::new();
         let by_name = &self.by_name;
         for ty in &mut self.types {
@@ -197,6 +200,33 @@ impl<'a> TypeTable<'a> {
                 f.ty = by_name.get(f.type_name).copied();
             }
         }
+        for ty in &self.types {
+            for f in &ty.fields {
+                if f.ty.is_none() && !BUILT_IN_SCALARS.contains(&f.type_name) {
+                    let what = format!("field `{}.{}` has type `{}`", ty.name, f.name, f.type_name);
+                    return Err(self.undefined(what, f.type_name));
+                }
+            }
+            for i in &ty.interfaces {
+                if !by_name.contains_key(i) {
+                    return Err(self.undefined(format!("`{}` implements `{i}`", ty.name), i));
+                }
+            }
+            for m in &ty.members {
+                if !by_name.contains_key(m) {
+                    return Err(self.undefined(format!("union `{}` has member `{m}`", ty.name), m));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The error for `what`, naming `name` that the schema does not define, with the nearest
+    /// defined name (built-in scalars included).
+    fn undefined(&self, what: String, name: &str) -> Error {
+        let defined = self.types.iter().map(|t| t.name).chain(BUILT_IN_SCALARS);
+        let hint = suggest(name, defined).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
+        invalid(format!("{what}, which the schema does not define{hint}"))
     }
 
     pub(super) fn get(&self, name: &str) -> Option<usize> {
@@ -254,6 +284,9 @@ impl<'a> TypeTable<'a> {
         Ok(roots)
     }
 }
+
+/// The scalars every GraphQL schema has without declaring them.
+const BUILT_IN_SCALARS: [&str; 5] = ["ID", "String", "Int", "Float", "Boolean"];
 
 pub(super) fn invalid(message: String) -> Error {
     Error::SchemaInvalid { message }

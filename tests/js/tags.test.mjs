@@ -273,3 +273,54 @@ test("composite keys: an LruCache with the engine cascades an item's key, escape
   cache.free();
   items.free();
 });
+
+// Issue 19: `Post.author` was taken as the inverse of `User.likedPosts` too, so deleting post 9 by
+// user 1 purged `user:1:likedPosts` and left user 2's cached likes, which hold post 9.
+const likesSdl = `
+  type User { id: ID!, name: String, posts: [Post!]!, likedPosts: [Post!]! }
+  type Post { id: ID!, title: String, author: User! }
+  type Query { user(id: ID!): User }
+`;
+const likesResponse = {
+  data: { user: { __typename: "User", id: "2", name: "Bo", likedPosts: [{ title: "Nine" }] } },
+};
+const deletePost9 = { entity: "Post", id: "9", op: "delete", data: { author_id: "1" } };
+
+test("a list whose inverse is ambiguous: a response tagged with another user's list is purged", () => {
+  const engine = CascadeEngine.fromSchema(likesSdl);
+  const { tags } = tagsForResponse(engine, likesResponse);
+  assert.deepEqual(tags, ["user:2", "user:2:likedPosts", "user:*:likedPosts"]);
+  const cache = new LruCache({ maxEntries: 10, engine });
+  // The exact tags: an entry is tagged with keys, and the wildcard tags are for CDNs.
+  cache.set("q:likes:2", likesResponse, { tags: tags.filter((t) => !t.includes("*")) });
+  cache.set("q:other", 1, { tags: ["user:3"] });
+  const set = engine.cascade(deletePost9);
+  assert.deepEqual(set.keys, ["post:9", "post:author:1"]);
+  assert.deepEqual(set.patterns, ["user:*:posts", "user:*:likedPosts"]);
+  cache.invalidateSet(set);
+  assert.equal(cache.has("q:likes:2"), false);
+  assert.deepEqual([...cache.keys()], ["q:other"]);
+  assert.deepEqual(
+    engine.lint().filter((l) => l.code === "COARSE").map((l) => l.message.split(",")[0]),
+    ["no to-one field of `Post` pairs unambiguously with `User.posts`", "no to-one field of `Post` pairs unambiguously with `User.likedPosts`"],
+  );
+});
+
+test("the inverses option names the pairing, survives toJSON, and is checked against the schema", () => {
+  const engine = CascadeEngine.fromSchema(likesSdl, { inverses: { "User.posts": "Post.author", "User.likedPosts": null } });
+  const set = engine.cascade(deletePost9);
+  assert.deepEqual(set.keys, ["post:9", "user:1:posts", "post:author:1"]);
+  assert.deepEqual(set.patterns, ["user:*:likedPosts"]);
+  const loaded = CascadeEngine.fromJSON(engine.toJSON());
+  assert.deepEqual(loaded.cascade(deletePost9).keys, set.keys);
+  assert.throws(
+    () => CascadeEngine.fromSchema(likesSdl, { inverses: { "User.likedPost": null } }),
+    (e) =>
+      e.code === "INVALID_OPTIONS" &&
+      e.message === "invalid options: inverses names `User.likedPost`, but `User` has no field `likedPost` — did you mean `User.likedPosts`?",
+  );
+  assert.throws(
+    () => CascadeEngine.fromSchema(likesSdl, { inverses: { "User.posts": 1 } }),
+    (e) => e.code === "INVALID_OPTIONS" && /must be a field such as "Post.author", or null for none/.test(e.message),
+  );
+});
