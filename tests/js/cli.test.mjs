@@ -342,7 +342,7 @@ describe("cascade-edge CLI", () => {
     [["--options", "nothing.json"], "--options: cannot read 'nothing.json': no such file or directory"],
     [["--options", "{maxDepth: 2}"], /^--options is not valid JSON: Expected property name /],
     [["--options", "[1]"], '--options must hold a JSON object, e.g. {"keyspaces":{"BlogPost":"post"},"maxDepth":2}'],
-    [["--options", '{"maxdepth":2}'], "invalid options: unknown option `maxdepth`; options are keyspaces, keyFields, delimiter, maxDepth, maxKeys, verbose, logger (given by --options)"],
+    [["--options", '{"maxdepth":2}'], "invalid options: unknown option `maxdepth`; options are keyspaces, keyFields, inverses, delimiter, maxDepth, maxKeys, verbose, logger (given by --options)"],
     [["--options", '{"delimiter":"ab"}'], 'invalid options: `delimiter` must be a single character such as ":" (given by --options)'],
     [["--options", '{"logger":"console"}'], "--options cannot hold `logger`, a function: --verbose logs to stderr"],
   ];
