@@ -46,6 +46,22 @@ pub(super) struct TypeDef<'a> {
     pub(super) key: Option<Vec<String>>,
 }
 
+impl<'a> TypeDef<'a> {
+    /// A type as its first definition or extension (at `position` in the document) names it;
+    /// `TypeTable::merge` adds what each part declares.
+    fn new(parts: &Parts<'_, 'a>, position: usize) -> TypeDef<'a> {
+        TypeDef {
+            name: parts.name,
+            kind: parts.kind,
+            position,
+            fields: Vec::new(),
+            interfaces: Vec::new(),
+            members: Vec::new(),
+            key: None,
+        }
+    }
+}
+
 pub(super) struct TypeTable<'a> {
     pub(super) types: Vec<TypeDef<'a>>,
     pub(super) by_name: HashMap<&'a str, usize>,
@@ -117,15 +133,7 @@ impl<'a> TypeTable<'a> {
                     return Err(invalid(format!("type `{}` is defined twice", parts.name)));
                 }
                 table.by_name.insert(parts.name, table.types.len());
-                table.types.push(TypeDef {
-                    name: parts.name,
-                    kind: parts.kind,
-                    position: i,
-                    fields: Vec::new(),
-                    interfaces: Vec::new(),
-                    members: Vec::new(),
-                    key: None,
-                });
+                table.types.push(TypeDef::new(&parts, i));
                 table.merge(table.types.len() - 1, &parts);
             }
         }
@@ -138,15 +146,7 @@ impl<'a> TypeTable<'a> {
                     // `extend type User @key(fields: "id")`) stands in for the definition.
                     None => {
                         table.by_name.insert(parts.name, table.types.len());
-                        table.types.push(TypeDef {
-                            name: parts.name,
-                            kind: parts.kind,
-                            position: i,
-                            fields: Vec::new(),
-                            interfaces: Vec::new(),
-                            members: Vec::new(),
-                            key: None,
-                        });
+                        table.types.push(TypeDef::new(&parts, i));
                         table.types.len() - 1
                     }
                 };
