@@ -5,7 +5,8 @@
 // What a response is tagged with, in first-seen (document) order, without duplicates:
 //  1. the key of every entity in it (`__typename` of an entity type + its key fields): `post:9`;
 //  2. for every to-many relationship field of an entity (a list, an empty list or a Relay
-//     connection): the parent-scoped list key `user:1:posts`, immediately followed by its wildcard
+//     connection), also one inside its value types (`user:1:profile.pinned`, by the field's path,
+//     as the engine keys it): the parent-scoped list key `user:1:posts`, immediately followed by its wildcard
 //     generalisation `user:*:posts` (a cascade whose foreign key was unknown purges that pattern,
 //     rendered as the flat tag `user:*:posts`; the response must carry it to be reached);
 //  3. for the top-level fields named in `opts.parents`, the list key of that parent, same as (2).
@@ -35,6 +36,8 @@ export { encodeSegment, tagForKey };
 const DEFAULT_BUDGET = 16384;
 const FORMATS = { cloudflare: ",", fastly: " " };
 const GLOBAL_TAG = "*";
+// How many value types deep a list is looked for under an entity (the engine follows at most 8).
+const MAX_VALUE_PATH = 8;
 
 const utf8 = new TextEncoder();
 
@@ -99,12 +102,20 @@ function collectTags(schema, response, parents) {
     if (found) {
       add(found.key, true);
       const idSegment = found.key.slice(found.entity.keyspace.length + d.length);
-      for (const [field, child] of Object.entries(value)) {
-        if (field === "__typename" || child === null || child === undefined) continue;
-        if (found.entity.toMany.includes(field) || isListValue(schema, child)) {
-          addList(found.entity.keyspace, idSegment, field);
+      // The entity's lists, also those inside its value types (`profile.pinned`: the engine keys a
+      // field reached through a value type by its path).
+      const lists = (obj, prefix, level) => {
+        for (const [field, child] of Object.entries(obj)) {
+          if (field === "__typename" || child === null || child === undefined) continue;
+          const path = prefix + field;
+          if (found.entity.toMany.includes(path) || isListValue(schema, child)) {
+            addList(found.entity.keyspace, idSegment, path);
+          } else if (typeof child === "object" && !Array.isArray(child) && level < MAX_VALUE_PATH && !entityKey(schema, child)) {
+            lists(child, `${path}.`, level + 1);
+          }
         }
-      }
+      };
+      lists(value, "", 0);
     }
     for (const [field, child] of Object.entries(value)) {
       if (field !== "__typename") walk(child, depth + 1);

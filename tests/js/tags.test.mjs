@@ -324,3 +324,25 @@ test("the inverses option names the pairing, survives toJSON, and is checked aga
     (e) => e.code === "INVALID_OPTIONS" && /must be a field such as "Post.author", or null for none/.test(e.message),
   );
 });
+
+test("a list inside a value type is tagged by its path, so a new entity joining it reaches the cached response", () => {
+  const engine = CascadeEngine.fromSchema(`
+    type User { id: ID!, profile: Profile! }
+    type Profile { bio: String, pinned: [Post!]! }
+    type Post { id: ID!, title: String }
+    type Query { user(id: ID!): User }
+  `);
+  const response = { data: { user: { __typename: "User", id: "1", profile: { bio: "x", pinned: [{ __typename: "Post", id: "9", title: "t" }] } } } };
+  const { tags, keys } = tagsForResponse(engine, response);
+  assert.deepEqual(tags, ["user:1", "user:1:profile.pinned", "user:*:profile.pinned", "post:9"]);
+  const cache = new LruCache({ maxEntries: 10 });
+  cache.set("q:user:1", response, { tags: keys });
+  cache.set("q:other", 1, { tags: ["user:2"] });
+  // A new post may be pinned by anyone: the engine purges every user's pinned list.
+  const set = engine.cascade({ entity: "Post", id: "10", op: "create", data: { title: "new" } });
+  assert.deepEqual(set.patterns, ["user:*:profile.pinned"]);
+  cache.invalidateSet(set);
+  assert.deepEqual([...cache.keys()], ["q:other"]);
+  cache.free();
+  engine.free();
+});
