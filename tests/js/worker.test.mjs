@@ -328,3 +328,12 @@ test("cold start: a new workerd instance instantiates the Worker (time reported,
     await cold.dispose();
   }
 });
+
+test("examples/worker/rules.json is what compile-rules.mjs writes from schema.graphql today", async () => {
+  // The Worker loads these precompiled rules; rules compiled by an older engine keep its
+  // derivations (an inverse it guessed, say) until recompiled.
+  const { CascadeEngine } = await import("../../pkg/node.js");
+  const sdl = readFileSync(join(root, "examples", "worker", "schema.graphql"), "utf8");
+  const committed = readFileSync(join(root, "examples", "worker", "rules.json"), "utf8");
+  assert.equal(committed, `${JSON.stringify(CascadeEngine.fromSchema(sdl).toJSON(), null, 2)}\n`, "run: node examples/worker/compile-rules.mjs");
+});
