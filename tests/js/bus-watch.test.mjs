@@ -49,12 +49,7 @@ describe("the watcher feeds the bus; several watchers share an outbox", { skip }
   });
 
   async function freshDatabase() {
-    const name = `w${++dbCount}`;
-    const admin = new pg.Client({ connectionString: server.url });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const url = server.url.replace(/\/postgres$/, `/${name}`);
+    const url = await server.createDatabase(`w${++dbCount}`);
     const db = new pg.Client({ connectionString: url });
     db.on("error", () => {});
     await db.connect();

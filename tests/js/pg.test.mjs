@@ -56,19 +56,14 @@ let dbCount = 0;
 const clients = [];
 
 /** A fresh database with the query-side tables and the capture triggers; returns its URL and a client. */
-async function freshDatabase() {
-  const name = `t${++dbCount}`;
-  const admin = new pg.Client({ connectionString: server.url });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = server.url.replace(/\/postgres$/, `/${name}`);
+async function freshDatabase(ddl = DDL, tables = TABLES) {
+  const url = await server.createDatabase(`t${++dbCount}`);
   const db = new pg.Client({ connectionString: url });
   db.on("error", () => {}); // a server restart ends this connection; the test reconnects
   await db.connect();
   clients.push(db);
-  await db.query(DDL);
-  await db.query(installSql({ tables: TABLES }));
+  await db.query(ddl);
+  await db.query(installSql({ tables }));
   return { url, db };
 }
 
@@ -194,18 +189,7 @@ describe("composite keys through the watcher", { skip }, () => {
   `;
 
   test("rows of a composite-key table and of its holders purge item:org,number keys, and the LRU entry tagged from the response", async () => {
-    const name = `t${++dbCount}`;
-    const admin = new pg.Client({ connectionString: server.url });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const url = server.url.replace(/\/postgres$/, `/${name}`);
-    const db = new pg.Client({ connectionString: url });
-    db.on("error", () => {});
-    await db.connect();
-    clients.push(db);
-    await db.query(ITEM_DDL);
-    await db.query(installSql({ tables: ["tv_item", "tv_comment"] }));
+    const { url, db } = await freshDatabase(ITEM_DDL, ["tv_item", "tv_comment"]);
 
     const engine = CascadeEngine.fromSchema(ITEMS);
     const cache = new LruCache({ maxEntries: 100 });

@@ -77,11 +77,7 @@ before(async () => {
     ssl: certs,
     hba: ["hostssl all watcher,member 127.0.0.1/32 scram-sha-256", "host all watcher,member 127.0.0.1/32 reject"],
   });
-  adminUrl = server.url.replace(/\/postgres$/, "/app");
-  const c = new pg.Client({ connectionString: server.url });
-  await c.connect();
-  await c.query("CREATE DATABASE app");
-  await c.end();
+  adminUrl = await server.createDatabase("app");
   await query(`CREATE ROLE watcher LOGIN PASSWORD '${PASSWORDS.watcher}'; CREATE ROLE member LOGIN PASSWORD '${PASSWORDS.member}';
     CREATE TABLE tv_user (id int PRIMARY KEY, name text);`);
   await query(installSql({ tables: ["tv_user"] }));

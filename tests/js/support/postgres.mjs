@@ -99,6 +99,18 @@ export async function startPostgres({ hba = [], ssl = null } = {}) {
       running = true;
     },
     log: () => (existsSync(logFile) ? readFileSync(logFile, "utf8") : ""),
+    /** Creates the database `name` (as the superuser) and returns its URL. */
+    async createDatabase(name) {
+      const { default: pg } = await import("pg");
+      const admin = new pg.Client({ connectionString: this.url });
+      await admin.connect();
+      try {
+        await admin.query(`CREATE DATABASE ${name}`);
+      } finally {
+        await admin.end();
+      }
+      return this.url.replace(/\/postgres$/, `/${name}`);
+    },
     stop() {
       try {
         if (running) run("pg_ctl", ["-D", data, "-m", "immediate", "-w", "-t", "30", "stop"]);
