@@ -88,36 +88,6 @@ describe("cascade-edge/bus on Redis", { skip }, () => {
     }
   });
 
-  test("Redis: the publish queue is bounded and every publish resolves or rejects with a code", async () => {
-    const cache = new LruCache({ maxEntries: 100 });
-    const bus = await connectBus({ url: server.url, cache, channel: "queue", maxQueue: 2, publishTimeoutMs: 600, maxOutageMs: 400, maxBackoffMs: 100, logger: null });
-    try {
-      for (const key of FILL) cache.set(key, 1);
-      admin.disconnect();
-      await server.halt();
-      const first = bus.publish({ keys: ["user:1"] });
-      const second = bus.publish({ keys: ["user:2"] });
-      await assert.rejects(bus.publish({ keys: ["post:1"] }), (error) => error.code === "BUS_QUEUE_FULL");
-      assert.equal(cache.has("post:1"), false, "a rejected publish still purged the local cache");
-      await assert.rejects(first, (error) => error.code === "BUS_PUBLISH_TIMEOUT");
-      await assert.rejects(second, (error) => error.code === "BUS_PUBLISH_TIMEOUT");
-      // The outage lasts past maxOutageMs: the member cannot know what it misses, it clears.
-      cache.set("user:9", 1);
-      await eventually(() => !cache.has("user:9"), "the cache to be cleared during the outage");
-      assert.ok(bus.stats().clears >= 1);
-      assert.equal(bus.stats().connected, false);
-      const third = bus.publish({ keys: ["post:2"] });
-      await server.start();
-      admin = new Redis(server.url, { maxRetriesPerRequest: 1 });
-      admin.on("error", () => {});
-      assert.ok((await third).id, "a publish queued within its timeout resolves once the server is back");
-      await eventually(() => bus.stats().connected, "the bus to reconnect");
-    } finally {
-      await bus.close();
-    }
-    await assert.rejects(bus.publish({ keys: ["x"] }), (error) => error.code === "BUS_CLOSED");
-  });
-
   test("Redis: bad options and bad sets are coded errors", async () => {
     const cache = new LruCache({ maxEntries: 10 });
     await assert.rejects(connectBus({ url: "http://x", cache }), (e) => e.code === "INVALID_OPTIONS");

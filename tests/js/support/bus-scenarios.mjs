@@ -2,7 +2,12 @@
 // tests/js/bus-redis.test.mjs and tests/js/bus-pg.test.mjs with the engine's own server controls.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { join } from "node:path";
 import { eventually, percentiles, startMember } from "./fleet.mjs";
+import { root } from "./installed.mjs";
+
+const { LruCache } = await import(join(root, "pkg", "node.js"));
+const { connectBus } = await import(join(root, "pkg", "bus.js"));
 
 const FILL = ["comment:9", "post:1", "post:2", "post:3", "user:1", "user:2"];
 const SET = { keys: ["user:1"], patterns: ["post:*"] };
@@ -104,6 +109,34 @@ export function fleetScenarios({ engine, skip, server, cutSubscribers, halt, res
     } finally {
       await closeAll(members);
     }
+  });
+
+  test(`${engine}: the publish queue is bounded and every publish resolves or rejects with a code`, { skip }, async () => {
+    const cache = new LruCache({ maxEntries: 100 });
+    // publishTimeoutMs outlasts a server restart, so the third publish below can wait it out.
+    const bus = await connectBus({ url: server().url, cache, channel: "queue", maxQueue: 2, publishTimeoutMs: 2500, maxOutageMs: 400, maxBackoffMs: 100, logger: null });
+    try {
+      for (const key of FILL) cache.set(key, 1);
+      await halt();
+      const first = bus.publish({ keys: ["user:1"] });
+      const second = bus.publish({ keys: ["user:2"] });
+      await assert.rejects(bus.publish({ keys: ["post:1"] }), (error) => error.code === "BUS_QUEUE_FULL");
+      assert.equal(cache.has("post:1"), false, "a rejected publish still purged the local cache");
+      await assert.rejects(first, (error) => error.code === "BUS_PUBLISH_TIMEOUT");
+      await assert.rejects(second, (error) => error.code === "BUS_PUBLISH_TIMEOUT");
+      // The outage lasts past maxOutageMs: the member cannot know what it misses, it clears.
+      cache.set("user:9", 1);
+      await eventually(() => !cache.has("user:9"), "the cache to be cleared during the outage");
+      assert.ok(bus.stats().clears >= 1);
+      assert.equal(bus.stats().connected, false);
+      const third = bus.publish({ keys: ["post:2"] });
+      await resume();
+      assert.ok((await third).id, "a publish queued within its timeout resolves once the server is back");
+      await eventually(() => bus.stats().connected, "the bus to reconnect");
+    } finally {
+      await bus.close();
+    }
+    await assert.rejects(bus.publish({ keys: ["x"] }), (error) => error.code === "BUS_CLOSED");
   });
 }
 
