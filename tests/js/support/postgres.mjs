@@ -3,10 +3,9 @@
 // refuse to run as root, so as root they run as the `postgres` system user (runuser).
 import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { skipUnlessRequired } from "./servers.mjs";
+import { freePort, skipUnlessRequired } from "./servers.mjs";
 
 /** The directory holding initdb, pg_ctl and postgres, or null when PostgreSQL is not installed. */
 export function postgresBinDir() {
@@ -23,16 +22,6 @@ export function postgresBinDir() {
 const SKIP_REASON = "PostgreSQL is not installed: run `SETUP_POSTGRES=1 bash scripts/setup.sh` (Debian's postgresql package)";
 export const postgresMissing = () => skipUnlessRequired(!postgresBinDir(), SKIP_REASON);
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * Starts a server; resolves `{ url, port, restart(), stop(), psql(sql) }`. `hba` lines go first in

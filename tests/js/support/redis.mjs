@@ -3,10 +3,10 @@
 // removed by `stop()`.
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createConnection, createServer } from "node:net";
+import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { skipUnlessRequired } from "./servers.mjs";
+import { freePort, skipUnlessRequired } from "./servers.mjs";
 
 const SKIP_REASON = "redis-server is not installed: run `SETUP_REDIS=1 bash scripts/setup.sh` (Debian's redis-server package)";
 
@@ -15,16 +15,6 @@ export function redisMissing() {
   return skipUnlessRequired(spawnSync("sh", ["-c", "command -v redis-server"]).status !== 0, SKIP_REASON);
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 

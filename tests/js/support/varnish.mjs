@@ -4,10 +4,11 @@
 // needs no system account). `stop()` ends it and removes the directory.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { skipUnlessRequired } from "./servers.mjs";
+import { freePort, skipUnlessRequired } from "./servers.mjs";
+
+export { freePort };
 
 const SKIP_REASON = "varnishd with vmod xkey is not installed: run `SETUP_VARNISH=1 bash scripts/setup.sh` (Debian's varnish and varnish-modules)";
 
@@ -28,16 +29,6 @@ function xkeyInstalled() {
 
 export const varnishMissing = () => skipUnlessRequired(!(varnishdPath() && xkeyInstalled()), SKIP_REASON);
 
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** examples/varnish/default.vcl with its backend pointed at `port` (and, optionally, edited further). */
 export function exampleVcl(backendPort, edit = (text) => text) {
