@@ -160,7 +160,7 @@ impl CascadeSet {
     pub fn to_value(&self) -> Value {
         let strings = |v: &[String]| Value::Array(v.iter().map(|s| Value::from(s.as_str())).collect());
         let opt = |s: &Option<String>| s.as_deref().map_or(Value::Null, Value::from);
-        Value::object([
+        Value::record(vec![
             ("keys", strings(&self.keys)),
             ("patterns", strings(&self.patterns)),
             ("tags", strings(&self.tags)),
@@ -170,7 +170,7 @@ impl CascadeSet {
                     self.trace
                         .iter()
                         .map(|t| {
-                            Value::object([
+                            Value::record(vec![
                                 ("key", Value::from(t.key.as_str())),
                                 ("rule", opt(&t.rule)),
                                 ("from", opt(&t.from)),

@@ -137,7 +137,7 @@ pub fn render(engine: &Engine, format: GraphFormat, count: Option<&dyn Fn(&str) 
                     })
                     .collect(),
             );
-            out = Value::object([("nodes", nodes), ("edges", edges)]).to_json();
+            out = Value::record(vec![("nodes", nodes), ("edges", edges)]).to_json();
         }
     }
     out

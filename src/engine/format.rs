@@ -44,7 +44,7 @@ impl Engine {
             .entities()
             .iter()
             .map(|e| {
-                Value::object([
+                Value::record(vec![
                     ("type", Value::from(e.type_name.as_str())),
                     ("keyspace", Value::from(e.keyspace.as_str())),
                     ("keyFields", strings(&e.key_fields)),
@@ -53,7 +53,7 @@ impl Engine {
             })
             .collect();
         let relationships = self.relationships().iter().map(relationship_value).collect();
-        Ok(Value::object([
+        Ok(Value::record(vec![
             ("format", Value::from("cascade-edge/rules")),
             ("version", Value::Number(1.0)),
             ("delimiter", Value::from(self.options.delimiter.to_string())),
@@ -110,7 +110,7 @@ impl Engine {
                 (is_derived, if is_derived { &rules[derived.len()..] } else { rules })
             }
         };
-        Ok(Value::object([
+        Ok(Value::record(vec![
             ("format", Value::from("cascade-edge/rules")),
             ("version", Value::Number(2.0)),
             ("delimiter", Value::from(self.options.delimiter.to_string())),
@@ -417,7 +417,7 @@ fn precompiled_error(what: &str) -> Error {
 /// A relationship as JSON, in the shape `engine.relationships()` returns.
 pub fn relationship_value(r: &Relationship) -> Value {
     let strings = |v: &[String]| Value::Array(v.iter().map(|s| Value::from(s.as_str())).collect());
-    Value::object([
+    Value::record(vec![
         ("holder", Value::from(r.holder.as_str())),
         ("field", Value::from(r.field.as_str())),
         ("target", Value::from(r.target.as_str())),

@@ -193,7 +193,7 @@ impl WasmEngine {
                 .entities()
                 .iter()
                 .map(|e| {
-                    Value::object([
+                    Value::record(vec![
                         ("type", Value::from(e.type_name.as_str())),
                         ("keyspace", Value::from(e.keyspace.as_str())),
                         (
@@ -440,7 +440,7 @@ impl WasmEngine {
                 .lint()
                 .into_iter()
                 .map(|l| {
-                    Value::object([
+                    Value::record(vec![
                         ("rule", Value::from(l.rule)),
                         ("code", Value::from(l.code)),
                         ("message", Value::from(l.message)),
