@@ -39,7 +39,7 @@ impl Engine {
         if version == 2 {
             return self.to_value_v2();
         }
-        let strings = |v: &[String]| Value::Array(v.iter().map(|s| Value::from(s.as_str())).collect());
+        let strings = string_array;
         let entities = self
             .entities()
             .iter()
@@ -53,16 +53,9 @@ impl Engine {
             })
             .collect();
         let relationships = self.relationships().iter().map(relationship_value).collect();
-        Ok(Value::record(vec![
-            ("format", Value::from("cascade-edge/rules")),
-            ("version", Value::Number(1.0)),
-            ("delimiter", Value::from(self.options.delimiter.to_string())),
-            ("maxDepth", Value::Number(f64::from(self.options.max_depth))),
-            ("maxKeys", Value::Number(self.options.max_keys as f64)),
-            ("entities", Value::Array(entities)),
-            ("relationships", Value::Array(relationships)),
-            ("rules", Value::Array(self.rules().iter().map(Rule::to_value).collect())),
-        ]))
+        let mut members = self.header(1, entities, relationships);
+        members.push(("rules", Value::Array(self.rules().iter().map(Rule::to_value).collect())));
+        Ok(Value::record(members))
     }
 
     fn to_value_v2(&self) -> Result<Value> {
@@ -110,17 +103,28 @@ impl Engine {
                 (is_derived, if is_derived { &rules[derived.len()..] } else { rules })
             }
         };
-        Ok(Value::record(vec![
+        let mut members = self.header(2, entities, relationships);
+        members.push(("derived", Value::Bool(is_derived)));
+        members.push(("rules", Value::Array(stored.iter().map(Rule::to_value).collect())));
+        Ok(Value::record(members))
+    }
+
+    /// The members every version of a rules document starts with.
+    fn header(
+        &self,
+        version: u32,
+        entities: Vec<Value>,
+        relationships: Vec<Value>,
+    ) -> Vec<(&'static str, Value)> {
+        vec![
             ("format", Value::from("cascade-edge/rules")),
-            ("version", Value::Number(2.0)),
+            ("version", Value::Number(f64::from(version))),
             ("delimiter", Value::from(self.options.delimiter.to_string())),
             ("maxDepth", Value::Number(f64::from(self.options.max_depth))),
             ("maxKeys", Value::Number(self.options.max_keys as f64)),
             ("entities", Value::Array(entities)),
             ("relationships", Value::Array(relationships)),
-            ("derived", Value::Bool(is_derived)),
-            ("rules", Value::Array(stored.iter().map(Rule::to_value).collect())),
-        ]))
+        ]
     }
 
     /// Loads an engine from the JSON text of [`Engine::to_value`]: the same engine, or the same
@@ -258,12 +262,7 @@ impl Engine {
         let strings = |o: &Value, k: &str| -> Result<Vec<String>> {
             match o.get(k) {
                 None => Ok(Vec::new()),
-                Some(Value::Array(items)) => items
-                    .iter()
-                    .map(|s| {
-                        s.as_str().map(str::to_owned).ok_or_else(|| bad(&format!("`{k}` must hold strings")))
-                    })
-                    .collect(),
+                Some(Value::Array(items)) => string_items(items, &format!("`{k}`")),
                 Some(_) => Err(bad(&format!("`{k}` must be an array"))),
             }
         };
@@ -282,15 +281,8 @@ impl Engine {
         };
         let cell_list = |row: &[Value], i: usize, what: &str| -> Result<Vec<String>> {
             match row.get(i) {
-                Some(Value::String(s)) => {
-                    Ok(s.split(' ').filter(|f| !f.is_empty()).map(str::to_owned).collect())
-                }
-                Some(Value::Array(items)) => items
-                    .iter()
-                    .map(|s| {
-                        s.as_str().map(str::to_owned).ok_or_else(|| bad(&format!("{what} must hold strings")))
-                    })
-                    .collect(),
+                Some(Value::String(s)) => Ok(words(s)),
+                Some(Value::Array(items)) => string_items(items, what),
                 _ => Err(bad(&format!("{what} must be a string or an array"))),
             }
         };
@@ -402,6 +394,23 @@ fn read_rules(catalog: &Catalog, delimiter: char, v: &Value, deferred: bool) -> 
     Ok(if deferred { RuleBook::deferred(stored) } else { RuleBook::of(catalog, stored) })
 }
 
+/// A list of strings as a JSON array.
+fn string_array(v: &[String]) -> Value {
+    Value::Array(v.iter().map(|s| Value::from(s.as_str())).collect())
+}
+
+/// The items of a precompiled document's array, which must be strings (`{what} must hold strings`).
+fn string_items(items: &[Value], what: &str) -> Result<Vec<String>> {
+    items
+        .iter()
+        .map(|s| {
+            s.as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| precompiled_error(&format!("{what} must hold strings")))
+        })
+        .collect()
+}
+
 /// The string member `k` of a precompiled document's object `o`.
 fn string_member(o: &Value, k: &str) -> Result<String> {
     o.get(k)
@@ -416,7 +425,7 @@ fn precompiled_error(what: &str) -> Error {
 
 /// A relationship as JSON, in the shape `engine.relationships()` returns.
 pub fn relationship_value(r: &Relationship) -> Value {
-    let strings = |v: &[String]| Value::Array(v.iter().map(|s| Value::from(s.as_str())).collect());
+    let strings = string_array;
     Value::record(vec![
         ("holder", Value::from(r.holder.as_str())),
         ("field", Value::from(r.field.as_str())),
