@@ -141,7 +141,7 @@ pub(crate) fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a s
 }
 
 /// [`suggest`]'s body, compiled once for every kind of candidate list.
-fn nearest<'a>(word: &str, candidates: &mut dyn Iterator<Item = &'a str>) -> Option<String> {
+fn nearest(word: &str, candidates: &mut dyn Iterator<Item = &str>) -> Option<String> {
     let limit = (word.chars().count() / 3).max(2);
     candidates
         .map(|c| (edit_distance(word, c), c))
