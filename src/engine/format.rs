@@ -39,19 +39,7 @@ impl Engine {
         if version == 2 {
             return self.to_value_v2();
         }
-        let strings = string_array;
-        let entities = self
-            .entities()
-            .iter()
-            .map(|e| {
-                Value::record(vec![
-                    ("type", Value::from(e.type_name.as_str())),
-                    ("keyspace", Value::from(e.keyspace.as_str())),
-                    ("keyFields", strings(&e.key_fields)),
-                    ("fields", strings(&e.fields)),
-                ])
-            })
-            .collect();
+        let entities = self.entities().iter().map(|e| entity_value(e, true)).collect();
         let relationships = self.relationships().iter().map(relationship_value).collect();
         let mut members = self.header(1, entities, relationships);
         members.push(("rules", Value::Array(self.rules().iter().map(Rule::to_value).collect())));
@@ -392,6 +380,20 @@ fn read_rules(catalog: &Catalog, delimiter: char, v: &Value, deferred: bool) -> 
         stored.push(rule);
     }
     Ok(if deferred { RuleBook::deferred(stored) } else { RuleBook::of(catalog, stored) })
+}
+
+/// An entity as JSON: its type, keyspace and key fields (the shape `engine.entities()` returns),
+/// and with `fields` its fields (a version 1 document's shape).
+pub(crate) fn entity_value(e: &Entity, fields: bool) -> Value {
+    let mut members = vec![
+        ("type", Value::from(e.type_name.as_str())),
+        ("keyspace", Value::from(e.keyspace.as_str())),
+        ("keyFields", string_array(&e.key_fields)),
+    ];
+    if fields {
+        members.push(("fields", string_array(&e.fields)));
+    }
+    Value::record(members)
 }
 
 /// A list of strings as a JSON array.
