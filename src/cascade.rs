@@ -158,7 +158,7 @@ pub struct CascadeSet {
 impl CascadeSet {
     /// The set as JSON, in the shape the JS API returns.
     pub fn to_value(&self) -> Value {
-        let strings = |v: &[String]| Value::Array(v.iter().map(|s| Value::from(s.as_str())).collect());
+        let strings = Value::strings;
         let opt = |s: &Option<String>| s.as_deref().map_or(Value::Null, Value::from);
         Value::record(vec![
             ("keys", strings(&self.keys)),

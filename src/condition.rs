@@ -144,10 +144,7 @@ impl Condition {
                 Value::record(vec![("any", Value::Array(cs.iter().map(Self::to_value).collect()))])
             }
             Condition::Not(c) => Value::record(vec![("not", c.to_value())]),
-            Condition::Changed(fs) => Value::record(vec![(
-                "changed",
-                Value::Array(fs.iter().map(|f| Value::from(f.as_str())).collect()),
-            )]),
+            Condition::Changed(fs) => Value::record(vec![("changed", Value::strings(fs))]),
             Condition::External(id) => Value::record(vec![("external", Value::Number(f64::from(*id)))]),
         }
     }

@@ -81,10 +81,7 @@ impl Rule {
             m.push(("when".to_owned(), c.to_value()));
         }
         if !self.on_fields.is_empty() {
-            m.push((
-                "onFields".to_owned(),
-                Value::Array(self.on_fields.iter().map(|f| Value::from(f.as_str())).collect()),
-            ));
+            m.push(("onFields".to_owned(), Value::strings(&self.on_fields)));
         }
         if let Some(d) = self.max_depth {
             m.push(("maxDepth".to_owned(), Value::Number(f64::from(d))));

@@ -195,6 +195,11 @@ impl Value {
         Value::Object(members.into_iter().map(|(k, v)| (k.into(), v)).collect())
     }
 
+    /// A list of strings as a JSON array.
+    pub(crate) fn strings(v: &[String]) -> Value {
+        Value::Array(v.iter().map(|s| Value::from(s.as_str())).collect())
+    }
+
     /// [`Value::object`] for the crate's own named members: one body for every call, where the
     /// generic one is compiled once per call's member count (about 1 KB of the wasm).
     pub(crate) fn record(members: Vec<(&str, Value)>) -> Value {

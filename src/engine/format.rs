@@ -388,17 +388,12 @@ pub(crate) fn entity_value(e: &Entity, fields: bool) -> Value {
     let mut members = vec![
         ("type", Value::from(e.type_name.as_str())),
         ("keyspace", Value::from(e.keyspace.as_str())),
-        ("keyFields", string_array(&e.key_fields)),
+        ("keyFields", Value::strings(&e.key_fields)),
     ];
     if fields {
-        members.push(("fields", string_array(&e.fields)));
+        members.push(("fields", Value::strings(&e.fields)));
     }
     Value::record(members)
-}
-
-/// A list of strings as a JSON array.
-fn string_array(v: &[String]) -> Value {
-    Value::Array(v.iter().map(|s| Value::from(s.as_str())).collect())
 }
 
 /// The items of a precompiled document's array, which must be strings (`{what} must hold strings`).
@@ -427,7 +422,7 @@ fn precompiled_error(what: &str) -> Error {
 
 /// A relationship as JSON, in the shape `engine.relationships()` returns.
 pub fn relationship_value(r: &Relationship) -> Value {
-    let strings = string_array;
+    let strings = Value::strings;
     Value::record(vec![
         ("holder", Value::from(r.holder.as_str())),
         ("field", Value::from(r.field.as_str())),
