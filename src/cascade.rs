@@ -109,17 +109,17 @@ impl Change {
     /// The change as JSON, in the shape [`Change::from_value`] reads.
     pub fn to_value(&self) -> Value {
         let mut m = vec![
-            ("entity".to_owned(), Value::from(self.entity.as_str())),
-            ("id".to_owned(), Value::from(self.id.as_str())),
-            ("op".to_owned(), Value::from(self.op.as_str())),
+            ("entity", Value::from(self.entity.as_str())),
+            ("id", Value::from(self.id.as_str())),
+            ("op", Value::from(self.op.as_str())),
         ];
         if let Some(d) = &self.data {
-            m.push(("data".to_owned(), d.clone()));
+            m.push(("data", d.clone()));
         }
         if let Some(b) = &self.before {
-            m.push(("before".to_owned(), b.clone()));
+            m.push(("before", b.clone()));
         }
-        Value::Object(m)
+        Value::record(m)
     }
 }
 
