@@ -109,17 +109,17 @@ impl Change {
     /// The change as JSON, in the shape [`Change::from_value`] reads.
     pub fn to_value(&self) -> Value {
         let mut m = vec![
-            ("entity".to_owned(), Value::from(self.entity.as_str())),
-            ("id".to_owned(), Value::from(self.id.as_str())),
-            ("op".to_owned(), Value::from(self.op.as_str())),
+            ("entity", Value::from(self.entity.as_str())),
+            ("id", Value::from(self.id.as_str())),
+            ("op", Value::from(self.op.as_str())),
         ];
         if let Some(d) = &self.data {
-            m.push(("data".to_owned(), d.clone()));
+            m.push(("data", d.clone()));
         }
         if let Some(b) = &self.before {
-            m.push(("before".to_owned(), b.clone()));
+            m.push(("before", b.clone()));
         }
-        Value::Object(m)
+        Value::record(m)
     }
 }
 
@@ -158,9 +158,9 @@ pub struct CascadeSet {
 impl CascadeSet {
     /// The set as JSON, in the shape the JS API returns.
     pub fn to_value(&self) -> Value {
-        let strings = |v: &[String]| Value::Array(v.iter().map(|s| Value::from(s.as_str())).collect());
+        let strings = Value::strings;
         let opt = |s: &Option<String>| s.as_deref().map_or(Value::Null, Value::from);
-        Value::object([
+        Value::record(vec![
             ("keys", strings(&self.keys)),
             ("patterns", strings(&self.patterns)),
             ("tags", strings(&self.tags)),
@@ -170,7 +170,7 @@ impl CascadeSet {
                     self.trace
                         .iter()
                         .map(|t| {
-                            Value::object([
+                            Value::record(vec![
                                 ("key", Value::from(t.key.as_str())),
                                 ("rule", opt(&t.rule)),
                                 ("from", opt(&t.from)),

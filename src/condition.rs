@@ -135,20 +135,17 @@ impl Condition {
                     Test::Gt(v) => ("gt", v.clone()),
                     Test::Lt(v) => ("lt", v.clone()),
                 };
-                Value::object([("field", Value::from(path.as_str())), (op, arg)])
+                Value::record(vec![("field", Value::from(path.as_str())), (op, arg)])
             }
             Condition::All(cs) => {
-                Value::object([("all", Value::Array(cs.iter().map(Self::to_value).collect()))])
+                Value::record(vec![("all", Value::Array(cs.iter().map(Self::to_value).collect()))])
             }
             Condition::Any(cs) => {
-                Value::object([("any", Value::Array(cs.iter().map(Self::to_value).collect()))])
+                Value::record(vec![("any", Value::Array(cs.iter().map(Self::to_value).collect()))])
             }
-            Condition::Not(c) => Value::object([("not", c.to_value())]),
-            Condition::Changed(fs) => Value::object([(
-                "changed",
-                Value::Array(fs.iter().map(|f| Value::from(f.as_str())).collect()),
-            )]),
-            Condition::External(id) => Value::object([("external", Value::Number(f64::from(*id)))]),
+            Condition::Not(c) => Value::record(vec![("not", c.to_value())]),
+            Condition::Changed(fs) => Value::record(vec![("changed", Value::strings(fs))]),
+            Condition::External(id) => Value::record(vec![("external", Value::Number(f64::from(*id)))]),
         }
     }
 

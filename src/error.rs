@@ -137,9 +137,13 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// The closest candidate to `word` by edit distance, if it is close enough to be a likely typo.
 pub(crate) fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    nearest(word, &mut candidates.into_iter())
+}
+
+/// [`suggest`]'s body, compiled once for every kind of candidate list.
+fn nearest(word: &str, candidates: &mut dyn Iterator<Item = &str>) -> Option<String> {
     let limit = (word.chars().count() / 3).max(2);
     candidates
-        .into_iter()
         .map(|c| (edit_distance(word, c), c))
         .filter(|&(d, _)| d <= limit)
         .min_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)))

@@ -125,19 +125,19 @@ pub fn render(engine: &Engine, format: GraphFormat, count: Option<&dyn Fn(&str) 
                     .iter()
                     .map(|e| {
                         let mut m = vec![
-                            ("from".to_owned(), Value::from(e.from)),
-                            ("to".to_owned(), Value::from(e.to.as_str())),
-                            ("template".to_owned(), Value::from(e.template)),
-                            ("rule".to_owned(), Value::from(e.rule)),
+                            ("from", Value::from(e.from)),
+                            ("to", Value::from(e.to.as_str())),
+                            ("template", Value::from(e.template)),
+                            ("rule", Value::from(e.rule)),
                         ];
                         if let Some(c) = count {
-                            m.push(("cached".to_owned(), Value::Number(c(&e.widest) as f64)));
+                            m.push(("cached", Value::Number(c(&e.widest) as f64)));
                         }
-                        Value::Object(m)
+                        Value::record(m)
                     })
                     .collect(),
             );
-            out = Value::object([("nodes", nodes), ("edges", edges)]).to_json();
+            out = Value::record(vec![("nodes", nodes), ("edges", edges)]).to_json();
         }
     }
     out

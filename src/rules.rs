@@ -70,34 +70,28 @@ impl Rule {
     /// The rule as a JSON value (the shape `engine.rules()` returns).
     pub fn to_value(&self) -> Value {
         let mut m = vec![
-            ("id".to_owned(), Value::from(self.id.as_str())),
-            ("entity".to_owned(), Value::from(self.entity.as_str())),
-            (
-                "cascadeTo".to_owned(),
-                Value::Array(self.cascade_to.iter().map(|t| Value::from(t.as_str())).collect()),
-            ),
+            ("id", Value::from(self.id.as_str())),
+            ("entity", Value::from(self.entity.as_str())),
+            ("cascadeTo", Value::Array(self.cascade_to.iter().map(|t| Value::from(t.as_str())).collect())),
         ];
         if let Some(c) = &self.when {
-            m.push(("when".to_owned(), c.to_value()));
+            m.push(("when", c.to_value()));
         }
         if !self.on_fields.is_empty() {
-            m.push((
-                "onFields".to_owned(),
-                Value::Array(self.on_fields.iter().map(|f| Value::from(f.as_str())).collect()),
-            ));
+            m.push(("onFields", Value::strings(&self.on_fields)));
         }
         if let Some(d) = self.max_depth {
-            m.push(("maxDepth".to_owned(), Value::Number(f64::from(d))));
+            m.push(("maxDepth", Value::Number(f64::from(d))));
         }
-        m.push(("coarse".to_owned(), Value::Bool(self.coarse)));
+        m.push(("coarse", Value::Bool(self.coarse)));
         match &self.origin {
             Origin::Auto { holder, field } => {
-                m.push(("source".to_owned(), Value::from("auto")));
-                m.push(("relationship".to_owned(), Value::from(format!("{holder}.{field}"))));
+                m.push(("source", Value::from("auto")));
+                m.push(("relationship", Value::from(format!("{holder}.{field}"))));
             }
-            Origin::Manual => m.push(("source".to_owned(), Value::from("manual"))),
+            Origin::Manual => m.push(("source", Value::from("manual"))),
         }
-        Value::Object(m)
+        Value::record(m)
     }
 }
 

@@ -32,12 +32,15 @@ impl EngineStats {
             Value::Array(
                 v.iter()
                     .map(|(k, n)| {
-                        Value::object([(name, Value::from(k.as_str())), ("count", Value::Number(*n as f64))])
+                        Value::record(vec![
+                            (name, Value::from(k.as_str())),
+                            ("count", Value::Number(*n as f64)),
+                        ])
                     })
                     .collect(),
             )
         };
-        Value::object([
+        Value::record(vec![
             ("invalidations", Value::Number(self.invalidations as f64)),
             ("cascades", Value::Number(self.cascades as f64)),
             ("keys", Value::Number(self.keys as f64)),

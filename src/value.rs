@@ -86,11 +86,19 @@ impl Value {
 
     /// The value at a dotted path (`author.id`), treating a missing member or `null` as absent.
     pub fn get_path(&self, path: &str) -> Option<&Value> {
+        self.get_path_or_null(path).filter(|v| !v.is_null())
+    }
+
+    /// The value at a dotted path, or the `null` that is it or an object on the way to it.
+    pub(crate) fn get_path_or_null(&self, path: &str) -> Option<&Value> {
         let mut cur = self;
         for part in path.split('.') {
             cur = cur.get(part)?;
+            if cur.is_null() {
+                break;
+            }
         }
-        (!cur.is_null()).then_some(cur)
+        Some(cur)
     }
 
     /// Removes the member at a dotted path from this value and from every element of arrays on the
@@ -185,6 +193,17 @@ impl Value {
     /// Builds an object from `(key, value)` pairs.
     pub fn object<K: Into<String>>(members: impl IntoIterator<Item = (K, Value)>) -> Value {
         Value::Object(members.into_iter().map(|(k, v)| (k.into(), v)).collect())
+    }
+
+    /// A list of strings as a JSON array.
+    pub(crate) fn strings(v: &[String]) -> Value {
+        Value::Array(v.iter().map(|s| Value::from(s.as_str())).collect())
+    }
+
+    /// [`Value::object`] for the crate's own named members: one body for every call, where the
+    /// generic one is compiled once per call's member count (about 1 KB of the wasm).
+    pub(crate) fn record(members: Vec<(&str, Value)>) -> Value {
+        Value::Object(members.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
     }
 }
 

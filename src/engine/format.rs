@@ -39,30 +39,11 @@ impl Engine {
         if version == 2 {
             return self.to_value_v2();
         }
-        let strings = |v: &[String]| Value::Array(v.iter().map(|s| Value::from(s.as_str())).collect());
-        let entities = self
-            .entities()
-            .iter()
-            .map(|e| {
-                Value::object([
-                    ("type", Value::from(e.type_name.as_str())),
-                    ("keyspace", Value::from(e.keyspace.as_str())),
-                    ("keyFields", strings(&e.key_fields)),
-                    ("fields", strings(&e.fields)),
-                ])
-            })
-            .collect();
+        let entities = self.entities().iter().map(|e| entity_value(e, true)).collect();
         let relationships = self.relationships().iter().map(relationship_value).collect();
-        Ok(Value::object([
-            ("format", Value::from("cascade-edge/rules")),
-            ("version", Value::Number(1.0)),
-            ("delimiter", Value::from(self.options.delimiter.to_string())),
-            ("maxDepth", Value::Number(f64::from(self.options.max_depth))),
-            ("maxKeys", Value::Number(self.options.max_keys as f64)),
-            ("entities", Value::Array(entities)),
-            ("relationships", Value::Array(relationships)),
-            ("rules", Value::Array(self.rules().iter().map(Rule::to_value).collect())),
-        ]))
+        let mut members = self.header(1, entities, relationships);
+        members.push(("rules", Value::Array(self.rules().iter().map(Rule::to_value).collect())));
+        Ok(Value::record(members))
     }
 
     fn to_value_v2(&self) -> Result<Value> {
@@ -110,17 +91,28 @@ impl Engine {
                 (is_derived, if is_derived { &rules[derived.len()..] } else { rules })
             }
         };
-        Ok(Value::object([
+        let mut members = self.header(2, entities, relationships);
+        members.push(("derived", Value::Bool(is_derived)));
+        members.push(("rules", Value::Array(stored.iter().map(Rule::to_value).collect())));
+        Ok(Value::record(members))
+    }
+
+    /// The members every version of a rules document starts with.
+    fn header(
+        &self,
+        version: u32,
+        entities: Vec<Value>,
+        relationships: Vec<Value>,
+    ) -> Vec<(&'static str, Value)> {
+        vec![
             ("format", Value::from("cascade-edge/rules")),
-            ("version", Value::Number(2.0)),
+            ("version", Value::Number(f64::from(version))),
             ("delimiter", Value::from(self.options.delimiter.to_string())),
             ("maxDepth", Value::Number(f64::from(self.options.max_depth))),
             ("maxKeys", Value::Number(self.options.max_keys as f64)),
             ("entities", Value::Array(entities)),
             ("relationships", Value::Array(relationships)),
-            ("derived", Value::Bool(is_derived)),
-            ("rules", Value::Array(stored.iter().map(Rule::to_value).collect())),
-        ]))
+        ]
     }
 
     /// Loads an engine from the JSON text of [`Engine::to_value`]: the same engine, or the same
@@ -258,12 +250,7 @@ impl Engine {
         let strings = |o: &Value, k: &str| -> Result<Vec<String>> {
             match o.get(k) {
                 None => Ok(Vec::new()),
-                Some(Value::Array(items)) => items
-                    .iter()
-                    .map(|s| {
-                        s.as_str().map(str::to_owned).ok_or_else(|| bad(&format!("`{k}` must hold strings")))
-                    })
-                    .collect(),
+                Some(Value::Array(items)) => string_items(items, &format!("`{k}`")),
                 Some(_) => Err(bad(&format!("`{k}` must be an array"))),
             }
         };
@@ -282,15 +269,8 @@ impl Engine {
         };
         let cell_list = |row: &[Value], i: usize, what: &str| -> Result<Vec<String>> {
             match row.get(i) {
-                Some(Value::String(s)) => {
-                    Ok(s.split(' ').filter(|f| !f.is_empty()).map(str::to_owned).collect())
-                }
-                Some(Value::Array(items)) => items
-                    .iter()
-                    .map(|s| {
-                        s.as_str().map(str::to_owned).ok_or_else(|| bad(&format!("{what} must hold strings")))
-                    })
-                    .collect(),
+                Some(Value::String(s)) => Ok(words(s)),
+                Some(Value::Array(items)) => string_items(items, what),
                 _ => Err(bad(&format!("{what} must be a string or an array"))),
             }
         };
@@ -402,6 +382,32 @@ fn read_rules(catalog: &Catalog, delimiter: char, v: &Value, deferred: bool) -> 
     Ok(if deferred { RuleBook::deferred(stored) } else { RuleBook::of(catalog, stored) })
 }
 
+/// An entity as JSON: its type, keyspace and key fields (the shape `engine.entities()` returns),
+/// and with `fields` its fields (a version 1 document's shape).
+pub(crate) fn entity_value(e: &Entity, fields: bool) -> Value {
+    let mut members = vec![
+        ("type", Value::from(e.type_name.as_str())),
+        ("keyspace", Value::from(e.keyspace.as_str())),
+        ("keyFields", Value::strings(&e.key_fields)),
+    ];
+    if fields {
+        members.push(("fields", Value::strings(&e.fields)));
+    }
+    Value::record(members)
+}
+
+/// The items of a precompiled document's array, which must be strings (`{what} must hold strings`).
+fn string_items(items: &[Value], what: &str) -> Result<Vec<String>> {
+    items
+        .iter()
+        .map(|s| {
+            s.as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| precompiled_error(&format!("{what} must hold strings")))
+        })
+        .collect()
+}
+
 /// The string member `k` of a precompiled document's object `o`.
 fn string_member(o: &Value, k: &str) -> Result<String> {
     o.get(k)
@@ -416,8 +422,8 @@ fn precompiled_error(what: &str) -> Error {
 
 /// A relationship as JSON, in the shape `engine.relationships()` returns.
 pub fn relationship_value(r: &Relationship) -> Value {
-    let strings = |v: &[String]| Value::Array(v.iter().map(|s| Value::from(s.as_str())).collect());
-    Value::object([
+    let strings = Value::strings;
+    Value::record(vec![
         ("holder", Value::from(r.holder.as_str())),
         ("field", Value::from(r.field.as_str())),
         ("target", Value::from(r.target.as_str())),

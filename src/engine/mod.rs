@@ -10,6 +10,8 @@ mod rulebook;
 mod run;
 
 pub(crate) use catalog::Catalog;
+#[cfg(target_arch = "wasm32")]
+pub(crate) use format::entity_value;
 pub use format::relationship_value;
 pub use lint::Lint;
 pub use options::EngineOptions;

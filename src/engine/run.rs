@@ -385,20 +385,8 @@ fn resolve<'v>(name: &str, entity: &Entity, id: &'v str, data: Option<&'v Value>
 /// `Some(Null)` when the value, or an object on its path, is an explicit `null`.
 pub(crate) fn lookup_field<'v>(data: &'v Value, name: &str) -> Option<&'v Value> {
     static NULL: Value = Value::Null;
-    let mut cur = data;
-    let mut found = true;
-    for part in name.split('.') {
-        match cur.get(part) {
-            Some(Value::Null) => return Some(&NULL),
-            Some(v) => cur = v,
-            None => {
-                found = false;
-                break;
-            }
-        }
-    }
-    if found {
-        return Some(cur);
+    if let Some(v) = data.get_path_or_null(name) {
+        return Some(v);
     }
     let (head, tail) = name.rsplit_once('_')?;
     if let Some((outer, _)) = head.rsplit_once('.') {

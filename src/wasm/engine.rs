@@ -188,23 +188,8 @@ impl WasmEngine {
     }
 
     pub fn entities(&self) -> String {
-        Value::Array(
-            self.inner
-                .entities()
-                .iter()
-                .map(|e| {
-                    Value::object([
-                        ("type", Value::from(e.type_name.as_str())),
-                        ("keyspace", Value::from(e.keyspace.as_str())),
-                        (
-                            "keyFields",
-                            Value::Array(e.key_fields.iter().map(|f| Value::from(f.as_str())).collect()),
-                        ),
-                    ])
-                })
-                .collect(),
-        )
-        .to_json()
+        let entities = self.inner.entities().iter().map(|e| crate::engine::entity_value(e, false));
+        Value::Array(entities.collect()).to_json()
     }
 
     /// Adds a manual rule (JSON text); returns its id.
@@ -440,7 +425,7 @@ impl WasmEngine {
                 .lint()
                 .into_iter()
                 .map(|l| {
-                    Value::object([
+                    Value::record(vec![
                         ("rule", Value::from(l.rule)),
                         ("code", Value::from(l.code)),
                         ("message", Value::from(l.message)),

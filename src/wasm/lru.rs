@@ -388,7 +388,7 @@ impl WasmLru {
     /// Counters (JSON text).
     pub fn stats(&self) -> String {
         let s = self.inner.stats();
-        Value::object([
+        Value::record(vec![
             ("hits", Value::Number(s.hits as f64)),
             ("misses", Value::Number(s.misses as f64)),
             ("sets", Value::Number(s.sets as f64)),
