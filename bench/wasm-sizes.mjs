@@ -24,7 +24,8 @@ while (pos < buf.length) {
   if (id === 2) {
     const n = leb();
     for (let i = 0; i < n; i++) {
-      pos += leb(); pos += leb();
+      // Module and field names. Not `pos += leb()`: that reads `pos` before leb() moves it.
+      for (let k = 0; k < 2; k++) { const len = leb(); pos += len; }
       const kind = buf[pos++];
       if (kind === 0) { leb(); imports++; }
       else if (kind === 1) { pos++; const f = leb(); leb(); if (f & 1) leb(); }
@@ -52,8 +53,27 @@ while (pos < buf.length) {
   }
   pos = end;
 }
-const demangle = (s) => s.replace(/17h[0-9a-f]{16}E$/, "").replace(/^_ZN/, "").replace(/(\d+)([A-Za-z_$][^\d]*)/g, (_, n, rest) => rest.slice(0, Number(n)) + "::" + rest.slice(Number(n)))
-  .replace(/\$LT\$/g, "<").replace(/\$GT\$/g, ">").replace(/\$u20\$/g, " ").replace(/\.\./g, "::").replace(/\$RF\$/g, "&").replace(/\$C\$/g, ",").replace(/::+$/, "");
+// Rust's legacy mangling: `_ZN` then length-prefixed path segments, the hash `h…` last, then `E`.
+// Names in any other form (v0 `_R…`, C) are shown as they are.
+const demangle = (s) => {
+  if (!s.startsWith("_ZN")) return s;
+  const parts = [];
+  let i = 3;
+  while (i < s.length && s[i] !== "E") {
+    let j = i;
+    while (s[j] >= "0" && s[j] <= "9") j++;
+    if (j === i) return s;
+    const n = Number(s.slice(i, j));
+    parts.push(s.slice(j, j + n));
+    i = j + n;
+  }
+  if (/^h[0-9a-f]{16}$/.test(parts.at(-1) ?? "")) parts.pop();
+  const escapes = { SP: "@", BP: "*", RF: "&", LT: "<", GT: ">", LP: "(", RP: ")", C: "," };
+  return parts
+    .map((p) => p.replace(/^_\$/, "$").replace(/\$([A-Z]{1,2})\$/g, (m, e) => escapes[e] ?? m)
+      .replace(/\$u([0-9a-f]{2,6})\$/g, (_, h) => String.fromCodePoint(parseInt(h, 16))).replace(/\.\./g, "::"))
+    .join("::");
+};
 const fns = bodies.map((size, i) => ({ size, name: demangle(names.get(i + imports) ?? `func[${i + imports}]`) }));
 const total = buf.length;
 const code = bodies.reduce((a, b) => a + b, 0);
@@ -61,8 +81,10 @@ console.log(`total ${total} B; code ${code} B in ${bodies.length} functions; dat
 if (mode === "--crates") {
   const by = new Map();
   for (const f of fns) {
+    // A legacy name's first path segment; a v0 name's first crate (`C s<disambiguator>_ <len><name>`).
+    const v0 = f.name.startsWith("_R") && f.name.match(/C(?:s[0-9A-Za-z]*_)?(\d+)([A-Za-z_]\w*)/);
     const m = f.name.match(/([a-z_][a-z0-9_]*)::/);
-    const k = m ? m[1] : f.name.slice(0, 30);
+    const k = v0 ? v0[2].slice(0, Number(v0[1])) : m ? m[1] : f.name.slice(0, 30);
     by.set(k, (by.get(k) ?? 0) + f.size);
   }
   for (const [k, v] of [...by].sort((a, b) => b[1] - a[1]).slice(0, Number(topArg ?? 30))) console.log(String(v).padStart(8), k);
