@@ -189,27 +189,22 @@ impl Cascade<'_> {
                 }
                 // Rendered in place at the end of the run's text; `add_tail` keeps or drops it.
                 let start = run.text.len();
-                // A foreign key that is explicitly null names no parent: that state renders no key.
+                // No key for a state whose foreign key is explicitly null (it names no parent), nor
+                // for a coarse rendering of another member's reference (`other_member`).
+                let e = work.entity as usize;
                 let after = after_state
                     .then(|| {
                         let mut orphan = false;
                         let (coarse, _) = t.render_into(&mut run.text, delimiter, |name| {
                             resolve(name, entity, &id, data).value(&mut orphan)
                         });
-                        if orphan {
+                        let keep = !orphan && (!coarse || !other_member(catalog, rule, t, e, data, None));
+                        if !keep {
                             run.text.truncate(start);
                         }
-                        (!orphan).then_some(coarse)
+                        keep.then_some(coarse)
                     })
                     .flatten();
-                let e = work.entity as usize;
-                let after = after.filter(|&coarse| {
-                    let keep = !(coarse && other_member(catalog, rule, t, e, data, None));
-                    if !keep {
-                        run.text.truncate(start);
-                    }
-                    keep
-                });
                 let before_coarse = before.and_then(|b| {
                     scratch.clear();
                     let mut orphan = false;
